@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine:
+#   make run   install, index corpus/ into index/, serve the chat on http://127.0.0.1:7860
+#   make test  install, run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 7860
+
+.PHONY: run test install index serve lint browser clean
+
+install: $(STAMP)
+
+# torch first, pinned: this takes the CPU build (an unpinned torch pulls a multi-GB CUDA one).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP)
+
+index: install
+	$(VENV)/bin/press-assistant index corpus/ --index index
+
+serve: install
+	$(VENV)/bin/press-assistant serve --index index --host $(HOST) --port $(PORT)
+
+run: index serve
+
+# Browser tests drive Debian's chromium; install it when it is missing (needs root/apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+test: install browser
+	$(VENV)/bin/ruff check assistant tests app.py
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check assistant tests app.py
+
+clean:
+	rm -rf $(VENV) index/*.faiss index/*.sqlite3* index/manifest.json index/write.lock

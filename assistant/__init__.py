@@ -1,0 +1,52 @@
+"""Press archive assistant: ask an archive of press releases, get answers with cited sources.
+
+Public API (everything else is internal)::
+
+    from assistant import Assistant
+    bot = Assistant.open("index", create=True)
+    bot.index(["corpus/"])
+    answer = bot.ask("Who attended the Sanya meeting?")
+    print(answer.text, [c.title for c in answer.citations])
+
+Importing this package is cheap: torch, faiss, gradio and pypdf load on first use.
+"""
+
+from .config import Settings
+from .documents import Answer, Chunk, Citation, Document, Hit, IndexInfo, IndexReport, Skipped
+from .errors import (
+    AssistantError,
+    ConfigError,
+    IndexCorrupt,
+    IndexError_,
+    IndexLocked,
+    IndexMismatch,
+    IndexNotFound,
+    QueryError,
+    ReadError,
+    UnsupportedFormat,
+)
+from .service import Assistant
+
+__all__ = [
+    "Answer",
+    "Assistant",
+    "AssistantError",
+    "Chunk",
+    "Citation",
+    "ConfigError",
+    "Document",
+    "Hit",
+    "IndexCorrupt",
+    "IndexError_",
+    "IndexInfo",
+    "IndexLocked",
+    "IndexMismatch",
+    "IndexNotFound",
+    "IndexReport",
+    "QueryError",
+    "ReadError",
+    "Settings",
+    "Skipped",
+    "UnsupportedFormat",
+]
+__version__ = "0.1.0"

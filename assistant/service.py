@@ -1,0 +1,141 @@
+"""The :class:`Assistant` facade: the one object the CLI, the web app and other programs use.
+
+>>> from assistant import Assistant                      # doctest: +SKIP
+>>> bot = Assistant.open("index")                        # doctest: +SKIP
+>>> bot.ask("Who attended the Sanya meeting?").citations[0].title   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import DEFAULT_MODEL, Settings
+from .documents import Answer, Document, Hit, IndexInfo, IndexReport
+from .errors import IndexNotFound
+from .indexing import Progress, rebuild, run_index
+from .retrieval import Filters, Retriever
+from .store import MANIFEST, Manifest, Store
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
+
+
+class Assistant:
+    """Answers questions over one index folder, and keeps it up to date."""
+
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None) -> None:
+        """Prefer :meth:`open`. ``embedder`` replaces the sentence-transformers model (tests use
+        a fake one; other programs may bring their own)."""
+        self.settings = settings or Settings.from_env()
+        self._embedder = embedder
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None, *, settings: Settings | None = None,
+             embedder: Embedder | None = None, create: bool = False) -> Assistant:
+        """Open the index at ``index_dir``; with ``create=True`` a missing index is fine (it is
+        made by the first :meth:`index`). Fails early on a missing index or a model that does
+        not match the one that built it."""
+        settings = settings or Settings.from_env()
+        if index_dir is not None:
+            settings = settings.with_(index_dir=Path(index_dir))
+        bot = cls(settings, embedder=embedder)
+        if (settings.index_dir / MANIFEST).exists():
+            bot._reader()
+        elif not create:
+            raise IndexNotFound(
+                f"no index at {settings.index_dir}: build one with "
+                f"`press-assistant index PATH --index {settings.index_dir}`")
+        return bot
+
+    # -- parts, loaded on first use --------------------------------------------------------
+
+    def model_name(self) -> str:
+        if self._embedder is not None:
+            return self._embedder.name
+        if self.settings.model:
+            return self.settings.model
+        if (self.settings.index_dir / MANIFEST).exists():
+            return Manifest.read(self.settings.index_dir).model
+        return DEFAULT_MODEL
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                from .embedding import SentenceTransformerEmbedder
+
+                self._embedder = SentenceTransformerEmbedder(
+                    self.model_name(), batch_size=self.settings.batch_size)
+            return self._embedder
+
+    def _reader(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                model = self._embedder.name if self._embedder else self.settings.model
+                self._store = Store.open(self.settings.index_dir, model=model)
+            return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- questions -------------------------------------------------------------------------
+
+    def search(self, query: str, *, k: int | None = None, since: dt.date | None = None,
+               until: dt.date | None = None) -> list[Hit]:
+        """The ``k`` passages that best match ``query``, best first."""
+        retriever = Retriever(self._reader(), self.embedder, self.settings)
+        return list(retriever.retrieve(query, k=k or self.settings.top_k,
+                                       filters=Filters(since, until)).hits)
+
+    def ask(self, question: str, *, k: int | None = None, since: dt.date | None = None,
+            until: dt.date | None = None) -> Answer:
+        """An extractive answer with numbered, verbatim, checked citations, or an abstention
+        when the archive holds nothing relevant."""
+        from .answering import answer
+
+        store = self._reader()
+        retrieval = Retriever(store, self.embedder, self.settings).retrieve(
+            question, k=max(k or self.settings.top_k, 8), filters=Filters(since, until))
+        return answer(question, retrieval.hits, query_vector=retrieval.query_vector,
+                      store=store, embedder=self.embedder, settings=self.settings)
+
+    def document(self, doc_id: str) -> Document | None:
+        return self._reader().document(doc_id)
+
+    # -- the index -------------------------------------------------------------------------
+
+    def index(self, paths: Iterable[str | Path], *, progress: Progress | None = None,
+              rebuild_all: bool = False) -> IndexReport:
+        """Add new, replace changed and remove deleted documents of ``paths`` (files, folders,
+        JSONL/CSV exports). With ``rebuild_all`` every stored document is re-embedded first
+        (after a model change)."""
+        folder = self.settings.index_dir
+        if rebuild_all and (folder / MANIFEST).exists():
+            self.close()
+            rebuild(folder, self.embedder, self.settings, progress)
+        paths = [Path(p) for p in paths]
+        embedder = self.embedder
+        with Store.create_or_open(folder, model=embedder.name, dimension=embedder.dimension,
+                                  chunk_tokens=self.settings.chunk_tokens,
+                                  overlap_tokens=self.settings.overlap_tokens) as store:
+            return run_index(store, embedder, paths, self.settings, progress=progress)
+
+    def info(self) -> IndexInfo:
+        store = self._reader()
+        documents, chunks = store.counts()
+        return IndexInfo(
+            path=str(self.settings.index_dir.resolve()), documents=documents, chunks=chunks,
+            model=store.manifest.model, dimension=store.manifest.dimension,
+            format_version=store.manifest.format_version, size_bytes=store.size_bytes(),
+            updated_at=store.updated_at(), collections=tuple(store.collections()))
+
+    def documents(self) -> Sequence[str]:
+        return sorted(self._reader().document_hashes())

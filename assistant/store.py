@@ -1,0 +1,473 @@
+"""The index folder: a manifest, a SQLite store and the FAISS vectors derived from it.
+
+::
+
+    index/
+      manifest.json            format version, embedding model and dimension, chunker settings
+      store.sqlite3            documents, chunks (with their vectors), FTS5 keyword index
+      vectors-<generation>.faiss   FAISS vectors keyed by chunk id, as of that store generation
+      write.lock               held by the one process that writes
+
+SQLite (WAL mode) is the source of truth: documents, chunks, their vectors and the FTS5
+keyword index change together in one transaction, and every transaction bumps the store's
+*generation*. The FAISS file is derived: written under the generation it reflects, by
+write-then-rename. A reader that finds the newest FAISS file behind the store applies the
+difference from the stored vectors (nothing is re-embedded), so a crash between the two never
+leaves a wrong answer, only a short repair.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .documents import Chunk, Document
+from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+
+if TYPE_CHECKING:
+    import faiss
+    import numpy as np
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+STORE = "store.sqlite3"
+LOCK = "write.lock"
+_VECTORS = re.compile(r"^vectors-(\d+)\.faiss$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, date TEXT, url TEXT,
+    lang TEXT, pages TEXT NOT NULL, source TEXT NOT NULL, collection TEXT NOT NULL,
+    hash TEXT NOT NULL, indexed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
+CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
+-- AUTOINCREMENT: a chunk id is never reused, so a stale FAISS entry can never point at
+-- another passage.
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    page INTEGER, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    format_version: int
+    model: str
+    dimension: int
+    chunk_tokens: int
+    overlap_tokens: int
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        path = folder / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        except FileNotFoundError:
+            raise IndexNotFound(
+                f"no index at {folder}: build one with `press-assistant index PATH --index {folder}`"
+            ) from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"{path} is unreadable ({exc}); rebuild with `index --rebuild`") from exc
+
+    def write(self, folder: Path) -> None:
+        _atomic_write(folder / MANIFEST, json.dumps(
+            {k: getattr(self, k) for k in self.__dataclass_fields__}, indent=2).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk row joined with its document's metadata, as retrieval needs it."""
+
+    id: int
+    doc_id: str
+    start: int
+    end: int
+    page: int | None
+    title: str
+    date: dt.date | None
+    url: str | None
+    collection: str
+    lang: str | None
+    text: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
+
+    return frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_RUSSIAN)
+
+
+def keyword_query(text: str) -> str | None:
+    """An FTS5 OR-query of the content words of ``text`` (question words dropped)."""
+    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _stopwords()]
+    if not words:
+        return None
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+class Store:
+    """An open index folder. Reads are safe from many threads; one process writes."""
+
+    def __init__(self, folder: Path, manifest: Manifest, *, writable: bool) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.writable = writable
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(folder / STORE, check_same_thread=False,
+                                   isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._vectors: faiss.IndexIDMap2 | None = None
+        self._vectors_generation = -1
+        self._lock_fd: int | None = None
+        self._docs_cache: dict[str, Document] = {}
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, folder: Path, *, model: str | None = None) -> Store:
+        """Open an existing index for reading; ``model``, when given, must be the one that
+        built it."""
+        folder = Path(folder)
+        manifest = Manifest.read(folder)
+        _check(manifest, folder, model)
+        if not (folder / STORE).exists():
+            raise IndexCorrupt(f"{folder / STORE} is missing; rebuild with `index --rebuild`")
+        return cls(folder, manifest, writable=False)
+
+    @classmethod
+    def create_or_open(cls, folder: Path, *, model: str, dimension: int, chunk_tokens: int,
+                       overlap_tokens: int) -> Store:
+        """Open for writing (taking the write lock), creating the folder on first use."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        lock_fd = _take_lock(folder)
+        try:
+            if (folder / MANIFEST).exists():
+                manifest = Manifest.read(folder)
+                _check(manifest, folder, model)
+                if (manifest.chunk_tokens, manifest.overlap_tokens) != (chunk_tokens, overlap_tokens):
+                    raise IndexMismatch(
+                        f"{folder} was chunked with {manifest.chunk_tokens}/{manifest.overlap_tokens}"
+                        f" tokens, not {chunk_tokens}/{overlap_tokens}: use the index's settings"
+                        " or rebuild with `index --rebuild`")
+            else:
+                now = _now()
+                manifest = Manifest(FORMAT_VERSION, model, dimension, chunk_tokens,
+                                    overlap_tokens, now, now)
+                manifest.write(folder)
+            store = cls(folder, manifest, writable=True)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        store._lock_fd = lock_fd
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        row = self._query("SELECT value FROM meta WHERE key = 'generation'")
+        return int(row[0][0]) if row else 0
+
+    def document_hashes(self, source: str | None = None) -> dict[str, tuple[str, str]]:
+        """doc id -> (content hash, source), for every document or those of one source."""
+        sql = "SELECT id, hash, source FROM documents"
+        rows = self._query(sql + " WHERE source = ?", (source,)) if source else self._query(sql)
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def document(self, doc_id: str) -> Document | None:
+        with self._lock:
+            cached = self._docs_cache.get(doc_id)
+        if cached is not None:
+            return cached
+        rows = self._query(
+            "SELECT id, title, text, date, url, lang, pages, source, collection FROM documents"
+            " WHERE id = ?", (doc_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        doc = Document(id=r[0], title=r[1], text=r[2],
+                       date=dt.date.fromisoformat(r[3]) if r[3] else None, url=r[4], lang=r[5],
+                       pages=tuple(json.loads(r[6])), source=r[7], collection=r[8])
+        with self._lock:
+            if len(self._docs_cache) > 512:  # a small cache: answers reread few documents
+                self._docs_cache.clear()
+            self._docs_cache[doc_id] = doc
+        return doc
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._query(
+            f"""SELECT c.id, c.doc_id, c.start, c."end", c.page, d.title, d.date, d.url,
+                       d.collection, d.lang, substr(d.text, c.start + 1, c."end" - c.start)
+                FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})""",
+            tuple(int(i) for i in ids))
+        return {r[0]: StoredChunk(r[0], r[1], r[2], r[3], r[4], r[5],
+                                  dt.date.fromisoformat(r[6]) if r[6] else None, r[7], r[8],
+                                  r[9], r[10]) for r in rows}
+
+    def counts(self) -> tuple[int, int]:
+        docs = self._query("SELECT count(*) FROM documents")[0][0]
+        chunks = self._query("SELECT count(*) FROM chunks")[0][0]
+        return int(docs), int(chunks)
+
+    def collections(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT DISTINCT collection FROM documents ORDER BY 1")]
+
+    def newest_date(self) -> dt.date | None:
+        row = self._query("SELECT max(date) FROM documents")
+        return dt.date.fromisoformat(row[0][0]) if row and row[0][0] else None
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
+
+    def _date_clause(self, since: dt.date | None, until: dt.date | None) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if since:
+            clauses.append("d.date >= ?")
+            params.append(since.isoformat())
+        if until:
+            clauses.append("d.date <= ?")
+            params.append(until.isoformat())
+        return " AND ".join(clauses), params
+
+    def keyword_search(self, text: str, *, limit: int, since: dt.date | None = None,
+                       until: dt.date | None = None) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score; higher is better) for the content words of ``text``."""
+        query = keyword_query(text)
+        if query is None:
+            return []
+        where, params = self._date_clause(since, until)
+        join = "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id" if where else ""
+        rows = self._query(
+            f"""SELECT f.rowid, -bm25(chunks_fts, 0.5, 1.0) AS score FROM chunks_fts f {join}
+                WHERE chunks_fts MATCH ? {'AND ' + where if where else ''}
+                ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?""",
+            (query, *params, limit))
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def dense_search(self, vector: np.ndarray, *, limit: int, since: dt.date | None = None,
+                     until: dt.date | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) of the nearest chunks to ``vector``."""
+        import faiss
+        import numpy as np
+
+        index = self.vectors()
+        if index.ntotal == 0:
+            return []
+        params = None
+        where, args = self._date_clause(since, until)
+        if where:
+            allowed = np.array([r[0] for r in self._query(
+                f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",
+                tuple(args))], dtype=np.int64)
+            if allowed.size == 0:
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        scores, ids = index.search(vector.reshape(1, -1).astype(np.float32),
+                                   min(limit, index.ntotal), params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    # -- vectors (derived) -----------------------------------------------------------------
+
+    def vectors(self) -> faiss.IndexIDMap2:
+        """The FAISS index as of the store's current generation, repaired if it lags."""
+        generation = self.generation()
+        with self._lock:
+            if self._vectors is None or self._vectors_generation != generation:
+                self._vectors = self._sync_vectors(self._vectors)
+                self._vectors_generation = generation
+            return self._vectors
+
+    def _sync_vectors(self, index: faiss.IndexIDMap2 | None) -> faiss.IndexIDMap2:
+        import faiss
+        import numpy as np
+
+        if index is None:
+            index = self._load_newest_vectors()
+        have = faiss.vector_to_array(index.id_map) if index.ntotal else np.zeros(0, np.int64)
+        want = np.array([r[0] for r in self._query("SELECT id FROM chunks ORDER BY id")],
+                        dtype=np.int64)
+        stale = np.setdiff1d(have, want, assume_unique=True)
+        if stale.size:
+            index.remove_ids(stale)
+        missing = np.setdiff1d(want, have, assume_unique=True)
+        for start in range(0, missing.size, 10_000):
+            ids = missing[start:start + 10_000]
+            marks = ",".join("?" * len(ids))
+            rows = self._query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})",
+                               tuple(int(i) for i in ids))
+            found = np.array([r[0] for r in rows], dtype=np.int64)
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            index.add_with_ids(matrix.reshape(len(rows), self.manifest.dimension), found)
+        return index
+
+    def _load_newest_vectors(self) -> faiss.IndexIDMap2:
+        import faiss
+
+        files = sorted(((int(m.group(1)), p) for p in self.folder.iterdir()
+                        if (m := _VECTORS.match(p.name))), reverse=True)
+        for _, path in files:
+            try:
+                index = faiss.read_index(str(path))
+                if index.d == self.manifest.dimension:
+                    return faiss.IndexIDMap2(index) if not isinstance(
+                        index, faiss.IndexIDMap2) else index
+            except RuntimeError:  # a torn file from a crash: fall back to an older one
+                continue
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.manifest.dimension))
+
+    def save_vectors(self) -> None:
+        """Persist the FAISS index under the store's generation; drop older files."""
+        import faiss
+
+        generation = self.generation()
+        index = self.vectors()
+        path = self.folder / f"vectors-{generation}.faiss"
+        if not path.exists():
+            _atomic_write(path, faiss.serialize_index(index).tobytes())
+        for p in self.folder.iterdir():
+            m = _VECTORS.match(p.name)
+            if m and int(m.group(1)) != generation:
+                p.unlink(missing_ok=True)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if not self.writable:
+            raise IndexLocked("this index was opened for reading")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute(
+                    "INSERT INTO meta(key, value) VALUES ('generation', '1') ON CONFLICT(key)"
+                    " DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            finally:
+                self._docs_cache.clear()
+
+    def write(self, items: Iterable[tuple[Document, Sequence[Chunk], np.ndarray]],
+              remove: Iterable[str] = ()) -> None:
+        """Replace documents (with their chunks and vectors) and remove others, atomically."""
+        with self._transaction() as db:
+            for doc_id in remove:
+                self._delete(db, doc_id)
+            for doc, chunks, vectors in items:
+                self._delete(db, doc.id)
+                db.execute(
+                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc.id, doc.title, doc.text, doc.date.isoformat() if doc.date else None,
+                     doc.url, doc.lang, json.dumps(list(doc.pages)), doc.source,
+                     doc.collection, doc.content_hash, _now()))
+                for chunk, vector in zip(chunks, vectors, strict=True):
+                    cur = db.execute(
+                        'INSERT INTO chunks (doc_id, ordinal, start, "end", page, vector)'
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (doc.id, chunk.ordinal, chunk.start, chunk.end, chunk.page,
+                         vector.astype("float32").tobytes()))
+                    db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
+                               (cur.lastrowid, chunk.title, chunk.text))
+            db.execute("INSERT INTO meta(key, value) VALUES ('updated_at', ?) ON CONFLICT(key)"
+                       " DO UPDATE SET value = excluded.value", (_now(),))
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, doc_id: str) -> None:
+        db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)",
+                   (doc_id,))
+        db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+    def updated_at(self) -> str | None:
+        row = self._query("SELECT value FROM meta WHERE key = 'updated_at'")
+        return row[0][0] if row else None
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+
+def _check(manifest: Manifest, folder: Path, model: str | None) -> None:
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"{folder} has index format {manifest.format_version}; this version reads "
+            f"{FORMAT_VERSION}: rebuild it with `press-assistant index PATH --rebuild`")
+    if model is not None and model != manifest.model:
+        raise IndexMismatch(
+            f"{folder} was built with the embedding model {manifest.model!r}, not {model!r}: "
+            f"ask with --model {manifest.model!r}, or re-embed with `index --rebuild --model`")
+
+
+def _take_lock(folder: Path) -> int:
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + 2.0
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise IndexLocked(
+                    f"another indexing run is writing to {folder}; wait for it to finish "
+                    "and run again") from None
+            time.sleep(0.1)
