@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 _WEIGHTS = {"similarity": 0.45, "words": 0.25, "context": 0.20, "passage": 0.10}
 _PASSAGES = 8
+_HEADLINE = 0.9
 _CYRILLIC = re.compile(r"[а-яё]")
 
 
@@ -97,6 +98,8 @@ def answer(
         score = (_WEIGHTS["similarity"] * float(similarity[i]) + _WEIGHTS["words"] * coverage
                  + _WEIGHTS["context"] * context_coverage
                  + _WEIGHTS["passage"] * cand.passage_score)
+        if " ".join(cand.text.split()) == " ".join(cand.doc.title.split()):
+            score *= _HEADLINE  # the headline announces; the body's sentences answer
         scored.append((score, i))
     scored.sort(reverse=True)
     best = scored[0][0]

@@ -1,0 +1,128 @@
+"""Incremental indexing: add, change, remove, unchanged, bad files, locking, derived vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, IndexLocked, IndexMismatch, IndexNotFound
+from assistant.store import Store
+from tests.fakes import FakeEmbedder
+
+
+def write(folder: Path, name: str, title: str, body: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    write(folder, "a.txt", "Harbour bridge reopens", "The harbour bridge reopened on Monday after repairs.")
+    write(folder, "b.txt", "Museum gets a new director",
+          "The city museum appointed Maria Lind as its new director.")
+    write(folder, "sub/c.txt", "Flood warning issued", "A flood warning was issued for the river valley.")
+    return folder
+
+
+def open_bot(tmp_path: Path, embedder: FakeEmbedder | None = None) -> Assistant:
+    return Assistant.open(tmp_path / "index", create=True, embedder=embedder or FakeEmbedder())
+
+
+def test_first_run_adds_second_run_embeds_nothing(tmp_path: Path, corpus: Path) -> None:
+    embedder = FakeEmbedder()
+    bot = open_bot(tmp_path, embedder)
+    first = bot.index([corpus])
+    assert sorted(first.added) == ["a.txt", "b.txt", "sub/c.txt"]
+    assert first.chunks_embedded == embedder.embedded > 0
+
+    embedder.embedded = 0
+    second = bot.index([corpus])
+    assert sorted(second.unchanged) == ["a.txt", "b.txt", "sub/c.txt"]
+    assert (second.added, second.updated, second.removed, second.chunks_embedded) == ((), (), (), 0)
+    assert embedder.embedded == 0
+
+
+def test_changed_file_is_replaced_and_gone_file_removed(tmp_path: Path, corpus: Path) -> None:
+    bot = open_bot(tmp_path)
+    bot.index([corpus])
+    write(corpus, "b.txt", "Museum gets a new director", "The museum appointed Jonas Berg instead.")
+    (corpus / "sub" / "c.txt").unlink()
+    write(corpus, "d.txt", "School opens", "A new school opened in the northern district.")
+
+    report = bot.index([corpus])
+    assert report.updated == ("b.txt",)
+    assert report.removed == ("sub/c.txt",)
+    assert report.added == ("d.txt",)
+    assert sorted(bot.documents()) == ["a.txt", "b.txt", "d.txt"]
+    top = bot.search("Jonas Berg museum director", k=1)[0]
+    assert top.doc_id == "b.txt" and "Jonas Berg" in top.text
+    assert all("flood" not in h.text.lower() for h in bot.search("flood warning river", k=5))
+
+
+def test_a_file_that_fails_keeps_its_indexed_version(tmp_path: Path, corpus: Path) -> None:
+    bot = open_bot(tmp_path)
+    bot.index([corpus])
+    (corpus / "a.txt").write_bytes(b"")  # now unreadable: empty
+    report = bot.index([corpus])
+    assert [s.reason for s in report.skipped] and report.removed == ()
+    assert "a.txt" in bot.documents()
+
+
+def test_indexing_another_folder_removes_nothing_of_the_first(tmp_path: Path, corpus: Path) -> None:
+    other = tmp_path / "other"
+    write(other, "x.txt", "Ferry timetable changes", "The ferry will run hourly from June.")
+    bot = open_bot(tmp_path)
+    bot.index([corpus])
+    report = bot.index([other])
+    assert report.added == ("x.txt",) and report.removed == ()
+    assert len(bot.documents()) == 4
+
+
+def test_vectors_lagging_behind_the_store_are_repaired(tmp_path: Path, corpus: Path) -> None:
+    bot = open_bot(tmp_path)
+    bot.index([corpus])
+    for f in (tmp_path / "index").glob("vectors-*.faiss"):
+        f.unlink()  # as if the run died between the store commit and the vector file
+    reopened = Assistant.open(tmp_path / "index", embedder=FakeEmbedder())
+    assert reopened.search("harbour bridge repairs", k=1)[0].doc_id == "a.txt"
+
+
+def test_a_second_writer_is_refused_with_a_clear_message(tmp_path: Path, corpus: Path) -> None:
+    bot = open_bot(tmp_path)
+    bot.index([corpus])
+    embedder = FakeEmbedder()
+    with Store.create_or_open(tmp_path / "index", model=embedder.name, dimension=embedder.dimension,
+                              chunk_tokens=bot.settings.chunk_tokens,
+                              overlap_tokens=bot.settings.overlap_tokens), \
+            pytest.raises(IndexLocked, match="another indexing run"):
+        open_bot(tmp_path).index([corpus])
+
+
+def test_missing_index_and_other_model_are_typed_errors(tmp_path: Path, corpus: Path) -> None:
+    with pytest.raises(IndexNotFound, match="press-assistant index"):
+        Assistant.open(tmp_path / "nowhere", embedder=FakeEmbedder())
+    open_bot(tmp_path).index([corpus])
+
+    class Other(FakeEmbedder):
+        name = "another-model"
+
+    with pytest.raises(IndexMismatch, match="fake-hashing-embedder"):
+        Assistant.open(tmp_path / "index", embedder=Other())
+
+
+def test_date_filter(tmp_path: Path) -> None:
+    folder = tmp_path / "dated"
+    write(folder, "old.txt", "Budget approved", "12 March 2019\n\nThe council approved the budget.")
+    write(folder, "new.txt", "Budget approved again", "5 May 2023\n\nThe council approved the budget.")
+    bot = open_bot(tmp_path)
+    bot.index([folder])
+    import datetime as dt
+
+    hits = bot.search("council approved the budget", k=5, since=dt.date(2020, 1, 1))
+    assert {h.doc_id for h in hits} == {"new.txt"}
+    hits = bot.search("council approved the budget", k=5, until=dt.date(2020, 1, 1))
+    assert {h.doc_id for h in hits} == {"old.txt"}
