@@ -1,0 +1,110 @@
+"""Retrieval and answers on real archives with the real model: the known-item questions in
+benchmarks/questions (written for this project, in its own words) and off-topic questions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from tests.conftest import ROOT, SHARED_DATA
+
+QUESTIONS = ROOT / "benchmarks" / "questions"
+pytestmark = [pytest.mark.shared_data, pytest.mark.real_model]
+
+
+def load(name: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (QUESTIONS / name).read_text().splitlines() if line.strip()]
+
+
+class CountingEmbedder:
+    """Wraps the real embedder to count what an indexing run embeds."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.name = inner.name  # type: ignore[attr-defined]
+        self.dimension = inner.dimension  # type: ignore[attr-defined]
+        self.max_tokens = inner.max_tokens  # type: ignore[attr-defined]
+        self.embedded = 0
+
+    def count_tokens(self, texts):  # type: ignore[no-untyped-def]
+        return self.inner.count_tokens(texts)  # type: ignore[attr-defined]
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        self.embedded += len(texts)
+        return self.inner.embed(texts)  # type: ignore[attr-defined]
+
+
+def _skip_without_data() -> None:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent: these tests run where ../shared/data exists (CI)")
+
+
+@pytest.fixture(scope="module")
+def mn_ag(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> tuple[Assistant, CountingEmbedder]:
+    _skip_without_data()
+    embedder = CountingEmbedder(real_embedder)
+    bot = Assistant.open(tmp_path_factory.mktemp("mn_ag") / "index", create=True, embedder=embedder)
+    report = bot.index([SHARED_DATA / "mn_ag_press_releases" / "press_releases.jsonl"])
+    assert len(report.added) == 726, report.summary()
+    return bot, embedder
+
+
+def test_second_run_embeds_nothing(mn_ag: tuple[Assistant, CountingEmbedder]) -> None:
+    bot, embedder = mn_ag
+    embedder.embedded = 0
+    report = bot.index([SHARED_DATA / "mn_ag_press_releases" / "press_releases.jsonl"])
+    assert len(report.unchanged) == 726 and embedder.embedded == 0
+
+
+def test_known_items_are_found_first(mn_ag: tuple[Assistant, CountingEmbedder]) -> None:
+    bot, _ = mn_ag
+    questions = load("mn_ag_known_items.jsonl")
+    first = cited = 0
+    for q in questions:
+        gold = set(q["gold_doc_ids"])  # type: ignore[arg-type]
+        hits = bot.search(str(q["question"]), k=5)
+        first += hits[0].doc_id in gold
+        answer = bot.ask(str(q["question"]))
+        cited += bool(answer.citations) and answer.citations[0].doc_id in gold
+    print(f"\nMN AG known items: hit@1 {first}/{len(questions)}, first citation gold "
+          f"{cited}/{len(questions)}")
+    assert first >= 0.8 * len(questions)
+    assert cited >= 0.75 * len(questions)
+
+
+def test_off_topic_questions_abstain(mn_ag: tuple[Assistant, CountingEmbedder]) -> None:
+    bot, _ = mn_ag
+    questions = load("unanswerable.jsonl")
+    abstained = sum(bot.ask(str(q["question"])).abstained for q in questions)
+    answerable = load("mn_ag_known_items.jsonl")
+    answered = sum(not bot.ask(str(q["question"])).abstained for q in answerable)
+    print(f"\nabstained on {abstained}/{len(questions)} off-topic; answered {answered}/{len(answerable)}")
+    assert abstained >= 0.7 * len(questions)
+    assert answered >= 0.9 * len(answerable)
+
+
+def test_treasury_pdfs_index_with_pages_and_skip_scans(tmp_path: Path, real_embedder: object) -> None:
+    _skip_without_data()
+    folder = SHARED_DATA / "pdf_press_releases" / "lk_treasury_en"
+    bot = Assistant.open(tmp_path / "index", create=True, embedder=real_embedder)  # type: ignore[arg-type]
+    report = bot.index([folder])
+    scans = [s for s in report.skipped if "OCR" in s.reason]
+    assert len(scans) == 3, report.skipped
+    indexed = set(bot.documents())
+    assert len([d for d in indexed if d.endswith(".pdf")]) >= 29
+    assert len([d for d in indexed if d.endswith(".docx") or _is_docx(folder / d)]) >= 8
+    hit = bot.search("Appropriation Bill 2016 approved by the Cabinet", k=1)[0]
+    assert hit.page == 1
+
+    questions = load("lk_treasury_known_items.jsonl")
+    found = sum(bot.search(str(q["question"]), k=5)[0].doc_id in q["gold_doc_ids"]  # type: ignore[operator]
+                for q in questions)
+    print(f"\nTreasury known items: hit@1 {found}/{len(questions)}")
+    assert found >= 0.75 * len(questions)
+
+
+def _is_docx(path: Path) -> bool:
+    return path.is_file() and path.read_bytes()[:2] == b"PK"
