@@ -9,6 +9,7 @@ read keeps its previous version.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -39,7 +40,11 @@ class _Source:
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...]
     complete: bool
-    """False when a part of the source could not be read: then nothing of it is removed."""
+    """False when a record of an export could not be read: its id is unknown, so nothing of
+    that export is removed (it might be the one that failed)."""
+
+
+_RECORD = re.compile(r":\d+$")  # how readers name a record of an export: "file.jsonl:17"
 
 
 def _read_source(path: Path, settings: Settings) -> _Source:
@@ -49,7 +54,8 @@ def _read_source(path: Path, settings: Settings) -> _Source:
     skipped: list[Skipped] = []
     for item in read_path(path, field_map=settings.field_map or None):
         (docs if isinstance(item, Document) else skipped).append(item)  # type: ignore[arg-type]
-    return _Source(path.resolve(), tuple(docs), tuple(skipped), complete=not skipped)
+    complete = not any(_RECORD.search(s.path) for s in skipped)
+    return _Source(path.resolve(), tuple(docs), tuple(skipped), complete=complete)
 
 
 def run_index(
@@ -94,11 +100,11 @@ def run_index(
     removed: list[str] = []
     for source in sources:
         if not source.complete:
-            # Some file or record of this source failed to read: its id is unknown, so
-            # removing "missing" documents could drop one that still exists.
             continue
+        # A file that failed to read this time is still there: its old version stays.
+        kept = {s.path for s in source.skipped}
         removed.extend(doc_id for doc_id, (_, src) in existing.items()
-                       if src == str(source.root) and doc_id not in seen)
+                       if src == str(source.root) and doc_id not in seen and doc_id not in kept)
 
     chunks_embedded = _embed_and_write(store, embedder, todo, settings, removed, report)
     store.save_vectors()

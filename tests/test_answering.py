@@ -11,7 +11,7 @@ import pytest
 import assistant
 from assistant import Answer, Assistant, Citation, Hit, QueryError
 from assistant.answering import is_verbatim
-from tests.conftest import ROOT, SEED
+from tests.conftest import ROOT
 from tests.fakes import FakeEmbedder
 
 

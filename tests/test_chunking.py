@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -41,7 +42,7 @@ def test_every_chunk_fits_the_window_and_quotes_the_document() -> None:
     for chunk in chunks:
         covered.update(range(chunk.start, chunk.end))
     assert all(i in covered for i, ch in enumerate(document.text) if not ch.isspace())
-    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(b.start < a.end for a, b in itertools.pairwise(chunks))
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
 
 
@@ -83,7 +84,6 @@ def test_any_text_chunks_into_exact_spans(text: str) -> None:
 @pytest.mark.real_model
 def test_real_tokenizer_never_exceeds_the_model_window(real_embedder) -> None:  # type: ignore[no-untyped-def]
     from assistant.readers import read_file
-
     from tests.conftest import ROOT
 
     document = read_file(ROOT / "corpus" / "000_f2eabe2890162440.txt")[0]

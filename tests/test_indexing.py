@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,28 @@ def test_date_filter(tmp_path: Path) -> None:
     assert {h.doc_id for h in hits} == {"new.txt"}
     hits = bot.search("council approved the budget", k=5, until=dt.date(2020, 1, 1))
     assert {h.doc_id for h in hits} == {"old.txt"}
+
+
+def test_removals_still_happen_beside_a_file_that_always_fails(tmp_path: Path, corpus: Path) -> None:
+    (corpus / "scan.pdf").write_bytes(b"\x00\x01binary junk\x02" * 50)
+    bot = open_bot(tmp_path)
+    first = bot.index([corpus])
+    assert [s.path for s in first.skipped] == ["scan.pdf"]
+    (corpus / "a.txt").unlink()
+    assert bot.index([corpus]).removed == ("a.txt",)
+
+
+def test_an_export_with_a_broken_line_keeps_its_other_records(tmp_path: Path) -> None:
+    export = tmp_path / "site.jsonl"
+    good = json.dumps({"id": "r1", "title": "Port expansion", "date": "2020-01-02",
+                       "url": "https://x/1", "text": "The port will expand its container terminal."})
+    other = json.dumps({"id": "r2", "title": "Tram line", "date": "2020-02-03",
+                        "url": "https://x/2", "text": "A tram line to the airport opens in spring."})
+    export.write_text(good + "\n" + other + "\n", encoding="utf-8")
+    bot = open_bot(tmp_path)
+    assert sorted(bot.index([export]).added) == ["r1", "r2"]
+    export.write_text(good + "\n{broken json\n", encoding="utf-8")
+    report = bot.index([export])
+    assert [s.path for s in report.skipped] == ["site.jsonl:2"]
+    assert report.removed == ()  # r2 might be the broken line: it is kept
+    assert sorted(bot.documents()) == ["r1", "r2"]

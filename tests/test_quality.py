@@ -43,7 +43,8 @@ def _skip_without_data() -> None:
 
 
 @pytest.fixture(scope="module")
-def mn_ag(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> tuple[Assistant, CountingEmbedder]:
+def mn_ag(tmp_path_factory: pytest.TempPathFactory,
+          real_embedder: object) -> tuple[Assistant, CountingEmbedder]:
     _skip_without_data()
     embedder = CountingEmbedder(real_embedder)
     bot = Assistant.open(tmp_path_factory.mktemp("mn_ag") / "index", create=True, embedder=embedder)

@@ -1,0 +1,505 @@
+"""Text normalisation and page-furniture removal: pure functions, no heavy imports.
+
+Scraped releases carry the site's widgets along with the text: a "print version" link, a PDF
+icon, share buttons, "add a comment", breadcrumbs. They are removed here by general rules,
+never by matching one site's strings:
+
+1. A phrase repeated at once with no space between ("PDFPDF", "Print versionPrint version")
+   is an icon's alt text glued to its label: a scraped widget.
+2. Short lines at the head or tail of a document (before the first and after the last line of
+   prose) made only of words from a multilingual (en/ru/kk) vocabulary of interface labels
+   are furniture; so are such labels hanging off a head/tail line's end ("30 November 2016
+   | Print | Share" keeps its date).
+3. Anywhere, a line made only of two or more interface labels ("Tweet Share", "Print | Email")
+   is a toolbar.
+
+Everything else is kept verbatim: answers quote the stored text, so cleaning may drop lines and
+widget fragments but never rewrites a sentence.
+
+>>> clean_text("Title\\n\\n1 May 2020 PrintPrintPDFPDF\\n\\nThe body, a sentence of prose here.\\n\\nShare")
+'Title\\n\\n1 May 2020\\n\\nThe body, a sentence of prose here.'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = [
+    "UI_VOCABULARY",
+    "clean_text",
+    "date_candidates",
+    "fix_mojibake",
+    "is_furniture_line",
+    "normalize_text",
+    "remove_furniture",
+]
+
+# --------------------------------------------------------------------------- normalisation
+
+# Every line separator Unicode and old files know, so that "a line" means one thing below.
+_NEWLINES = re.compile(r"\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Invisible characters that only break search and quoting: zero-width space, word joiner,
+# BOM, Mongolian vowel separator, soft hyphen, invisible math operators.
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u180e\u00ad\u2061-\u2064]")
+# ZWNJ/ZWJ change how Indic, Arabic and Persian letters join (Sinhala text in the archive
+# depends on them) and build emoji sequences; after Latin, Cyrillic or a space they are junk.
+_JOINERS = re.compile("(^|.)([\u200c\u200d]+)", re.MULTILINE)
+# C0 controls except tab/newline, DEL, and C1 controls (never text; mojibake leftovers).
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f\x80-\x9f]")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _build_mojibake_pattern() -> tuple[re.Pattern[str], dict[str, int]]:
+    """UTF-8 bytes that were decoded as Latin-1 or cp1252 and re-encoded ("â€™" for "’").
+
+    Maps each character such a decoding can produce for a continuation byte back to the
+    byte, so a run can be re-decoded as UTF-8.
+    """
+    to_byte: dict[str, int] = {}
+    for byte in range(0x80, 0xC0):
+        to_byte[chr(byte)] = byte  # Latin-1 view
+        with contextlib.suppress(UnicodeDecodeError):  # 5 bytes are undefined in cp1252
+            to_byte[bytes([byte]).decode("cp1252")] = byte  # cp1252 view: € ‚ ƒ „ … ’ ™
+    cont = "[" + "".join(re.escape(c) for c in to_byte) + "]"
+    pattern = re.compile(
+        f"[\u00c2-\u00df]{cont}|[\u00e0-\u00ef]{cont}{{2}}|[\u00f0-\u00f4]{cont}{{3}}"
+    )
+    return pattern, to_byte
+
+
+_MOJIBAKE, _MOJIBAKE_BYTES = _build_mojibake_pattern()
+_MOJIBAKE_LEAD = re.compile("[\u00c2-\u00f4]")
+
+
+def fix_mojibake(text: str) -> str:
+    """Undo UTF-8 text that was decoded as Latin-1/cp1252 somewhere upstream.
+
+    Only runs that form one complete, valid UTF-8 character are replaced, so real accented
+    Latin-1 text ("café", "São") is left alone.
+
+    >>> fix_mojibake("Ellison\\u00e2\\u0080\\u0099s office, caf\\u00c3\\u00a9")
+    'Ellison’s office, café'
+    """
+
+    def repair(match: re.Match[str]) -> str:
+        raw = bytes([ord(match.group(0)[0])] + [_MOJIBAKE_BYTES[c] for c in match.group(0)[1:]])
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return match.group(0)
+
+    if not _MOJIBAKE_LEAD.search(text):  # the common case, and much faster than sub()
+        return text
+    return _MOJIBAKE.sub(repair, text)
+
+
+def _drop_stray_joiners(text: str) -> str:
+    if "\u200c" not in text and "\u200d" not in text:
+        return text
+    def keep_if_joining(match: re.Match[str]) -> str:
+        before = match.group(1)
+        joins = bool(before) and not before.isspace() and ord(before) >= 0x0590
+        return before + (match.group(2) if joins else "")
+
+    return _JOINERS.sub(keep_if_joining, text)
+
+
+def normalize_text(text: str) -> str:
+    """Unify newlines, drop invisible and control characters, NFC, trim each line, and
+    collapse runs of blank lines to one; words and sentences are not touched.
+
+    >>> normalize_text("  a\\u200b b  \\r\\n\\r\\n\\r\\n\\r\\nc\\t")
+    'a b\\n\\nc'
+    """
+    text = _NEWLINES.sub("\n", text)
+    text = fix_mojibake(text)
+    text = _INVISIBLE.sub("", text)
+    text = _drop_stray_joiners(text)
+    text = _CONTROLS.sub("", text)
+    text = unicodedata.normalize("NFC", text)
+    # Leading indentation carries no meaning in a press release (PDF and Word extraction
+    # pad lines with spaces and tabs), trailing spaces never do.
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _BLANK_RUNS.sub("\n\n", text).strip("\n")
+
+
+# --------------------------------------------------------------------------- dates
+
+_MONTHS_EN = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_MONTHS_RU = r"январ[ья]|феврал[ья]|марта?|апрел[ья]|ма[йя]|июн[ья]|июл[ья]|августа?" \
+    r"|сентябр[ья]|октябр[ья]|ноябр[ья]|декабр[ья]"
+_MONTHS_KK = r"қаңтар|ақпан|наурыз|сәуір|мамыр|маусым|шілде|тамыз|қыркүйек|қазан|қараша" \
+    r"|желтоқсан"
+_MONTH = rf"(?:{_MONTHS_EN}|{_MONTHS_RU}|{_MONTHS_KK})\.?"
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])"
+_YEAR = r"(?:1[89]\d\d|2\d\d\d)"
+
+_DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # 2016-11-30, 2022-06-24T17:30:00Z
+    ("iso", re.compile(rf"(?<!\d)(?P<y>{_YEAR})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?!\d)")),
+    # 30 November 2016, 30 ноября 2016 г., 3rd of March 2019, 16-Oct-2018
+    ("dmy", re.compile(
+        rf"(?<![\w.])(?P<d>{_DAY})(?:st|nd|rd|th)?(?:\s+of)?[\s-]+(?P<m>{_MONTH}),?[\s-]+"
+        rf"(?P<y>{_YEAR})(?!\d)(?:\s*(?:г\.|года\b|ж\.|жылы\b))?",
+        re.IGNORECASE)),
+    # October 16, 2018
+    ("mdy", re.compile(
+        rf"(?<!\w)(?P<m>{_MONTH})\s+(?P<d>{_DAY})(?:st|nd|rd|th)?,?\s+(?P<y>{_YEAR})(?!\d)",
+        re.IGNORECASE)),
+    # Kazakh order: 2016 жылғы 30 қараша
+    ("ydm", re.compile(
+        rf"(?<!\d)(?P<y>{_YEAR})\s*(?:ж\.|жылғы|жылы)?\s+(?P<d>{_DAY})\s+(?P<m>{_MONTH})",
+        re.IGNORECASE)),
+    # 30.11.2016, 30/11/2016 (day first, as in every country of the archive but the US)
+    ("num", re.compile(
+        rf"(?<![\d.])(?P<d>\d{{1,2}})(?P<sep>[./])(?P<m>\d{{1,2}})(?P=sep)(?P<y>{_YEAR})(?!\d)")),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DateCandidate:
+    """A string that looks like a date; ``parts`` are (day, month, year) as written."""
+
+    start: int
+    end: int
+    kind: str
+    text: str
+    day: str
+    month: str
+    year: str
+
+
+def date_candidates(text: str) -> list[DateCandidate]:
+    """Date-looking spans of ``text`` in reading order (not yet validated).
+
+    >>> [c.text for c in date_candidates("Tuesday, October 16, 2018 and 30.11.2016")]
+    ['October 16, 2018', '30.11.2016']
+    """
+    found: list[DateCandidate] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(m.start() < end and start < m.end() for start, end in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            found.append(DateCandidate(m.start(), m.end(), kind, m.group(0),
+                                       m.group("d"), m.group("m"), m.group("y")))
+    return sorted(found, key=lambda c: c.start)
+
+
+# --------------------------------------------------------------------------- furniture
+
+UI_VOCABULARY: frozenset[str] = frozenset({
+    # English: print/share/comment widgets, file links, navigation, accounts, lists
+    "print", "print version", "printable version", "printer-friendly version",
+    "printer friendly version", "printer friendly", "print this page", "print this article",
+    "print page", "version for print", "version for printing", "share", "share this",
+    "share this page", "share this article", "shares", "comment", "comments", "add comment",
+    "add a comment", "add new comment", "leave a comment", "leave a reply", "post a comment",
+    "post comment", "no comments", "reply", "email", "e-mail", "email this", "email this page",
+    "send", "send to a friend", "tweet", "like", "pin it", "facebook", "twitter", "telegram",
+    "whatsapp", "vk", "vkontakte", "linkedin", "instagram", "youtube", "reddit", "pinterest",
+    "odnoklassniki", "pdf", "doc", "docx", "rtf", "download", "download pdf", "save",
+    "save as pdf", "back", "go back", "back to top", "to top", "top", "back to list",
+    "back to news", "home", "homepage", "home page", "main page", "menu", "main menu", "search",
+    "login", "log in", "log out", "logout", "sign in", "sign up", "register", "subscribe",
+    "unsubscribe", "rss", "newsletter", "related", "related news", "related articles",
+    "related posts", "read more", "read also", "more", "see also", "see more", "tags", "tag",
+    "keywords", "next", "previous", "prev", "next article", "previous article", "older posts",
+    "newer posts", "skip to content", "skip to main content", "skip navigation", "close",
+    "views", "view", "copy link", "permalink", "bookmark", "font size",
+    "version for the visually impaired", "news", "all news", "press releases", "press centre",
+    "press center", "sitemap", "site map",
+    # Russian
+    "версия для печати", "печатная версия", "печать", "распечатать", "распечатать страницу",
+    "напечатать", "поделиться", "комментарий", "комментарии", "комментировать",
+    "добавить комментарий", "оставить комментарий", "написать комментарий", "отправить",
+    "отправить другу", "отправить по почте", "скачать", "сохранить", "назад", "вернуться",
+    "вернуться назад", "вернуться к списку", "главная", "на главную", "главная страница",
+    "меню", "поиск", "войти", "вход", "регистрация", "выход", "подписаться", "подписка",
+    "теги", "метки", "ключевые слова", "похожие новости", "похожие материалы",
+    "читайте также", "читать далее", "подробнее", "далее", "ещё", "еще", "предыдущая",
+    "следующая", "новости", "все новости", "просмотров", "просмотры", "нравится", "твитнуть",
+    "вконтакте", "одноклассники", "телеграм", "версия для слабовидящих", "наверх",
+    "закрыть", "ссылка", "копировать ссылку", "пресс-релизы", "пресс-центр",
+    # Kazakh
+    "басып шығару", "басып шығаруға арналған нұсқа", "басуға арналған нұсқа", "бөлісу",
+    "пікір", "пікірлер", "пікір қосу", "пікір қалдыру", "жүктеу", "жүктеп алу", "сақтау",
+    "артқа", "кері қайту", "басты бет", "басты бетке", "мәзір", "іздеу", "кіру", "тіркелу",
+    "шығу", "жазылу", "тегтер", "ұқсас жаңалықтар", "толығырақ", "әрі қарай", "келесі",
+    "алдыңғы", "жаңалықтар", "барлық жаңалықтар", "қаралым", "қаралды", "жабу", "сілтеме",
+    "нашар көретіндерге арналған нұсқа",
+})
+"""Interface labels of news sites (lower case). Generic UI words only: a phrase belongs here
+because sites print it on buttons and menus, not because one page had it."""
+
+# Labels that introduce a list of links ("Tags: budget, taxes"); the whole line is furniture.
+_LIST_LABELS = frozenset({
+    "tags", "tag", "keywords", "related", "see also", "read also", "share", "теги", "метки",
+    "ключевые слова", "читайте также", "поделиться", "тегтер", "бөлісу",
+})
+
+
+def _phrase_pattern(phrases: frozenset[str]) -> re.Pattern[str]:
+    # Longest first so "add new comment" wins over "comment"; flexible inner whitespace.
+    alternatives = [
+        r"[\s\-]+".join(re.escape(word) for word in re.split(r"[\s-]+", phrase))
+        for phrase in sorted(phrases, key=len, reverse=True)
+    ]
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+
+_VOCAB_RE = _phrase_pattern(UI_VOCABULARY)
+_DOUBLED_RE = re.compile(r"(?P<unit>[^\W\d_][^\n]{1,59}?)(?P=unit)")
+_TOKEN_RE = re.compile(r"\d+|[^\W\d_]+|\S")
+# Separators that sites put between menu items or breadcrumb levels.
+_STRONG_SEPARATORS = frozenset("|¦•·/›»>‹«<→←")
+# Punctuation that belongs to the word it touches ("Office." / "(Sanya").
+_CLOSING = frozenset(".,;:!?…)]}\"'”’»")
+_OPENING = frozenset("([{\"'“‘«")
+_MAX_FURNITURE_WORDS = 25
+_FULL_STOP = re.compile(r"(?<![.…])[.!?][\"'”’»)\]]*$")
+_SENTENCE_END = re.compile(r"[.!?…。][\"'”’»)\]]*$")
+
+
+def _is_prose(line: str) -> bool:
+    """A line of running text: it ends a sentence and is not a short label, or it is a
+    paragraph long (titles run to twenty words without a full stop, paragraphs do not)."""
+    words = len(line.split())
+    return (words >= 5 and bool(_SENTENCE_END.search(line))) or words >= 40
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str  # "ui" (label or widget), "count" (a label's counter), "text", "sep"; "number"
+    # only until _tokenize decides whether it is a counter or text
+    start: int
+    end: int
+    doubled: bool = False
+
+
+def _doubled_spans(line: str) -> Iterator[tuple[int, int]]:
+    """Phrases repeated back to back with no space: "PDFPDF", "Print versionPrint version".
+
+    The unit must start at a word start (or right after another widget, or at a lower- to
+    upper-case seam where two widgets were glued) and start with a capital letter or be a
+    known label, which keeps words like "couscous" or "Mississippi" out.
+    """
+    pos = 0
+    last_end = -1
+    while (m := _DOUBLED_RE.search(line, pos)) is not None:
+        unit, start, end = m.group("unit"), m.start(), m.end()
+        before = line[start - 1] if start else ""
+        after = line[end] if end < len(line) else ""
+        left_ok = (not before or not before.isalnum() or start == last_end
+                   or (before.islower() and unit[0].isupper()))
+        # Glued to a following widget only if that one starts a Capitalised word or is
+        # doubled too: "PDFPDFPrint", "PrintPrintPDFPDF"; in "COCONUT", "ALFALFA" caps run on.
+        next_word = line[end:end + 2]
+        right_ok = (not after or not after.isalnum()
+                    or (after.isupper() and len(next_word) == 2 and next_word[1].islower())
+                    or (after.isupper() and _DOUBLED_RE.match(line, end) is not None))
+        known = unit[0].isupper() or unit.strip().casefold() in UI_VOCABULARY
+        letters = sum(ch.isalpha() for ch in unit)
+        if left_ok and right_ok and known and letters >= 2 and unit == unit.strip():
+            yield start, end
+            last_end = pos = end
+        else:
+            pos = start + 1
+
+
+def _tokenize(line: str) -> list[_Token]:
+    spans: list[tuple[int, int, bool]] = [(s, e, True) for s, e in _doubled_spans(line)]
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or e <= start for s, e, _ in spans)
+
+    spans += [(m.start(), m.end(), False) for m in _VOCAB_RE.finditer(line)
+              if free(m.start(), m.end())]
+    spans.sort()
+
+    tokens: list[_Token] = []
+    pos = 0
+
+    def plain(upto: int) -> None:
+        for m in _TOKEN_RE.finditer(line, pos, upto):
+            piece = m.group(0)
+            kind = "text" if piece[0].isalnum() else "sep"
+            if kind == "text" and piece.isdigit():
+                kind = "number"
+            tokens.append(_Token(kind, m.start(), m.end()))
+
+    for start, end, doubled in spans:
+        plain(start)
+        tokens.append(_Token("ui", start, end, doubled))
+        pos = end
+    plain(len(line))
+
+    # One number right after a label is its counter ("Comments (3)", "Views: 120"); more
+    # numbers are content ("WhatsApp: 071 640 2654" is a phone number, not a widget).
+    out: list[_Token] = []
+    after_label = False
+    for tok in tokens:
+        if tok.kind == "number":
+            if after_label:
+                tok = _Token("count", tok.start, tok.end)
+            elif out and out[-1].kind == "count":
+                out[-1] = _Token("text", out[-1].start, out[-1].end)
+                tok = _Token("text", tok.start, tok.end)
+            else:
+                tok = _Token("text", tok.start, tok.end)
+            after_label = False
+        elif tok.kind == "ui":
+            after_label = True
+        elif tok.kind == "text":
+            after_label = False
+        out.append(tok)
+    return out
+
+
+def _is_date_only(text: str) -> bool:
+    rest = text
+    for cand in reversed(date_candidates(text)):
+        rest = rest[: cand.start] + rest[cand.end:]
+    return bool(date_candidates(text)) and not any(ch.isalpha() for ch in rest)
+
+
+def is_furniture_line(line: str, *, at_edge: bool = True) -> bool:
+    """True when ``line`` holds interface labels and nothing else.
+
+    At the head or tail of a document (``at_edge``) one label is enough ("Add a comment");
+    inside the body it takes two ("Tweet Share"), because a lone word may be a heading.
+
+    >>> is_furniture_line("Print | Share | Email", at_edge=False)
+    True
+    >>> is_furniture_line("Press Service of the Prosecutor's Office")
+    False
+    """
+    tokens = _tokenize(line)
+    labels = [t for t in tokens if t.kind == "ui"]
+    if not labels or any(t.kind == "text" for t in tokens):
+        return _is_list_line(line, tokens) if at_edge and labels else False
+    return at_edge or len(labels) >= 2 or any(t.doubled for t in labels)
+
+
+def _is_list_line(line: str, tokens: list[_Token]) -> bool:
+    """"Tags: budget, taxes" / "Share: Facebook, Telegram": a label, a colon, a short list."""
+    first = tokens[0]
+    if first.kind != "ui" or line[first.start:first.end].casefold() not in _LIST_LABELS:
+        return False
+    rest = line[first.end:].lstrip()
+    return rest.startswith(":") and len(line.split()) <= 12 and not _SENTENCE_END.search(line)
+
+
+def _strip_edge_labels(line: str) -> str:
+    """Cut widget labels off the start and end of a head/tail line that also holds content."""
+    tokens = _tokenize(line)
+    content = [i for i, t in enumerate(tokens) if t.kind == "text"]
+    if not content:
+        return line
+    first, last = content[0], content[-1]
+    start, end = tokens[first].start, tokens[last].end
+    # Keep punctuation glued to the content ("Office." / "(Sanya").
+    while start > 0 and line[start - 1] in _OPENING:
+        start -= 1
+    while end < len(line) and line[end] in _CLOSING:
+        end += 1
+
+    lead, trail = tokens[:first], tokens[last + 1:]
+    lead_labels = [t for t in lead if t.kind == "ui"]
+    trail_labels = [t for t in trail if t.kind == "ui"]
+    keep_from, keep_to = 0, len(line)
+    date_like = _is_date_only(line[start:end])
+    ends_with_date = any(c.end >= end - 1 for c in date_candidates(line[:end]))
+
+    def strong(gap: str) -> bool:
+        # A menu separator stands between spaces ("Home › News", "2016 | Print"); glued it
+        # is part of the text ("<BP.L> shares", "km/h").
+        return (len(gap) >= 3 and gap[0].isspace() and gap[-1].isspace()
+                and any(ch in _STRONG_SEPARATORS for ch in gap))
+
+    def apart(gap: str, doubled: bool) -> bool:
+        # Labels glued to a word are part of it ("report.pdf", "DLRS/SHARE"), except an
+        # icon+label pair, which the scraper glues to whatever precedes it.
+        return doubled or (gap != "" and (gap[0].isspace() or gap[-1].isspace()))
+
+    if lead_labels:
+        gap = line[lead_labels[-1].end:start]
+        doubled = any(t.doubled for t in lead_labels)
+        # A leading label may start a real title ("Search continues for ..."), so only a
+        # doubled one or one split off by a separator is cut (breadcrumbs: "Home › Title").
+        if apart(gap, doubled) and (doubled or strong(gap) or date_like):
+            keep_from = start
+    if trail_labels:
+        gap = line[end:trail_labels[0].start]
+        doubled = any(t.doubled for t in trail_labels)
+        # Trailing labels: a widget after a date, after a separator, or a toolbar of 3+.
+        if apart(gap, doubled) and (
+                doubled or strong(gap) or date_like or ends_with_date or len(trail_labels) >= 3):
+            keep_to = end
+    return line[keep_from:keep_to].strip()
+
+
+def _continues(previous: str, line: str) -> bool:
+    """``line`` carries on the sentence of ``previous`` (hard-wrapped text, as in newswire
+    archives): the previous line is a long one that does not end a sentence."""
+    previous, line = previous.strip(), line.strip()
+    if not previous or not line or previous[-1] in ".!?…:;\"'”’»":
+        return False
+    return len(previous.split()) >= 6 or line[:1].islower()
+
+
+def remove_furniture(text: str) -> str:
+    """Drop widget and navigation lines, and widget labels glued to head/tail lines.
+
+    ``text`` should be normalised (one ``\\n`` per line break); the result may hold blank-line
+    runs where lines went, :func:`clean_text` collapses them.
+    """
+    lines = text.split("\n")
+    # The first line is the title or a menu, never the body's start, even when long.
+    first_line = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    prose = [i for i, line in enumerate(lines) if i > first_line and _is_prose(line)]
+    first_prose = prose[0] if prose else len(lines)
+    last_prose = prose[-1] if prose else -1
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if (not line.strip() or (i > 0 and _continues(lines[i - 1], line))
+                or (i + 1 < len(lines) and _continues(line, lines[i + 1]))):
+            out.append(line)
+            continue
+        at_edge = i < first_prose or i > last_prose
+        words = len(line.split())
+        # Furniture is short: long lines are never tokenised (that also keeps this fast),
+        # and in the body only a short non-sentence line can be a toolbar.
+        if words > _MAX_FURNITURE_WORDS or (not at_edge and (words > 12 or _is_prose(line))):
+            out.append(line)
+            continue
+        # "shares." closes a sentence; interface labels carry no full stop.
+        if _FULL_STOP.search(line) and not any(True for _ in _doubled_spans(line)):
+            out.append(line)
+            continue
+        if is_furniture_line(line, at_edge=at_edge):
+            continue
+        if at_edge:
+            line = _strip_edge_labels(line)
+            if not line:
+                continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def clean_text(text: str) -> str:
+    """Normalise ``text`` and remove page furniture; the text a Document keeps.
+
+    >>> clean_text("Minister met envoys\\n\\nTweet Share\\n\\nThey discussed trade and transit.")
+    'Minister met envoys\\n\\nThey discussed trade and transit.'
+    """
+    text = remove_furniture(normalize_text(text))
+    return _BLANK_RUNS.sub("\n\n", text).strip("\n")

@@ -1,0 +1,806 @@
+"""Read files, folders and site exports into :class:`~assistant.documents.Document`.
+
+>>> from pathlib import Path
+>>> for item in read_path(Path("corpus")):            # doctest: +SKIP
+...     print(item.id if isinstance(item, Document) else f"skipped {item.path}: {item.reason}")
+
+A file's type is decided by its content, not its name: a Word file saved as ``.pdf`` is read
+as Word, a text file saved as ``.pdf`` as text. One bad file (or one bad export record)
+becomes a :class:`~assistant.documents.Skipped` with a reason; the run goes on.
+
+Heavy libraries (pypdf, python-docx, trafilatura, dateparser, charset-normalizer, py3langid)
+are imported inside the functions that need them, so ``import assistant.readers`` is instant.
+
+Decisions:
+
+- Folder walks skip hidden files and folders and Office lock files (``~$report.docx``).
+- A ``.jsonl``/``.csv`` in a folder is read as a site export. An export in which no record
+  has a text field (a sidecar such as the ``metadata.jsonl`` next to a folder of PDFs) is
+  reported once, as one Skipped for the file, instead of once per record.
+- A "PDF" whose binary parts were replaced by U+FFFD (a PDF saved through a text
+  decoder) is skipped with that diagnosis: its text streams are lost, and reading its bytes
+  as text would index PDF syntax.
+- Dates come from the record, else the first ~600 characters of the text, else a
+  ``YYYY-MM-DD`` in the file name.
+- PDF and Word text is normalised (whitespace, invisible characters) but not cleaned of
+  web furniture, which those formats do not carry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import re
+import sys
+import warnings
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.cleaning import clean_text, date_candidates, fix_mojibake, normalize_text
+from assistant.documents import Document, Skipped
+from assistant.errors import ConfigError, ReadError, UnsupportedFormat
+
+__all__ = [
+    "EXPORT_FIELDS",
+    "SUPPORTED_SUFFIXES",
+    "detect_language",
+    "document_date",
+    "find_date",
+    "parse_date",
+    "read_file",
+    "read_path",
+]
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+EXPORT_SUFFIXES = frozenset({".jsonl", ".csv"})
+SUPPORTED_SUFFIXES: frozenset[str] = (
+    TEXT_SUFFIXES | HTML_SUFFIXES | EXPORT_SUFFIXES | frozenset({".pdf", ".docx"})
+)
+
+EXPORT_FIELDS: tuple[str, ...] = (
+    "id", "title", "date", "url", "text", "lang", "subtitle", "summary",
+)
+"""Our names for an export record's fields; a ``field_map`` maps them to the export's."""
+
+DATE_WINDOW = 600
+"""Characters at the start of a text searched for its date: releases state it up front, and
+dates further down are usually about something else."""
+
+_TITLE_MAX = 300
+_SNIFF_BYTES = 8192
+
+# Lines that label a document rather than name it ("PRESS RELEASE" above the headline).
+_GENERIC_TITLES = frozenset({
+    "press release", "media release", "news release", "for immediate release", "statement",
+    "press statement", "news", "пресс-релиз", "сообщение для прессы", "заявление",
+    "баспасөз релизі", "мәлімдеме",
+})
+# Empty values some exports put where a subtitle would be.
+_PLACEHOLDER = re.compile(
+    r"^\s*(?:n/?a|none|null|-+|\.+|(?:no|without)\s+(?:description|summary|subtitle)"
+    r"(?:\s+available)?\.?)\s*$",
+    re.IGNORECASE,
+)
+# Meaningless titles that PDF and Word producers fill in.
+_JUNK_META_TITLE = re.compile(
+    r"^(?:untitled|title|document\d*|scanned document|press release|microsoft word\b.*"
+    r"|.*\.(?:docx?|pdf|rtf|odt|txt|indd|qxd))$",
+    re.IGNORECASE,
+)
+_FILENAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]([01]\d)[-_.]([0-3]\d)(?!\d)")
+_HTML_CLOSERS = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+# Signatures of common binary files whose first bytes could pass for text.
+_BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"\x7fELF")
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """Where a file sits: what was given to read_path, and the file's label in it."""
+
+    file: Path
+    label: str  # the Document id of a file, and the prefix of export record ids
+    source: str
+    collection: str
+
+    @classmethod
+    def of(cls, file: Path, root: Path | None) -> _Origin:
+        file = file.resolve()
+        if root is None:
+            return cls(file, file.name, str(file), file.name)
+        root = root.resolve()
+        try:
+            label = file.relative_to(root).as_posix()
+        except ValueError:  # a file outside the folder named as its root: use its name
+            label = file.name
+        return cls(file, label, str(root), root.name)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def read_path(
+    path: Path, *, field_map: Mapping[str, str] | None = None
+) -> Iterator[Document | Skipped]:
+    """A file or a folder (recursively, sorted, hidden files/dirs and files starting with
+    ``~$`` skipped). Yields one Document per file (or per record for .jsonl/.csv exports) or
+    a Skipped with a reason a person understands.
+
+    Never raises for one bad file: a bad file becomes Skipped. Raises ReadError only if
+    ``path`` itself doesn't exist (and ConfigError for an invalid ``field_map``).
+    """
+    path = Path(path)
+    fields = _check_field_map(field_map)
+    if not path.exists():
+        raise ReadError(f"{path}: no such file or folder")
+    if path.is_dir():
+        for file in _walk(path):
+            yield from _read_guarded(_Origin.of(file, path), fields)
+    else:
+        yield from _read_guarded(_Origin.of(path, None), fields)
+
+
+def read_file(
+    path: Path, *, root: Path | None = None, field_map: Mapping[str, str] | None = None
+) -> list[Document]:
+    """Read one file; raises ReadError/UnsupportedFormat with the reason.
+
+    ``root`` is the folder the file was found in (it sets the ids, ``source`` and
+    ``collection``). From an export, records that cannot be read are left out (read_path
+    reports them one by one); the export only fails when no record can be read.
+    """
+    path = Path(path)
+    fields = _check_field_map(field_map)
+    if not path.exists():
+        raise ReadError(f"{path}: no such file")
+    if path.is_dir():
+        raise ReadError(f"{path} is a folder: use read_path to read a folder")
+    documents: list[Document] = []
+    first_skip: Skipped | None = None
+    for item in _read(_Origin.of(path, root), fields):
+        if isinstance(item, Document):
+            documents.append(item)
+        elif first_skip is None:
+            first_skip = item
+    if not documents:
+        raise ReadError(first_skip.reason if first_skip else "no document in the file")
+    return documents
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Files under ``folder`` in sorted order, without hidden entries or Office lock files."""
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return  # unreadable folder: nothing to yield; the caller cannot name a file here
+    for entry in entries:
+        if entry.name.startswith((".", "~$")):
+            continue
+        if entry.is_dir():
+            yield from _walk(entry)
+        elif entry.is_file():
+            yield entry
+
+
+def _read_guarded(origin: _Origin, fields: Mapping[str, str]) -> Iterator[Document | Skipped]:
+    try:
+        yield from _read(origin, fields)
+    except ReadError as error:
+        yield Skipped(origin.label, str(error))
+    except Exception as error:  # a library's own bug on a strange file must not stop a run
+        yield Skipped(origin.label, f"could not be read ({type(error).__name__}: {error})")
+
+
+def _read(origin: _Origin, fields: Mapping[str, str]) -> Iterator[Document | Skipped]:
+    suffix = origin.file.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        kind = suffix or "(no extension)"
+        raise UnsupportedFormat(
+            f"unsupported file type {kind} (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+        )
+    try:
+        data = origin.file.read_bytes()
+    except OSError as error:
+        raise ReadError(f"cannot open the file: {error.strerror or error}") from error
+    if not data.strip():
+        raise ReadError("empty file")
+
+    kind = _sniff(data)
+    if kind == "pdf":
+        yield _read_pdf(data, origin)
+    elif kind == "docx":
+        yield _read_docx(data, origin)
+    elif kind == "zip":
+        raise UnsupportedFormat(
+            "a ZIP-based file that is not a Word document (an archive, spreadsheet or "
+            "slide deck); only .docx Office files are read"
+        )
+    elif kind == "ole":
+        raise UnsupportedFormat("an old binary Office file (.doc/.xls); save it as .docx")
+    elif kind == "binary":
+        raise ReadError("binary file, not a document")
+    else:
+        text = decode_text(data)
+        if suffix in EXPORT_SUFFIXES:
+            yield from _read_export(text, origin, fields, csv_format=suffix == ".csv")
+        elif suffix in HTML_SUFFIXES or (suffix not in TEXT_SUFFIXES and _looks_like_html(text)):
+            yield _read_html(text, origin)
+        else:
+            yield _read_text(text, origin, markdown=suffix in {".md", ".markdown"})
+
+
+# --------------------------------------------------------------------------- bytes
+
+
+def _sniff(data: bytes) -> str:
+    """The real type of a file: pdf, docx, zip, ole, binary or text."""
+    head = data[:_SNIFF_BYTES]
+    if b"%PDF-" in head[:1024]:  # the spec lets junk precede the header
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return "docx" if "word/document.xml" in archive.namelist() else "zip"
+        except zipfile.BadZipFile:
+            return "binary"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "ole"
+    if head.startswith(_BINARY_MAGIC):
+        return "binary"
+    try:
+        text = decode_text(data[: 4 * _SNIFF_BYTES], sample=True)
+    except ReadError:
+        return "binary"
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\x0c")
+    return "binary" if controls > max(2, len(text) // 100) else "text"
+
+
+def decode_text(data: bytes, *, sample: bool = False) -> str:
+    """Bytes to text: BOM, then UTF-8, then charset-normalizer's best guess (cp1251, UTF-16
+    without BOM, ...). ``sample`` means ``data`` may end inside a multi-byte character."""
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"),
+                          (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+                          (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    # NULs are valid UTF-8 but no text has them: it is UTF-16/32 without a BOM, or binary.
+    has_nul = b"\x00" in data[:_SNIFF_BYTES]
+    if not has_nul:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if sample and error.start >= len(data) - 3:  # cut mid-character by the sample
+                return data[: error.start].decode("utf-8")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or (has_nul and not best.encoding.startswith(("utf_16", "utf_32"))):
+        raise ReadError("binary file, not a document")
+    return str(best)
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text[:1024].lstrip().lower()
+    return head.startswith(("<!doctype html", "<html")) or "<html" in head
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def _read_text(text: str, origin: _Origin, *, markdown: bool) -> Document:
+    meta: dict[str, str] = {}
+    if markdown:
+        text, meta = _split_front_matter(text)
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise ReadError("no text left after removing page furniture")
+    first = next(line for line in cleaned.split("\n") if line.strip())
+    title = meta.get("title") or (first.lstrip("#").strip() if markdown else first)
+    return _document(origin, cleaned, title=title, date=parse_date(meta.get("date")))
+
+
+def _split_front_matter(text: str) -> tuple[str, dict[str, str]]:
+    """Markdown front matter (``---`` / ``key: value`` lines / ``---``) off the text."""
+    match = re.match(r"\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, re.DOTALL)
+    if not match:
+        return text, {}
+    meta: dict[str, str] = {}
+    for line in match.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            meta[key.strip().lower()] = value.strip().strip("\"'")
+    return text[match.end():], meta
+
+
+def _read_html(html: str, origin: _Origin) -> Document:
+    import trafilatura
+
+    # Some saved pages are several documents in one file; a browser reads past "</html>",
+    # lxml stops there and loses the page. Dropping the closers makes lxml read on too.
+    html = _HTML_CLOSERS.sub("", html)
+    # Repair double-encoded UTF-8 ("â\x80\x99" for "’") before trafilatura: it drops the
+    # control characters and leaves an unrepairable "â".
+    html = fix_mojibake(html)
+    options: dict[str, Any] = {
+        "include_comments": False, "include_tables": True, "with_metadata": True,
+    }
+    result = trafilatura.bare_extraction(html, favor_precision=True, **options)
+    if not _field(result, "text"):  # precision mode drops short releases entirely
+        result = trafilatura.bare_extraction(html, favor_recall=True, **options)
+    body = _field(result, "text")
+    if not body:
+        raise ReadError("no main text found in the HTML page")
+    # trafilatura puts one paragraph on a line; a blank line between paragraphs is what the
+    # other formats (and the chunker) use.
+    text = clean_text("\n\n".join(line for line in body.split("\n") if line.strip()))
+    if not text:
+        raise ReadError("no text left after removing page furniture")
+    title = _field(result, "title")
+    if not title and (match := _HTML_TITLE.search(html)):
+        import html as html_lib
+
+        title = html_lib.unescape(match.group(1))
+    # A dateline in the text beats the page's metadata (often a modification date).
+    date = find_date(text, header_only=True) or parse_date(_field(result, "date"))
+    return _document(origin, text, title=title or _guess_title(text), date=date)
+
+
+def _field(result: object, name: str) -> str | None:
+    """A field of trafilatura's result: an object in 2.x, a dict in 1.x."""
+    if result is None:
+        return None
+    value = result.get(name) if isinstance(result, dict) else getattr(result, name, None)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _read_pdf(data: bytes, origin: _Origin) -> Document:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, PdfReadError
+
+    with _quiet("pypdf"):
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                try:
+                    opened = reader.decrypt("")  # many "protected" PDFs open with no password
+                except DependencyError as error:
+                    raise ReadError(
+                        "encrypted PDF: opening it needs the cryptography package "
+                        "(pip install cryptography)"
+                    ) from error
+                if not opened:
+                    raise ReadError(
+                        "encrypted PDF: it needs a password; save an unprotected copy"
+                    )
+            page_texts = [_page_text(page) for page in reader.pages]
+        except ReadError:
+            raise
+        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ReadError(_damaged_pdf_reason(data, error)) from error
+        metadata_title = _pdf_meta_title(reader)
+
+    text, pages = _join_pages(page_texts)
+    if not text:
+        raise ReadError("no extractable text: scanned PDF, needs OCR")
+    title = metadata_title or _guess_title(text)
+    return _document(origin, text, title=title, date=None, pages=pages)
+
+
+def _page_text(page: Any) -> str:
+    try:
+        return normalize_text(page.extract_text() or "")
+    except Exception:  # one broken page (bad font, bad stream) must not lose the others
+        return ""
+
+
+def _join_pages(page_texts: Iterable[str]) -> tuple[str, tuple[int, ...]]:
+    """Pages joined by a blank line, and where each page starts in the result.
+
+    An empty page starts where the next text would: page_at() then gives the text after it
+    to the following page, which is where it is.
+    """
+    text = ""
+    starts: list[int] = []
+    for page in page_texts:
+        separator = "\n\n" if text else ""
+        starts.append(len(text) + len(separator))
+        if page:
+            text += separator + page
+    return text, tuple(starts)
+
+
+def _damaged_pdf_reason(data: bytes, error: Exception) -> str:
+    if data.count(b"\xef\xbf\xbd") > 16:
+        return ("damaged PDF: it was saved through a text decoder (its binary parts became "
+                "U+FFFD replacement characters), so its text is lost; download the original")
+    return f"damaged PDF, cannot be opened ({error})"
+
+
+def _pdf_meta_title(reader: Any) -> str | None:
+    try:
+        raw = reader.metadata.title if reader.metadata else None
+    except Exception:  # broken info dictionary: fall back to the text
+        return None
+    return _meaningful_title(raw)
+
+
+def _meaningful_title(raw: object) -> str | None:
+    if not isinstance(raw, str):
+        return None
+    title = " ".join(normalize_text(raw).split())
+    if len(title) < 4 or not any(ch.isalpha() for ch in title):
+        return None
+    return None if _JUNK_META_TITLE.match(title) else title
+
+
+def _read_docx(data: bytes, origin: _Origin) -> Document:
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as error:  # python-docx raises KeyError/ValueError on broken parts
+        raise ReadError(f"damaged Word file, cannot be opened ({error})") from error
+    blocks: list[str] = []
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            blocks.extend(_table_rows(item))
+        else:
+            blocks.append(item.text)
+    text = "\n\n".join(b for b in (normalize_text(block) for block in blocks) if b)
+    if not text:
+        raise ReadError("the Word file has no text")
+    title = _meaningful_title(document.core_properties.title) or _guess_title(text)
+    return _document(origin, text, title=title, date=None)
+
+
+def _table_rows(table: Any) -> Iterator[str]:
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            value = " ".join(cell.text.split())
+            # A merged cell is returned once per grid column it spans.
+            if value and (not cells or cells[-1] != value):
+                cells.append(value)
+        if cells:
+            yield " | ".join(cells)
+
+
+# --------------------------------------------------------------------------- exports
+
+
+class _RecordError(ReadError):
+    """A record that cannot become a Document; ``missing`` is the text field it lacks."""
+
+    def __init__(self, message: str, *, missing: str | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+def _read_export(
+    text: str, origin: _Origin, fields: Mapping[str, str], *, csv_format: bool
+) -> Iterator[Document | Skipped]:
+    rows = _csv_rows(text) if csv_format else _jsonl_rows(text)
+    yielded = 0
+    held: list[tuple[Skipped, str | None]] = []
+    keys: list[str] = []
+    for line, record, problem in rows:
+        where = f"{origin.label}:{line}"
+        if record is not None and not keys:
+            keys = list(record)
+        if problem is None and record is not None:
+            try:
+                document = _record_document(record, where, origin, fields)
+            except _RecordError as error:
+                skipped, missing = Skipped(where, str(error)), error.missing
+            else:
+                for skipped, _ in held:  # a real export after all: report them one by one
+                    yield skipped
+                held.clear()
+                yielded += 1
+                yield document
+                continue
+        else:
+            skipped, missing = Skipped(where, problem or "unreadable record"), None
+        if yielded:
+            yield skipped
+        else:
+            held.append((skipped, missing))
+    if yielded:
+        return
+    if held and all(missing for _, missing in held):
+        name = held[0][1]
+        raise ReadError(
+            f"not a press-release export: no record has a {name!r} field (its fields: "
+            f"{', '.join(keys) or 'none'}); map the text field with a field map if it has "
+            "another name"
+        )
+    if not held:
+        raise ReadError("the export holds no records")
+    for skipped, _ in held:
+        yield skipped
+
+
+def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    # Split on "\n" only: str.splitlines() would also split on U+2028 inside JSON strings.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield number, None, f"broken JSON on line {number}: {error.msg} (column {error.colno})"
+            continue
+        if not isinstance(value, dict):
+            yield number, None, f"line {number} is not a JSON object"
+            continue
+        yield number, value, None
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    _allow_long_csv_fields()
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t|", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except (StopIteration, csv.Error):
+        return
+    line = reader.line_num
+    while True:
+        start = line + 1  # a record's number is the line it starts on (fields may wrap)
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield start, None, f"broken CSV from line {start} on: {error}"
+            return
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        yield start, dict(zip(header, row, strict=False)), None
+
+
+def _allow_long_csv_fields() -> None:
+    # A release body easily exceeds csv's 128 KiB default field limit.
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(max(csv.field_size_limit(), limit))
+            return
+        except OverflowError:  # C long is 32-bit on some platforms
+            limit //= 2
+
+
+def _record_document(
+    record: Mapping[str, Any], where: str, origin: _Origin, fields: Mapping[str, str]
+) -> Document:
+    def get(name: str) -> str | None:
+        key = fields.get(name, name)
+        value = record.get(key)
+        if value is None:  # exports spell columns "Title", "TEXT", ...
+            folded = key.casefold()
+            value = next((v for k, v in record.items() if k.casefold() == folded), None)
+        if value is None or isinstance(value, dict | list):
+            return None
+        text = str(value).strip()
+        return text or None
+
+    body = get("text")
+    if body is None:
+        name = fields.get("text", "text")
+        raise _RecordError(f"record has no text (no {name!r} field or it is empty)",
+                           missing=name)
+    lead = get("subtitle") or get("summary")
+    if lead and not _PLACEHOLDER.match(lead) and lead not in body[: len(lead) + 500]:
+        body = f"{lead}\n\n{body}"
+    text = clean_text(body)
+    if not text:
+        raise _RecordError("record has no text left after removing page furniture")
+    title = get("title")
+    date = parse_date(get("date")) or document_date(text)
+    return Document(
+        id=get("id") or where,
+        title=_tidy_title(title) if title else _guess_title(text),
+        text=text,
+        date=date,
+        url=get("url") or str(origin.file),
+        lang=_language_code(get("lang")) or detect_language(text),
+        source=origin.source,
+        collection=origin.collection,
+    )
+
+
+def _check_field_map(field_map: Mapping[str, str] | None) -> dict[str, str]:
+    if not field_map:
+        return {}
+    unknown = sorted(set(field_map) - set(EXPORT_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"unknown field {unknown[0]!r} in the field map; ours are: {', '.join(EXPORT_FIELDS)}"
+        )
+    bad = [k for k, v in field_map.items() if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ConfigError(f"the field map gives no export column for {bad[0]!r}")
+    return {k: v.strip() for k, v in field_map.items()}
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def _document(
+    origin: _Origin, text: str, *, title: str | None, date: dt.date | None,
+    pages: tuple[int, ...] = (),
+) -> Document:
+    return Document(
+        id=origin.label,
+        title=_tidy_title(title) if title else _guess_title(text),
+        text=text,
+        date=date or document_date(text, name=origin.file.name),
+        url=str(origin.file),
+        lang=detect_language(text),
+        pages=pages,
+        source=origin.source,
+        collection=origin.collection,
+    )
+
+
+def _tidy_title(title: str) -> str:
+    title = " ".join(normalize_text(title).split())
+    if len(title) > _TITLE_MAX:
+        title = title[:_TITLE_MAX].rsplit(" ", 1)[0] + "…"
+    return title
+
+
+def _guess_title(text: str) -> str:
+    """The first line that names the release: not a label like "PRESS RELEASE", not a bare
+    date, and of a few words; else simply the first line."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    for line in lines[:15]:
+        words = [w for w in line.split() if any(ch.isalpha() for ch in w)]
+        if len(words) < 3 or line.strip(" .:-").casefold() in _GENERIC_TITLES:
+            continue
+        return _tidy_title(line)
+    return _tidy_title(lines[0]) if lines else ""
+
+
+def _plausible(day: dt.date) -> dt.date | None:
+    return day if 1900 <= day.year <= dt.date.today().year + 1 else None
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """A record's date field: ``2018-10-16``, ``2022-06-24T17:30:00Z``, ``16 Oct 2018``,
+    ``16-Oct-18`` ...; None when it is not a plausible date.
+
+    >>> parse_date("2022-06-24T17:30:00Z")
+    datetime.date(2022, 6, 24)
+    """
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if re.match(r"\d{4}-\d\d-\d\d(?:$|[T ])", value):
+        try:
+            return _plausible(dt.date.fromisoformat(value[:10]))
+        except ValueError:
+            return None
+    if found := find_date(value, window=len(value)):
+        return found
+    return _dateparser(value, languages=None)
+
+
+def document_date(text: str, *, name: str = "") -> dt.date | None:
+    """A release's date: its dateline, else a ``YYYY-MM-DD`` in its file name, else any date
+    near the top (a date inside a sentence is often about something else: a deadline)."""
+    return (find_date(text, header_only=True) or _date_from_name(name)
+            or find_date(text))
+
+
+def find_date(
+    text: str, *, window: int = DATE_WINDOW, header_only: bool = False
+) -> dt.date | None:
+    """The first plausible date in the first ``window`` characters of ``text``.
+
+    ``header_only`` keeps dates that open a line ("Tuesday, October 16, 2018", "January 23,
+    2019 (SAINT PAUL) -") or stand in a short line ("Astana, 30 November 2016"): datelines,
+    not dates mentioned in a sentence.
+
+    >>> find_date("Tuesday, October 16, 2018\\n\\nThe Attorney General ...")
+    datetime.date(2018, 10, 16)
+    """
+    head = text[:window]
+    for candidate in date_candidates(head):
+        if header_only and not _is_dateline(head, candidate.start):
+            continue
+        day: dt.date | None = None
+        if candidate.kind in {"iso", "num"}:
+            d, m, y = int(candidate.day), int(candidate.month), int(candidate.year)
+            if candidate.kind == "num" and m > 12 >= d:  # 10/16/2018: month first after all
+                d, m = m, d
+            with contextlib.suppress(ValueError):
+                day = dt.date(y, m, d)
+        else:
+            # Names of months in three languages and their cases: dateparser knows them.
+            day = _dateparser(f"{candidate.day} {candidate.month} {candidate.year}",
+                              languages=["en", "ru", "kk"])
+        if day is not None and (day := _plausible(day)) is not None:
+            return day
+    return None
+
+
+def _is_dateline(text: str, start: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start: line_end if line_end >= 0 else len(text)]
+    before = text[line_start:start]
+    # A weekday or a short place name may precede a dateline's date.
+    return len(line.split()) <= 8 or (len(before) <= 15 and "." not in before)
+
+
+def _dateparser(value: str, *, languages: list[str] | None) -> dt.date | None:
+    import dateparser
+
+    settings: dict[str, Any] = {
+        "STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"],
+        "DATE_ORDER": "DMY", "PREFER_LOCALE_DATE_ORDER": False,
+    }
+    try:
+        parsed = dateparser.parse(value, languages=languages, settings=settings)
+    except Exception:  # dateparser raises on some odd inputs instead of returning None
+        return None
+    return _plausible(parsed.date()) if parsed else None
+
+
+def _date_from_name(name: str) -> dt.date | None:
+    match = _FILENAME_DATE.search(name)
+    if not match:
+        return None
+    try:
+        return _plausible(dt.date(*(int(part) for part in match.groups())))
+    except ValueError:
+        return None
+
+
+def _language_code(value: str | None) -> str | None:
+    if not value:
+        return None
+    code = re.split(r"[-_]", value.strip().lower())[0]
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of ``text`` by py3langid; None for text too short to tell."""
+    sample = text[:5000]
+    if sum(ch.isalpha() for ch in sample) < 20:
+        return None
+    import py3langid
+
+    code, _score = py3langid.classify(sample)
+    return str(code)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Silence a library's warnings for one call: a broken PDF makes pypdf log hundreds of
+    lines, and the library must not print (the run reports the file as Skipped instead)."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)

@@ -1,0 +1,333 @@
+"""The web chat: message formatting (escaping above all), errors in the chat, the bind/auth
+rule, and one real run in headless Chromium that also saves ``docs/chat.png``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant import Answer, Assistant, Citation, ConfigError, Settings
+from assistant.documents import NO_ANSWER
+from assistant.web import (
+    build_app,
+    escape_text,
+    format_answer,
+    launch_auth,
+    reply,
+    safe_url,
+    serve,
+)
+from tests.fakes import FakeEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SEED_TITLE = "Prosecutor General took part in 14th meeting"
+SEED_SENTENCE = "The event was attended by"
+HOSTILE_TITLE = "<script>alert(1)</script> Harbour crane opened"
+HOSTILE_TEXT = 'Visitors saw <img src=x onerror="alert(2)"> the new harbour crane at work.'
+
+needs_readers = pytest.mark.skipif(importlib.util.find_spec("assistant.readers") is None,
+                                   reason="assistant/readers.py is not written yet")
+
+
+def _citation(**changes: object) -> Citation:
+    fields: dict[str, object] = dict(
+        n=1, doc_id="corpus/000.txt", title="Prosecutor General took part in 14th meeting",
+        date=dt.date(2016, 11, 30), url="https://www.prokuror.gov.kz/eng/news/1",
+        quote="The event was attended by the heads of supreme supervisory authorities.",
+        start=10, end=80, score=0.8)
+    fields.update(changes)
+    return Citation(**fields)  # type: ignore[arg-type]
+
+
+def _answer(*citations: Citation) -> Answer:
+    text = " ".join(f"{' '.join(c.quote.split())} [{c.n}]" for c in citations)
+    return Answer(question="q", text=text, abstained=False, citations=citations)
+
+
+def _render(markdown: str) -> str:
+    """The HTML a CommonMark renderer makes of a message: what a browser would be given."""
+    markdown_it = pytest.importorskip("markdown_it")
+    return str(markdown_it.MarkdownIt("commonmark", {"html": True}).render(markdown))
+
+
+# -- formatting -----------------------------------------------------------------------------
+
+
+def test_answer_lists_numbered_sources_with_title_date_link_and_quote() -> None:
+    second = _citation(n=2, title="Second release", date=None, url=None, doc_id="/data/b.txt",
+                       quote="Another sentence.", page=3)
+    message = format_answer(_answer(_citation(), second))
+    html = _render(message)
+
+    assert "<strong>[1]</strong>" in html and "<strong>[2]</strong>" in html
+    assert "Prosecutor General took part in 14th meeting — 2016-11-30 — " in html
+    assert '<a href="https://www.prokuror.gov.kz/eng/news/1">' in html
+    assert ("<blockquote>\n<p>The event was attended by the heads of supreme supervisory "
+            "authorities.</p>\n</blockquote>") in html
+    # A release without a URL shows where it came from as text, undated, with its page.
+    assert "Second release — undated — " in html
+    assert '<code class="source-path">/data/b.txt</code> — page 3' in html
+    assert html.count("<a ") == 1
+
+
+def test_quotes_from_one_release_name_it_once() -> None:
+    second = _citation(n=2, quote="Issues of countering terrorism were discussed.", page=2)
+    html = _render(format_answer(_answer(_citation(), second)))
+    assert html.count("Prosecutor General took part in 14th meeting") == 1
+    assert "<strong>[2]</strong> same release as [1] — page 2</p>" in html
+    assert "<p>Issues of countering terrorism were discussed.</p>" in html
+
+
+def test_document_markup_is_shown_as_text_never_as_html() -> None:
+    hostile = _citation(title=HOSTILE_TITLE, quote=HOSTILE_TEXT, url="javascript:alert(3)")
+    message = format_answer(_answer(hostile))
+    html = _render(message)
+
+    # The markup is there, but only as escaped text: no element, no attribute, no link.
+    for raw in ("<script", "<img", 'href="javascript'):
+        assert raw not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Harbour crane opened" in html
+    assert "Visitors saw &lt;img src=x onerror=&quot;alert(2)&quot;&gt; the new harbour" in html
+    assert '<code class="source-path">javascript:alert(3)</code>' in html
+    assert "<a " not in html
+
+
+def test_markdown_in_documents_stays_literal() -> None:
+    quote = "See [prize](javascript:alert(1)) and ![x](http://t.example/p.png) **now** $$x$$ | a |"
+    html = _render(format_answer(_answer(_citation(quote=quote))))
+    assert html.count("<a ") == 1  # the source's own link, and no other
+    assert '<a href="https://www.prokuror.gov.kz/eng/news/1">' in html
+    assert "<img" not in html and "<strong>now</strong>" not in html
+    assert "[prize](javascript:alert(1))" in html
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", " JavaScript:alert(1)", "java\nscript:x",
+                                 "data:text/html,<b>", "file:///etc/passwd", "//evil.example/x",
+                                 "corpus/a.txt", ""])
+def test_only_http_urls_become_links(url: str) -> None:
+    assert safe_url(url) is None
+
+
+def test_http_url_is_kept_and_cannot_break_out_of_the_link() -> None:
+    assert safe_url("https://a.example/news?id=1#top") == "https://a.example/news?id=1#top"
+    assert safe_url("http://a.example/x y<z>") == "http://a.example/x%20y%3Cz%3E"
+
+
+def test_abstention_is_plain_text() -> None:
+    message = format_answer(Answer(question="q", text=NO_ANSWER, abstained=True))
+    assert _render(message) == "<p>The archive has no release that answers this.</p>\n"
+
+
+def test_escape_text_flattens_block_syntax() -> None:
+    # A line of a release must not become a heading, list, code block or table of the chat.
+    assert _render(escape_text("# Title\n    code\n- item\n1. one")) == \
+        "<p># Title code - item 1. one</p>\n"
+
+
+def test_messages_survive_gradio_chatbot_postprocessing() -> None:
+    import gradio as gr
+
+    message = format_answer(_answer(_citation(), _citation(n=2, quote="Second one.")))
+    data = gr.Chatbot().postprocess([{"role": "user", "content": "q"},
+                                     {"role": "assistant", "content": message}])
+    assert data.root[1].content[0].text == message  # type: ignore[union-attr]
+
+
+# -- the assistant behind the chat ------------------------------------------------------------
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Iterator[Assistant]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "sanya.txt").write_text(
+        "Prosecutor General took part in 14th meeting of general prosecutors (Sanya)\n\n"
+        "30 November 2016\n\n"
+        "The event was attended by the heads of supreme supervisory authorities of the SCO "
+        "countries.\n\nIssues of countering terrorism were discussed at the meeting.\n",
+        encoding="utf-8")
+    (docs / "harbour.txt").write_text(
+        f"{HOSTILE_TITLE}\n\n12 May 2019\n\n{HOSTILE_TEXT}\n\n"
+        "The harbour crane lifts forty tonnes.\n", encoding="utf-8")
+    # An export record can carry any URL: this one must not become a link.
+    (docs / "port.jsonl").write_text(json.dumps({
+        "id": "port-1", "title": "Port authority statement", "date": "2020-02-03",
+        "url": "javascript:alert(1)",
+        "text": "The ferry <b onmouseover=alert(4)>terminal</b> reopened on Monday after repairs. "
+                "Ferries to the islands run twice a day."}) + "\n", encoding="utf-8")
+    assistant = Assistant.open(tmp_path / "idx", create=True, embedder=FakeEmbedder())
+    report = assistant.index([docs])
+    assert len(report.added) == 3, report
+    yield assistant
+    assistant.close()
+
+
+@needs_readers
+def test_reply_cites_the_indexed_release(bot: Assistant) -> None:
+    html = _render(reply(bot, "Who attended the Sanya meeting?"))
+    assert "Prosecutor General took part in 14th meeting" in html
+    assert "<blockquote>\n<p>The event was attended by" in html
+
+
+@needs_readers
+def test_reply_escapes_markup_from_indexed_text(bot: Assistant) -> None:
+    html = _render(reply(bot, "What did visitors see at the new harbour crane?"))
+    assert "harbour crane" in html.lower()
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;img src=x onerror=" in html
+
+
+@needs_readers
+def test_reply_never_links_a_javascript_url_from_an_export(bot: Assistant) -> None:
+    html = _render(reply(bot, "When did the ferry terminal reopen?"))
+    assert "Port authority statement" in html
+    assert '<code class="source-path">javascript:alert(1)</code>' in html
+    assert "<a " not in html and "<b " not in html
+    assert "&lt;b onmouseover=alert(4)&gt;terminal&lt;/b&gt;" in html
+
+
+@needs_readers
+def test_reply_abstains_plainly_on_an_off_topic_question(bot: Assistant) -> None:
+    message = reply(bot, "Who won the chess tournament in Oslo?")
+    assert _render(message) == f"<p>{NO_ANSWER}</p>\n"
+
+
+@needs_readers
+def test_library_errors_show_as_chat_messages(bot: Assistant) -> None:
+    assert "the question is empty" in reply(bot, "   ")
+    assert "is not a date like 2021\\-03\\-01" in reply(bot, "Sanya?", since="30.11.2016")
+    assert "the date range is empty" in reply(bot, "Sanya?", since="2020-01-01", until="2019-01-01")
+
+
+@needs_readers
+def test_build_app_makes_a_blocks_app(bot: Assistant) -> None:
+    import gradio as gr
+
+    app = build_app(bot)
+    assert isinstance(app, gr.Blocks)
+    assert "Press release archive" in str(app.config)
+
+
+# -- binding and credentials ---------------------------------------------------------------
+
+
+def test_public_host_without_credentials_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    monkeypatch.delenv("PRESS_ASSISTANT_AUTH", raising=False)
+    with pytest.raises(ConfigError, match="PRESS_ASSISTANT_AUTH=user:password"):
+        serve(settings=Settings(index_dir=tmp_path / "none"), host="0.0.0.0")
+
+
+def test_credentials_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PRESS_ASSISTANT_AUTH", raising=False)
+    assert launch_auth("127.0.0.1") is None
+    assert launch_auth("localhost") is None
+    assert launch_auth("::1") is None
+    monkeypatch.setenv("PRESS_ASSISTANT_AUTH", "editor:s3cret:x")
+    assert launch_auth("0.0.0.0") == ("editor", "s3cret:x")
+    monkeypatch.setenv("PRESS_ASSISTANT_AUTH", "editor")
+    with pytest.raises(ConfigError, match="user:password"):
+        launch_auth("0.0.0.0")
+
+
+def test_app_py_reports_errors_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "PRESS_ASSISTANT_INDEX": str(tmp_path / "missing"),
+           "PRESS_ASSISTANT_PORT": "7860", "PRESS_ASSISTANT_HOST": "127.0.0.1"}
+    env.pop("PRESS_ASSISTANT_AUTH", None)
+    done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: no index at ") and done.stderr.count("\n") == 1
+
+
+# -- a real browser -------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the server did not answer on port {port} in {timeout:.0f}s:\n"
+                f"{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[str]:
+    """The seed corpus indexed with the real model and served by `press-assistant serve`."""
+    index = tmp_path / "index"
+    built = subprocess.run([sys.executable, "-m", "assistant", "index", "corpus", "--index",
+                            str(index)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    port = _free_port()
+    log = tmp_path / "server.log"
+    env = {k: v for k, v in os.environ.items() if k != "PRESS_ASSISTANT_AUTH"}
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--index", str(index), "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_port(port, server, log, timeout=120)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+
+
+@pytest.mark.browser
+@pytest.mark.real_model
+@needs_readers
+@pytest.mark.skipif(not CHROMIUM.exists(),
+                    reason=f"{CHROMIUM} is missing: `make browser` (apt-get install chromium)")
+def test_chat_in_a_browser_answers_with_sources(live_server: str) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(live_server, wait_until="domcontentloaded", timeout=60_000)
+            box = page.locator("#question textarea")
+            box.wait_for(timeout=60_000)
+            box.fill("Who attended the Sanya meeting?")
+            box.press("Enter")
+
+            chat = page.locator("#chat")
+            sources = chat.get_by_text("Sources", exact=True)
+            sources.wait_for(timeout=60_000)
+            assert chat.get_by_text(SEED_TITLE).count() >= 1
+            quote = chat.locator("blockquote").filter(has_text=SEED_SENTENCE)
+            assert quote.count() >= 1
+            assert "<script" not in chat.inner_text()
+
+            (ROOT / "docs").mkdir(exist_ok=True)
+            page.screenshot(path=str(ROOT / "docs" / "chat.png"), full_page=True)
+        finally:
+            browser.close()
