@@ -203,6 +203,20 @@ def info(index: str | None, as_json: bool) -> None:
 
 @main.command()
 @index_option
+def check(index: str | None) -> None:
+    """Check the index's integrity (repairing vectors that lag behind the store)."""
+    with _errors():
+        problems = _open(index).check()
+        for problem in problems:
+            click.echo(f"problem: {problem}", err=True)
+        if problems:
+            click.echo("the index failed its check: rebuild it with `index --rebuild`", err=True)
+            sys.exit(2)
+        click.echo("ok")
+
+
+@main.command()
+@index_option
 @model_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=7860, show_default=True, type=int)

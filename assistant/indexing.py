@@ -9,6 +9,7 @@ read keeps its previous version.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -21,7 +22,7 @@ from .chunking import chunk_document
 from .config import Settings
 from .documents import Chunk, Document, IndexReport, Skipped
 from .errors import ReadError
-from .store import Store
+from .store import Store, take_write_lock
 
 if TYPE_CHECKING:
     from .embedding import Embedder
@@ -106,7 +107,7 @@ def run_index(
         removed.extend(doc_id for doc_id, (_, src) in existing.items()
                        if src == str(source.root) and doc_id not in seen and doc_id not in kept)
 
-    chunks_embedded = _embed_and_write(store, embedder, todo, settings, removed, report)
+    chunks_embedded = _embed_and_write(store, embedder, todo, removed, report)
     store.save_vectors()
     return IndexReport(
         added=tuple(added), updated=tuple(updated), unchanged=tuple(unchanged),
@@ -119,14 +120,14 @@ def _embed_and_write(
     store: Store,
     embedder: Embedder,
     documents: Sequence[Document],
-    settings: Settings,
     removed: Iterable[str],
     report: Progress,
 ) -> int:
-    max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
+    # The index's own chunker settings, not today's defaults: one index, one way of chunking.
+    max_tokens = min(store.manifest.chunk_tokens, embedder.max_tokens)
     chunked: list[tuple[Document, list[Chunk]]] = [
         (doc, chunk_document(doc, count_tokens=embedder.count_tokens, max_tokens=max_tokens,
-                             overlap_tokens=settings.overlap_tokens))
+                             overlap_tokens=store.manifest.overlap_tokens))
         for doc in documents
     ]
     total = sum(len(chunks) for _, chunks in chunked)
@@ -156,24 +157,29 @@ def rebuild(folder: Path, embedder: Embedder, settings: Settings,
     """Re-embed every stored document (another model, new chunk settings) into a fresh index
     beside the old one, then swap it in. The old index serves until the swap."""
     started = time.perf_counter()
-    old = Store.open(folder)
+    lock = take_write_lock(folder)  # no other run may write to the old index meanwhile
     try:
-        ids = list(old.document_hashes())
-        documents = [d for i in ids if (d := old.document(i)) is not None]
+        old = Store.open(folder)
+        try:
+            documents = [d for i in old.document_hashes() if (d := old.document(i)) is not None]
+        finally:
+            old.close()
+        staging = folder.with_name(folder.name + ".rebuild")
+        retired = folder.with_name(folder.name + ".old")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
+        with Store.create_or_open(staging, model=embedder.name, dimension=embedder.dimension,
+                                  chunk_tokens=settings.chunk_tokens,
+                                  overlap_tokens=settings.overlap_tokens) as new:
+            chunks = _embed_and_write(new, embedder, documents, (), progress or (lambda *_: None))
+            new.save_vectors()
+        # Two renames; a kill between them is finished by store.recover() on the next open.
+        (staging / ".complete").touch()
+        folder.rename(retired)
+        staging.rename(folder)
+        (folder / ".complete").unlink()
+        shutil.rmtree(retired, ignore_errors=True)
     finally:
-        old.close()
-    staging = folder.with_name(folder.name + ".rebuild")
-    shutil.rmtree(staging, ignore_errors=True)
-    with Store.create_or_open(staging, model=embedder.name, dimension=embedder.dimension,
-                              chunk_tokens=settings.chunk_tokens,
-                              overlap_tokens=settings.overlap_tokens) as new:
-        chunks = _embed_and_write(new, embedder, documents, settings, (),
-                                  progress or (lambda *_: None))
-        new.save_vectors()
-    retired = folder.with_name(folder.name + ".old")
-    shutil.rmtree(retired, ignore_errors=True)
-    folder.rename(retired)
-    staging.rename(folder)
-    shutil.rmtree(retired, ignore_errors=True)
+        os.close(lock)
     return IndexReport(updated=tuple(d.id for d in documents), chunks_embedded=chunks,
                        seconds=time.perf_counter() - started)

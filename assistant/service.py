@@ -18,7 +18,7 @@ from .documents import Answer, Document, Hit, IndexInfo, IndexReport
 from .errors import IndexNotFound
 from .indexing import Progress, rebuild, run_index
 from .retrieval import Filters, Retriever
-from .store import MANIFEST, Manifest, Store
+from .store import MANIFEST, Manifest, Store, recover
 
 if TYPE_CHECKING:
     from .embedding import Embedder
@@ -39,15 +39,18 @@ class Assistant:
     def open(cls, index_dir: str | Path | None = None, *, settings: Settings | None = None,
              embedder: Embedder | None = None, create: bool = False) -> Assistant:
         """Open the index at ``index_dir``; with ``create=True`` a missing index is fine (it is
-        made by the first :meth:`index`). Fails early on a missing index or a model that does
-        not match the one that built it."""
+        made by the first :meth:`index`). Otherwise fails early on a missing index or a model
+        that does not match the one that built it."""
         settings = settings or Settings.from_env()
         if index_dir is not None:
             settings = settings.with_(index_dir=Path(index_dir))
         bot = cls(settings, embedder=embedder)
+        recover(settings.index_dir)
+        if create:
+            return bot  # checked when it is written: a --rebuild may change the model
         if (settings.index_dir / MANIFEST).exists():
             bot._reader()
-        elif not create:
+        else:
             raise IndexNotFound(
                 f"no index at {settings.index_dir}: build one with "
                 f"`press-assistant index PATH --index {settings.index_dir}`")
@@ -136,6 +139,11 @@ class Assistant:
             model=store.manifest.model, dimension=store.manifest.dimension,
             format_version=store.manifest.format_version, size_bytes=store.size_bytes(),
             updated_at=store.updated_at(), collections=tuple(store.collections()))
+
+    def check(self) -> list[str]:
+        """Integrity problems of the index in words (empty: all is well); vectors that lag
+        behind the store are repaired first."""
+        return self._reader().check()
 
     def documents(self) -> Sequence[str]:
         return sorted(self._reader().document_hashes())

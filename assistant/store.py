@@ -161,6 +161,7 @@ class Store:
         self._vectors_generation = -1
         self._lock_fd: int | None = None
         self._docs_cache: dict[str, Document] = {}
+        self._cache_generation = -1
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -169,6 +170,7 @@ class Store:
         """Open an existing index for reading; ``model``, when given, must be the one that
         built it."""
         folder = Path(folder)
+        recover(folder)
         manifest = Manifest.read(folder)
         _check(manifest, folder, model)
         if not (folder / STORE).exists():
@@ -180,23 +182,24 @@ class Store:
                        overlap_tokens: int) -> Store:
         """Open for writing (taking the write lock), creating the folder on first use."""
         folder = Path(folder)
+        recover(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        lock_fd = _take_lock(folder)
+        lock_fd = take_write_lock(folder)
         try:
+            for stale in folder.glob(".*.tmp"):  # left by a run killed mid-write
+                stale.unlink(missing_ok=True)
             if (folder / MANIFEST).exists():
                 manifest = Manifest.read(folder)
                 _check(manifest, folder, model)
-                if (manifest.chunk_tokens, manifest.overlap_tokens) != (chunk_tokens, overlap_tokens):
-                    raise IndexMismatch(
-                        f"{folder} was chunked with {manifest.chunk_tokens}/{manifest.overlap_tokens}"
-                        f" tokens, not {chunk_tokens}/{overlap_tokens}: use the index's settings"
-                        " or rebuild with `index --rebuild`")
+                store = cls(folder, manifest, writable=True)
             else:
                 now = _now()
                 manifest = Manifest(FORMAT_VERSION, model, dimension, chunk_tokens,
                                     overlap_tokens, now, now)
+                store = cls(folder, manifest, writable=True)
+                # The manifest is written last: its presence means "an index is here", so a
+                # run killed before this point leaves a folder that is simply created again.
                 manifest.write(folder)
-            store = cls(folder, manifest, writable=True)
         except BaseException:
             os.close(lock_fd)
             raise
@@ -229,7 +232,11 @@ class Store:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def document(self, doc_id: str) -> Document | None:
+        generation = self.generation()
         with self._lock:
+            if generation != self._cache_generation:  # another process committed
+                self._docs_cache.clear()
+                self._cache_generation = generation
             cached = self._docs_cache.get(doc_id)
         if cached is not None:
             return cached
@@ -437,6 +444,40 @@ class Store:
         db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
         db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
+    def check(self) -> list[str]:
+        """Integrity problems of the stored data, in words; empty when all is well. The FAISS
+        vectors are brought up to date first (that is a repair, not a problem)."""
+        problems: list[str] = []
+        dim_bytes = self.manifest.dimension * 4
+        queries = {
+            "chunks without a document":
+                "SELECT count(*) FROM chunks c LEFT JOIN documents d ON d.id = c.doc_id"
+                " WHERE d.id IS NULL",
+            "chunks whose offsets fall outside their document":
+                'SELECT count(*) FROM chunks c JOIN documents d ON d.id = c.doc_id'
+                ' WHERE c.start < 0 OR c."end" > length(d.text) OR c.start >= c."end"',
+            "vectors of the wrong size":
+                f"SELECT count(*) FROM chunks WHERE length(vector) != {dim_bytes}",
+            "keyword entries without a chunk":
+                "SELECT count(*) FROM chunks_fts WHERE rowid NOT IN (SELECT id FROM chunks)",
+            "chunks missing from the keyword index":
+                "SELECT count(*) FROM chunks WHERE id NOT IN (SELECT rowid FROM chunks_fts)",
+            "documents without chunks":
+                "SELECT count(*) FROM documents d WHERE NOT EXISTS"
+                " (SELECT 1 FROM chunks c WHERE c.doc_id = d.id)",
+        }
+        for what, sql in queries.items():
+            count = self._query(sql)[0][0]
+            if count:
+                problems.append(f"{count} {what}")
+        status = self._query("PRAGMA quick_check")[0][0]
+        if status != "ok":
+            problems.append(f"SQLite: {status}")
+        chunks = self.counts()[1]
+        if self.vectors().ntotal != chunks:
+            problems.append(f"{self.vectors().ntotal} vectors for {chunks} chunks")
+        return problems
+
     def updated_at(self) -> str | None:
         row = self._query("SELECT value FROM meta WHERE key = 'updated_at'")
         return row[0][0] if row else None
@@ -444,6 +485,19 @@ class Store:
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
+
+
+def recover(folder: Path) -> None:
+    """Finish or undo a rebuild that was killed between its two renames (see
+    ``indexing.rebuild``): the old index comes back unless the new one is complete."""
+    retired = folder.with_name(folder.name + ".old")
+    staging = folder.with_name(folder.name + ".rebuild")
+    if folder.exists() or not retired.exists():
+        return
+    if (staging / MANIFEST).exists() and (staging / ".complete").exists():
+        staging.rename(folder)
+    else:
+        retired.rename(folder)
 
 
 def _check(manifest: Manifest, folder: Path, model: str | None) -> None:
@@ -457,7 +511,7 @@ def _check(manifest: Manifest, folder: Path, model: str | None) -> None:
             f"ask with --model {manifest.model!r}, or re-embed with `index --rebuild --model`")
 
 
-def _take_lock(folder: Path) -> int:
+def take_write_lock(folder: Path) -> int:
     fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + 2.0
     while True:

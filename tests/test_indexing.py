@@ -152,3 +152,41 @@ def test_an_export_with_a_broken_line_keeps_its_other_records(tmp_path: Path) ->
     assert [s.path for s in report.skipped] == ["site.jsonl:2"]
     assert report.removed == ()  # r2 might be the broken line: it is kept
     assert sorted(bot.documents()) == ["r1", "r2"]
+
+
+def test_integrity_check_passes_and_catches_damage(tmp_path: Path, corpus: Path) -> None:
+    bot = open_bot(tmp_path)
+    bot.index([corpus])
+    assert bot.check() == []
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "index" / "store.sqlite3")
+    db.execute("DELETE FROM chunks_fts WHERE rowid = (SELECT min(id) FROM chunks)")
+    db.commit()
+    db.close()
+    assert any("missing from the keyword index" in p for p in bot.check())
+
+
+def test_rebuild_with_another_model_reembeds_from_stored_text(tmp_path: Path, corpus: Path) -> None:
+    open_bot(tmp_path).index([corpus])
+
+    class Other(FakeEmbedder):
+        name = "another-model"
+
+    embedder = Other()
+    bot = Assistant.open(tmp_path / "index", create=True, embedder=embedder,
+                         settings=None)
+    with pytest.raises(IndexMismatch):
+        bot.index([corpus])
+    report = bot.index([corpus], rebuild_all=True)
+    assert embedder.embedded > 0 and len(report.unchanged) == 3
+    reopened = Assistant.open(tmp_path / "index", embedder=Other())
+    assert reopened.info().model == "another-model" and reopened.check() == []
+    assert not (tmp_path / "index.old").exists() and not (tmp_path / "index.rebuild").exists()
+
+
+def test_a_rebuild_killed_between_its_renames_is_recovered(tmp_path: Path, corpus: Path) -> None:
+    open_bot(tmp_path).index([corpus])
+    (tmp_path / "index").rename(tmp_path / "index.old")  # as if killed after the first rename
+    bot = Assistant.open(tmp_path / "index", embedder=FakeEmbedder())
+    assert len(bot.documents()) == 3 and bot.check() == []
