@@ -10,12 +10,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .config import Settings
-from .documents import Answer, Hit
+from .documents import Answer, Hit, IndexReport
 from .errors import AssistantError, ConfigError
 
 
@@ -84,8 +85,9 @@ def main() -> None:
 @click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS",
               help="Map an export's column to ours (id, title, date, url, text), e.g. text=body.")
 @click.option("--rebuild", is_flag=True, help="Re-embed every stored document first.")
+@click.option("--watch", is_flag=True, help="Keep running; index changes as they happen.")
 def index(paths: tuple[str, ...], index: str | None, model: str | None,
-          fields: tuple[str, ...], rebuild: bool) -> None:
+          fields: tuple[str, ...], rebuild: bool, watch: bool) -> None:
     """Index files, folders and JSONL/CSV exports: new and changed documents are embedded,
     unchanged ones skipped, and documents whose files are gone removed."""
     from tqdm import tqdm
@@ -106,7 +108,7 @@ def index(paths: tuple[str, ...], index: str | None, model: str | None,
         def progress(stage: str, done: int, total: int) -> None:
             bar = bars.get(stage)
             if bar is None:
-                unit = "chunk" if stage == "embed" else "path"
+                unit = "doc" if stage == "embed" else "path"
                 bar = bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
                                          dynamic_ncols=True, leave=True)
             bar.total = total
@@ -118,9 +120,19 @@ def index(paths: tuple[str, ...], index: str | None, model: str | None,
         finally:
             for bar in bars.values():
                 bar.close()
-        click.echo(report.summary())
-        for skipped in report.skipped:
-            click.echo(f"  skipped {skipped.path}: {skipped.reason}")
+        _print_report(report)
+        if watch:
+            from .watching import watch as follow
+
+            click.echo(f"watching {', '.join(paths)} for changes (Ctrl-C stops)", err=True)
+            follow(bot, [Path(p) for p in paths], on_report=_print_report,
+                   on_error=lambda exc: click.echo(f"error: {exc}", err=True))
+
+
+def _print_report(report: IndexReport) -> None:
+    click.echo(report.summary())
+    for skipped in report.skipped:
+        click.echo(f"  skipped {skipped.path}: {skipped.reason}")
 
 
 def _print_answer(answer: Answer) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .chunking import chunk_document
 from .config import Settings
-from .documents import Chunk, Document, IndexReport, Skipped
+from .documents import Document, IndexReport, Skipped
 from .errors import ReadError
 from .store import Store, take_write_lock
 
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from .embedding import Embedder
 
 Progress = Callable[[str, int, int], None]
-"""Called as ``progress(stage, done, total)``; stages are "read" and "embed"."""
+"""Called as ``progress(stage, done, total)``: stage "read" counts the paths given, "embed"
+the new and changed documents chunked, embedded and committed."""
 
 _BATCH_DOCS = 64
 
@@ -125,19 +126,18 @@ def _embed_and_write(
 ) -> int:
     # The index's own chunker settings, not today's defaults: one index, one way of chunking.
     max_tokens = min(store.manifest.chunk_tokens, embedder.max_tokens)
-    chunked: list[tuple[Document, list[Chunk]]] = [
-        (doc, chunk_document(doc, count_tokens=embedder.count_tokens, max_tokens=max_tokens,
-                             overlap_tokens=store.manifest.overlap_tokens))
-        for doc in documents
-    ]
-    total = sum(len(chunks) for _, chunks in chunked)
-    done = 0
+    overlap = store.manifest.overlap_tokens
+    total = len(documents)
+    embedded = 0
     report("embed", 0, total)
     pending_removals = list(removed)
-    for start in range(0, len(chunked), _BATCH_DOCS):
-        batch = chunked[start:start + _BATCH_DOCS]
-        texts = [c.embedding_text for _, chunks in batch for c in chunks]
-        vectors = embedder.embed(texts)
+    # Chunk, embed and commit one batch at a time: memory stays bounded, and a run killed
+    # late keeps every batch before it.
+    for start in range(0, total, _BATCH_DOCS):
+        batch = [(doc, chunk_document(doc, count_tokens=embedder.count_tokens,
+                                      max_tokens=max_tokens, overlap_tokens=overlap))
+                 for doc in documents[start:start + _BATCH_DOCS]]
+        vectors = embedder.embed([c.embedding_text for _, chunks in batch for c in chunks])
         items = []
         offset = 0
         for doc, chunks in batch:
@@ -145,11 +145,11 @@ def _embed_and_write(
             offset += len(chunks)
         store.write(items, remove=pending_removals)
         pending_removals = []
-        done += len(texts)
-        report("embed", done, total)
+        embedded += offset
+        report("embed", min(start + _BATCH_DOCS, total), total)
     if pending_removals:
         store.write([], remove=pending_removals)
-    return total
+    return embedded
 
 
 def rebuild(folder: Path, embedder: Embedder, settings: Settings,

@@ -190,3 +190,28 @@ def test_a_rebuild_killed_between_its_renames_is_recovered(tmp_path: Path, corpu
     (tmp_path / "index").rename(tmp_path / "index.old")  # as if killed after the first rename
     bot = Assistant.open(tmp_path / "index", embedder=FakeEmbedder())
     assert len(bot.documents()) == 3 and bot.check() == []
+
+
+def test_watch_indexes_changes_in_one_batch(tmp_path: Path, corpus: Path) -> None:
+    import threading
+
+    from assistant.watching import watch
+
+    bot = open_bot(tmp_path)
+    bot.index([corpus])
+    reports = []
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, args=(bot, [corpus]), kwargs=dict(
+        on_report=lambda r: (reports.append(r), stop.set()), on_error=lambda e: None,
+        stop=stop, debounce=0.5, poll=0.05), daemon=True)
+    thread.start()
+    import time
+
+    time.sleep(0.5)  # let the observer start
+    write(corpus, "new1.txt", "Bridge tolls", "Tolls on the bridge end in May.")
+    write(corpus, "new2.txt", "Library hours", "The library opens on Sundays from June.")
+    (corpus / "b.txt").unlink()
+    thread.join(timeout=30)
+    assert len(reports) == 1
+    assert sorted(reports[0].added) == ["new1.txt", "new2.txt"]
+    assert reports[0].removed == ("b.txt",)
