@@ -215,6 +215,16 @@ def info(index: str | None, as_json: bool) -> None:
 
 @main.command()
 @index_option
+@click.option("--jsonl", "target", required=True, metavar="FILE", help="Where to write the export.")
+def export(index: str | None, target: str) -> None:
+    """Write every document with its metadata to a JSONL file (`index` reads it back)."""
+    with _errors():
+        count = _open(index).export(target)
+        click.echo(f"{count} documents written to {target}")
+
+
+@main.command()
+@index_option
 def check(index: str | None) -> None:
     """Check the index's integrity (repairing vectors that lag behind the store)."""
     with _errors():

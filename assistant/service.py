@@ -140,6 +140,26 @@ class Assistant:
             format_version=store.manifest.format_version, size_bytes=store.size_bytes(),
             updated_at=store.updated_at(), collections=tuple(store.collections()))
 
+    def export(self, path: str | Path) -> int:
+        """Write every document with its metadata to a JSONL file that ``index`` reads back
+        (same ids, text, titles, dates and URLs, so the same answers). Returns the count."""
+        import json
+        import os
+
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        count = 0
+        with open(tmp, "w", encoding="utf-8") as out:
+            for doc in self._reader().iter_documents():
+                out.write(json.dumps({
+                    "id": doc.id, "title": doc.title,
+                    "date": doc.date.isoformat() if doc.date else None, "url": doc.url,
+                    "lang": doc.lang, "collection": doc.collection, "pages": list(doc.pages),
+                    "text": doc.text}, ensure_ascii=False) + "\n")
+                count += 1
+        os.replace(tmp, path)  # a half-written export never takes the file's name
+        return count
+
     def check(self) -> list[str]:
         """Integrity problems of the index in words (empty: all is well); vectors that lag
         behind the store are repaired first."""

@@ -255,6 +255,22 @@ class Store:
             self._docs_cache[doc_id] = doc
         return doc
 
+    def iter_documents(self) -> Iterator[Document]:
+        """Every stored document, in id order, read in pages (bounded memory)."""
+        last = ""
+        while True:
+            rows = self._query(
+                "SELECT id, title, text, date, url, lang, pages, source, collection FROM documents"
+                " WHERE id > ? ORDER BY id LIMIT 500", (last,))
+            if not rows:
+                return
+            for r in rows:
+                yield Document(id=r[0], title=r[1], text=r[2],
+                               date=dt.date.fromisoformat(r[3]) if r[3] else None, url=r[4],
+                               lang=r[5], pages=tuple(json.loads(r[6])), source=r[7],
+                               collection=r[8])
+            last = rows[-1][0]
+
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not ids:
             return {}

@@ -215,3 +215,21 @@ def test_watch_indexes_changes_in_one_batch(tmp_path: Path, corpus: Path) -> Non
     assert len(reports) == 1
     assert sorted(reports[0].added) == ["new1.txt", "new2.txt"]
     assert reports[0].removed == ("b.txt",)
+
+
+def test_export_reindexed_gives_the_same_answers(tmp_path: Path, corpus: Path) -> None:
+    from tests.conftest import ROOT
+
+    bot = open_bot(tmp_path)
+    bot.index([corpus, ROOT / "corpus"])
+    export = tmp_path / "export.jsonl"
+    assert bot.export(export) == 4
+    copy = Assistant.open(tmp_path / "copy", create=True, embedder=FakeEmbedder())
+    report = copy.index([export])
+    assert len(report.added) == 4 and not report.skipped
+    for question in ("Who attended the Sanya meeting?", "Who is the new museum director?",
+                     "When does the harbour bridge reopen?"):
+        a, b = bot.ask(question), copy.ask(question)
+        assert a.text == b.text
+        assert [(c.doc_id, c.start, c.end, c.date) for c in a.citations] == \
+               [(c.doc_id, c.start, c.end, c.date) for c in b.citations]
