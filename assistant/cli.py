@@ -213,6 +213,53 @@ def info(index: str | None, as_json: bool) -> None:
         click.echo(f"collections: {', '.join(data.collections) or '-'}")
 
 
+@main.command(name="eval")
+@click.option("--beir", "beir", multiple=True, metavar="DIR",
+              help="A retrieval set in BEIR layout (corpus.jsonl, queries.jsonl, qrels/test.tsv).")
+@click.option("--qa", "qa", multiple=True, metavar="FILE",
+              help="A question-answer set (JSONL) asked against --index.")
+@click.option("--distractors", multiple=True, metavar="PATH",
+              help="Archives indexed beside each BEIR corpus (a haystack).")
+@index_option
+@model_option
+@click.option("--work", default=".eval", show_default=True, metavar="DIR",
+              help="Where BEIR corpora are indexed (reused by later runs).")
+@click.option("--baseline", is_flag=True, help="Also run BM25 alone and dense alone.")
+@click.option("--json", "json_out", metavar="FILE", help="Write the full report as JSON.")
+@click.option("--markdown", "md_out", metavar="FILE", help="Write the tables as Markdown.")
+def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str, ...],
+             index: str | None, model: str | None, work: str, baseline: bool,
+             json_out: str | None, md_out: str | None) -> None:
+    """Measure retrieval (Recall@k, MRR@10, nDCG@10) and answers (answer-hit, citation
+    precision, abstention) on evaluation sets."""
+    from tqdm import tqdm
+
+    from .evaluation import run_eval, to_markdown
+
+    with _errors():
+        if not beir and not qa:
+            raise ConfigError("nothing to evaluate: give --beir DIR and/or --qa FILE")
+        bars: dict[str, tqdm] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar = bars.setdefault(stage, tqdm(total=total, desc=stage, file=sys.stderr, leave=False))
+            bar.total, bar.n = total, done
+            bar.refresh()
+
+        report = run_eval(beir=[Path(b) for b in beir], qa=[Path(q) for q in qa],
+                          distractors=[Path(d) for d in distractors],
+                          settings=_settings(index, model), work_dir=Path(work), baseline=baseline,
+                          progress=progress)
+        for bar in bars.values():
+            bar.close()
+        table = to_markdown(report)
+        click.echo(table)
+        if json_out:
+            Path(json_out).write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
+        if md_out:
+            Path(md_out).write_text(table + "\n", encoding="utf-8")
+
+
 @main.command()
 @index_option
 @click.option("--jsonl", "target", required=True, metavar="FILE", help="Where to write the export.")

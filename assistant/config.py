@@ -35,6 +35,9 @@ class Settings:
     candidates: int = 50
     """Passages each retriever (dense, keyword) contributes before fusion."""
 
+    retrieval: str = "hybrid"
+    """"hybrid" (dense + keyword, fused), or one alone: "dense", "keyword" (baselines)."""
+
     rrf_k: int = 60
     """Reciprocal rank fusion constant (Cormack et al. 2009)."""
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .documents import Hit
-from .errors import QueryError
+from .errors import ConfigError, QueryError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,14 +63,22 @@ class Retriever:
                  dense_weight: float = 1.0, keyword_weight: float = 1.0) -> Retrieval:
         if not query.strip():
             raise QueryError("the question is empty: type a question")
+        mode = self.settings.retrieval
+        if mode not in {"hybrid", "dense", "keyword"}:
+            raise ConfigError(f"retrieval mode {mode!r}: use hybrid, dense or keyword")
+        # The answerer needs the query vector in every mode; only the dense search is skipped.
         vector = self.embedder.embed([query])[0]
         limit = max(self.settings.candidates, k)
-        dense = self.store.dense_search(vector, limit=limit, since=filters.since,
-                                        until=filters.until)
-        keyword = self.store.keyword_search(query, limit=limit, since=filters.since,
+        rankings: list[tuple[list[int], float]] = []
+        if mode != "keyword":
+            dense = self.store.dense_search(vector, limit=limit, since=filters.since,
                                             until=filters.until)
-        fused = fuse([([i for i, _ in dense], dense_weight),
-                      ([i for i, _ in keyword], keyword_weight)], k=self.settings.rrf_k)
+            rankings.append(([i for i, _ in dense], dense_weight))
+        if mode != "dense":
+            keyword = self.store.keyword_search(query, limit=limit, since=filters.since,
+                                                until=filters.until)
+            rankings.append(([i for i, _ in keyword], keyword_weight))
+        fused = fuse(rankings, k=self.settings.rrf_k)
         top = sorted(fused, key=lambda i: -fused[i])[:k]
         rows = self.store.chunks(top)
         hits = tuple(

@@ -1,0 +1,295 @@
+"""Measuring answer quality: retrieval sets in BEIR layout and question-answer sets.
+
+Retrieval metrics come from pytrec_eval (trec_eval's own code), not from hand-written
+formulas. Every set can be run with the full pipeline and, with ``baseline``, with keyword
+(BM25) and dense retrieval alone, in the same run, so the figures are comparable.
+
+QA sets are JSONL, one question a line::
+
+    {"id": "q1", "question": "...", "gold_doc_ids": ["doc-7"], "answer_keywords": ["$1.2 million"],
+     "follows": null, "kind": "factoid"}
+
+An empty ``gold_doc_ids`` marks a question the archive cannot answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Settings
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
+    from .service import Assistant
+
+MODES = ("keyword", "dense", "hybrid")
+_DOC_CANDIDATES = 50  # passages read to rank documents: several passages may share one
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalScores:
+    queries: int
+    recall_1: float
+    recall_5: float
+    recall_10: float
+    mrr_10: float
+    ndcg_10: float
+
+
+@dataclass(frozen=True, slots=True)
+class QAScores:
+    questions: int
+    answerable: int
+    unanswerable: int
+    answer_hit: float | None
+    """Answerable questions whose answer holds every keyword (case and spacing ignored)."""
+    citation_precision: float | None
+    """Mean share of the cited documents that are gold, over answered answerable questions."""
+    answered_when_answerable: float | None
+    abstained_when_unanswerable: float | None
+    seconds_per_question: float
+
+
+@dataclass(frozen=True, slots=True)
+class SetResult:
+    name: str
+    kind: str  # "retrieval" or "qa"
+    scores: dict[str, Any]  # mode -> RetrievalScores | QAScores as dicts
+    by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)  # question kind -> mode -> scores
+
+
+@dataclass(frozen=True, slots=True)
+class EvalReport:
+    sets: tuple[SetResult, ...]
+    model: str
+    started_at: str
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _doc_ranking(bot: Assistant, query: str, k: int = 10) -> dict[str, float]:
+    """Documents ranked by their best passage."""
+    best: dict[str, float] = {}
+    for hit in bot.search(query, k=_DOC_CANDIDATES):
+        if hit.doc_id not in best:
+            best[hit.doc_id] = hit.score
+        if len(best) == k:
+            break
+    return best
+
+
+def retrieval_scores(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> RetrievalScores:
+    """Recall@1/5/10, MRR@10 and nDCG@10 by pytrec_eval. ``run`` must hold each query's top
+    10 only, so that its reciprocal rank is MRR@10."""
+    import pytrec_eval
+
+    evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"recall.1,5,10", "recip_rank", "ndcg_cut.10"})
+    # A query the system returned nothing for still counts, as a zero.
+    per_query = evaluator.evaluate({q: run.get(q) or {"\x00none": 0.0} for q in qrels})
+    n = len(per_query) or 1
+
+    def mean(key: str) -> float:
+        return round(sum(m[key] for m in per_query.values()) / n, 4)
+
+    return RetrievalScores(len(per_query), mean("recall_1"), mean("recall_5"), mean("recall_10"),
+                           mean("recip_rank"), mean("ndcg_cut_10"))
+
+
+def load_beir(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """(query id -> text, qrels) of a BEIR folder; queries without judgments are left out."""
+    qrels: dict[str, dict[str, int]] = {}
+    qrels_file = folder / "qrels" / "test.tsv"
+    if not qrels_file.exists():
+        raise ConfigError(f"{folder} is not a BEIR folder: {qrels_file} is missing")
+    for number, line in enumerate(qrels_file.read_text(encoding="utf-8").splitlines()):
+        parts = line.split("\t")
+        if number == 0 and parts[0] == "query-id":
+            continue
+        if len(parts) >= 3 and int(parts[2]) > 0:
+            qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    queries = {}
+    for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            if record["_id"] in qrels:
+                queries[record["_id"]] = record["text"]
+    return queries, qrels
+
+
+def evaluate_beir(folder: Path, bots: dict[str, Assistant], progress: Progress | None = None,
+                  extra_corpora: Sequence[Path] = ()) -> SetResult:
+    """Index ``folder/corpus.jsonl`` (and distractor corpora) into the bots' index, then score
+    every query in every mode."""
+    from .service import Assistant
+
+    report = progress or (lambda *_: None)
+    first = next(iter(bots.values()))
+    # BEIR names the id field "_id"; distractor archives use "id".
+    beir_reader = Assistant.open(settings=first.settings.with_(field_map={"id": "_id"}),
+                                 embedder=first.embedder, create=True)
+    beir_reader.index([folder / "corpus.jsonl"], progress=report)
+    if extra_corpora:
+        first.index(list(extra_corpora), progress=report)
+    queries, qrels = load_beir(folder)
+    scores: dict[str, Any] = {}
+    for mode, bot in bots.items():
+        run = {}
+        for done, (qid, text) in enumerate(queries.items(), start=1):
+            run[qid] = _doc_ranking(bot, text)
+            if done % 50 == 0 or done == len(queries):
+                report(f"{folder.name} {mode}", done, len(queries))
+        scores[mode] = asdict(retrieval_scores(qrels, run))
+    return SetResult(name=folder.name, kind="retrieval", scores=scores)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def load_qa(path: Path) -> list[dict[str, Any]]:
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            record["question"], record["gold_doc_ids"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{number}: not a question record ({exc})") from exc
+        questions.append(record)
+    return questions
+
+
+def qa_scores(records: Sequence[dict[str, Any]], answers: Sequence[Any], seconds: float) -> QAScores:
+    answerable = [(r, a) for r, a in zip(records, answers, strict=True) if r["gold_doc_ids"]]
+    unanswerable = [(r, a) for r, a in zip(records, answers, strict=True) if not r["gold_doc_ids"]]
+    hits = 0
+    precisions = []
+    for record, answer in answerable:
+        text = _norm(answer.text)
+        keywords = record.get("answer_keywords") or []
+        if not answer.abstained and all(_norm(k) in text for k in keywords):
+            hits += 1
+        cited = {c.doc_id for c in answer.citations}
+        if cited:
+            precisions.append(len(cited & set(record["gold_doc_ids"])) / len(cited))
+
+    def share(count: int, total: int) -> float | None:
+        return round(count / total, 4) if total else None
+
+    return QAScores(
+        questions=len(records), answerable=len(answerable), unanswerable=len(unanswerable),
+        answer_hit=share(hits, len(answerable)),
+        citation_precision=round(sum(precisions) / len(precisions), 4) if precisions else None,
+        answered_when_answerable=share(sum(not a.abstained for _, a in answerable), len(answerable)),
+        abstained_when_unanswerable=share(sum(a.abstained for _, a in unanswerable), len(unanswerable)),
+        seconds_per_question=round(seconds / max(1, len(records)), 3))
+
+
+def evaluate_qa(path: Path, bots: dict[str, Assistant], progress: Progress | None = None) -> SetResult:
+    """Ask every question of ``path`` in every mode; score overall and per question kind."""
+    report = progress or (lambda *_: None)
+    records = load_qa(path)
+    scores: dict[str, Any] = {}
+    by_kind: dict[str, dict[str, Any]] = {}
+    for mode, bot in bots.items():
+        started = time.perf_counter()
+        answers = []
+        for done, record in enumerate(records, start=1):
+            answers.append(bot.ask(record["question"]))
+            if done % 10 == 0 or done == len(records):
+                report(f"{path.stem} {mode}", done, len(records))
+        elapsed = time.perf_counter() - started
+        scores[mode] = asdict(qa_scores(records, answers, elapsed))
+        kinds = sorted({str(r.get("kind") or "") for r in records} - {""})
+        for kind in kinds:
+            picked = [(r, a) for r, a in zip(records, answers, strict=True) if r.get("kind") == kind]
+            by_kind.setdefault(kind, {})[mode] = asdict(qa_scores(
+                [r for r, _ in picked], [a for _, a in picked], elapsed * len(picked) / len(records)))
+    return SetResult(name=path.stem, kind="qa", scores=scores, by_kind=by_kind)
+
+
+def make_bots(settings: Settings, *, baseline: bool,
+              embedder: Embedder | None = None) -> dict[str, Assistant]:
+    """One assistant per retrieval mode, sharing one index and one loaded model."""
+    from .service import Assistant
+
+    modes = MODES if baseline else ("hybrid",)
+    first = Assistant.open(settings=settings.with_(retrieval=modes[0]), embedder=embedder, create=True)
+    shared = embedder or first.embedder
+    bots = {modes[0]: first}
+    for mode in modes[1:]:
+        bots[mode] = Assistant.open(settings=settings.with_(retrieval=mode), embedder=shared,
+                                    create=True)
+    return bots
+
+
+def run_eval(*, beir: Sequence[Path] = (), qa: Sequence[Path] = (), settings: Settings,
+             work_dir: Path, baseline: bool = False, embedder: Embedder | None = None,
+             distractors: Sequence[Path] = (), progress: Progress | None = None) -> EvalReport:
+    """Score BEIR sets (each indexed into its own folder under ``work_dir``, reused across
+    runs) and QA sets (asked against ``settings.index_dir``)."""
+    import datetime as dt
+
+    started = time.perf_counter()
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    results: list[SetResult] = []
+    model = embedder.name if embedder else None
+    for folder in beir:
+        name = folder.name + ("-haystack" if distractors else "")
+        bots = make_bots(settings.with_(index_dir=work_dir / name), baseline=baseline,
+                         embedder=embedder)
+        embedder = embedder or next(iter(bots.values())).embedder
+        results.append(evaluate_beir(folder, bots, progress, extra_corpora=distractors))
+    if qa:
+        bots = make_bots(settings, baseline=baseline, embedder=embedder)
+        embedder = embedder or next(iter(bots.values())).embedder
+        for path in qa:
+            results.append(evaluate_qa(path, bots, progress))
+    return EvalReport(sets=tuple(results), model=model or (embedder.name if embedder else ""),
+                      started_at=stamp, seconds=round(time.perf_counter() - started, 1))
+
+
+def _fmt(value: object) -> str:
+    return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def to_markdown(report: EvalReport) -> str:
+    """Tables with BM25 alone, dense alone and the full pipeline side by side."""
+    lines = [f"Model: `{report.model}`; run at {report.started_at}, {report.seconds:.0f} s.", ""]
+    retrieval = [s for s in report.sets if s.kind == "retrieval"]
+    if retrieval:
+        lines += ["| set | retrieval | queries | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for result in retrieval:
+            for mode, m in result.scores.items():
+                lines.append(f"| {result.name} | {mode} | {m['queries']} | {_fmt(m['recall_1'])} | "
+                             f"{_fmt(m['recall_5'])} | {_fmt(m['recall_10'])} | {_fmt(m['mrr_10'])} | "
+                             f"{_fmt(m['ndcg_10'])} |")
+        lines.append("")
+    qa = [s for s in report.sets if s.kind == "qa"]
+    if qa:
+        lines += ["| set | kind | retrieval | questions | answer-hit | citation precision | "
+                  "answered (answerable) | abstained (unanswerable) | s/question |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for result in qa:
+            rows = [("all", result.scores), *sorted(result.by_kind.items())]
+            for kind, per_mode in rows:
+                for mode, m in per_mode.items():
+                    lines.append(
+                        f"| {result.name} | {kind} | {mode} | {m['questions']} | {_fmt(m['answer_hit'])} | "
+                        f"{_fmt(m['citation_precision'])} | {_fmt(m['answered_when_answerable'])} | "
+                        f"{_fmt(m['abstained_when_unanswerable'])} | {_fmt(m['seconds_per_question'])} |")
+        lines.append("")
+    return "\n".join(lines)
