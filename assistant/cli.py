@@ -242,7 +242,9 @@ def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str,
         bars: dict[str, tqdm] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
-            bar = bars.setdefault(stage, tqdm(total=total, desc=stage, file=sys.stderr, leave=False))
+            if stage not in bars:
+                bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False)
+            bar = bars[stage]
             bar.total, bar.n = total, done
             bar.refresh()
 
