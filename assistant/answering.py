@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from .chunking import split_sentences
 from .config import Settings
 from .documents import NO_ANSWER, Answer, Citation, Document, Hit
+from .lexical import content_stems
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 _WEIGHTS = {"similarity": 0.45, "words": 0.25, "context": 0.20, "passage": 0.10}
 _PASSAGES = 8
 _HEADLINE = 0.9
-_CYRILLIC = re.compile(r"[а-яё]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,25 +43,6 @@ class _Candidate:
     @property
     def text(self) -> str:
         return self.doc.text[self.start:self.end]
-
-
-@lru_cache(maxsize=2)
-def _stemmer(language: str):  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer(language)
-
-
-def content_stems(text: str) -> set[str]:
-    """The stems of the content words of ``text`` (stop words dropped), English or Russian."""
-    from .store import _stopwords
-
-    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _stopwords()]
-    stems: set[str] = set()
-    for word in words:
-        language = "russian" if _CYRILLIC.search(word) else "english"
-        stems.add(_stemmer(language).stemWord(word))
-    return stems
 
 
 @lru_cache(maxsize=256)

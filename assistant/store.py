@@ -29,18 +29,18 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .documents import Chunk, Document
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+from .lexical import index_text, keyword_query
 
 if TYPE_CHECKING:
     import faiss
     import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the keyword index holds our own stems
 MANIFEST = "manifest.json"
 STORE = "store.sqlite3"
 LOCK = "write.lock"
@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
+-- The keyword index holds stems (lexical.index_text), not the raw text: stemming is ours, so
+-- Russian and English words are stemmed alike on both sides.
 -- AUTOINCREMENT: a chunk id is never reused, so a stale FAISS entry can never point at
 -- another passage.
 CREATE TABLE IF NOT EXISTS chunks (
@@ -65,7 +67,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+    title, text, tokenize = 'unicode61 remove_diacritics 2'
 );
 """
 
@@ -126,21 +128,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
-
-    return frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_RUSSIAN)
-
-
-def keyword_query(text: str) -> str | None:
-    """An FTS5 OR-query of the content words of ``text`` (question words dropped)."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _stopwords()]
-    if not words:
-        return None
-    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
 
 
 class Store:
@@ -449,7 +436,7 @@ class Store:
                         (doc.id, chunk.ordinal, chunk.start, chunk.end, chunk.page,
                          vector.astype("float32").tobytes()))
                     db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
-                               (cur.lastrowid, chunk.title, chunk.text))
+                               (cur.lastrowid, index_text(chunk.title), index_text(chunk.text)))
             db.execute("INSERT INTO meta(key, value) VALUES ('updated_at', ?) ON CONFLICT(key)"
                        " DO UPDATE SET value = excluded.value", (_now(),))
 
