@@ -106,16 +106,31 @@ def _split_long(
             piece_start, used = a, 0
         if cost > budget:
             # A single "word" longer than the window (a URL, a table row without spaces):
-            # cut it by characters, proportionally, so the window is still respected.
-            step = max(1, (b - a) * budget // cost)
-            for s in range(a, b, step):
-                pieces.append((s, min(b, s + step)))
+            # cut between characters, each piece measured, so the window is respected.
+            pieces.extend(_cut_word(text, a, b, budget, count))
             piece_start, used, last_end = b, 0, b
             continue
         used += cost
         last_end = b
     if used:
         pieces.append((piece_start, last_end))
+    return pieces
+
+
+def _cut_word(text: str, a: int, b: int, budget: int, count: TokenCounter) -> list[tuple[int, int]]:
+    """Cut ``text[a:b]`` (no spaces) into the longest pieces that fit ``budget``: each found
+    by a binary search on its length, since tokens need not spread evenly over characters."""
+    pieces = []
+    while a < b:
+        low, high = a + 1, b  # text[a:low] always fits: one character is at most a few tokens
+        while low < high:
+            mid = (low + high + 1) // 2
+            if count([text[a:mid]])[0] <= budget:
+                low = mid
+            else:
+                high = mid - 1
+        pieces.append((a, low))
+        a = low
     return pieces
 
 
@@ -162,12 +177,15 @@ def chunk_document(
                             text=text[start:end], title=title, page=document.page_at(start)))
 
     for unit in units:
-        if current and used + unit[2] > budget:
+        # Pieces of one cut word touch without a space, and a tokenizer may read two touching
+        # pieces as more tokens than the two apart: they never share a chunk.
+        touching = bool(current) and current[-1][1] == unit[0]
+        if current and (touching or used + unit[2] > budget):
             flush()
             # Carry trailing sentences into the next chunk, never all of them (progress).
             carried: list[tuple[int, int, int]] = []
             carried_cost = 0
-            for prev in reversed(current[1:]):
+            for prev in reversed(current[1:] if not touching else []):
                 if carried_cost + prev[2] > overlap_tokens or carried_cost + prev[2] + unit[2] > budget:
                     break
                 carried.insert(0, prev)

@@ -24,6 +24,26 @@ Decisions:
   ``YYYY-MM-DD`` in the file name.
 - PDF and Word text is normalised (whitespace, invisible characters) but not cleaned of
   web furniture, which those formats do not carry.
+- PDF and Word text that is garbage from a font mapping characters to the wrong glyphs (a
+  legacy Sinhala font, say) is skipped as unreadable, not indexed as noise: see
+  :func:`assistant.cleaning.text_damage`. The whole text is judged, so a release whose
+  broken part is small (a letterhead) is kept, and one that is mostly broken goes whole.
+- A PDF with no text but images is a scan (needs OCR); with neither, it is blank or
+  damaged. An encrypted PDF opens when its user password is empty; a truncated one is
+  named as such. A library's own failure on a strange file becomes a reason, never a crash.
+
+Size policy (what is read into memory, and what is refused):
+
+- A text, Markdown or HTML file is one release: over :data:`MAX_DOCUMENT_BYTES` (20 MB, a
+  hundred times a long release) it is skipped as "too large for one release" after a look at
+  its size, without reading it.
+- A PDF or Word file over :data:`MAX_BINARY_BYTES` (200 MB) is skipped the same way; below
+  that it is read whole, as pypdf and python-docx need.
+- A JSONL/CSV export may be of any size: it is streamed one record at a time, and a record
+  (a JSONL line, a CSV field) over :data:`MAX_DOCUMENT_BYTES` characters is skipped with its
+  line number.
+- Only the first 64 KiB of a file are read to decide its type and encoding (256 KiB for an
+  export's encoding).
 """
 
 from __future__ import annotations
@@ -31,24 +51,33 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import functools
 import io
+import itertools
 import json
 import logging
 import re
-import sys
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from assistant.cleaning import clean_text, date_candidates, fix_mojibake, normalize_text
+from assistant.cleaning import (
+    clean_text,
+    date_candidates,
+    fix_mojibake,
+    normalize_text,
+    text_damage,
+)
 from assistant.documents import Document, Skipped
 from assistant.errors import ConfigError, ReadError, UnsupportedFormat
 
 __all__ = [
     "EXPORT_FIELDS",
+    "MAX_BINARY_BYTES",
+    "MAX_DOCUMENT_BYTES",
     "SUPPORTED_SUFFIXES",
     "detect_language",
     "document_date",
@@ -74,8 +103,15 @@ DATE_WINDOW = 600
 """Characters at the start of a text searched for its date: releases state it up front, and
 dates further down are usually about something else."""
 
+MAX_DOCUMENT_BYTES = 20_000_000
+"""Largest text, Markdown or HTML file read as one release, and largest export record."""
+MAX_BINARY_BYTES = 200_000_000
+"""Largest PDF or Word file read (images make them large; pypdf reads the whole file)."""
+
 _TITLE_MAX = 300
 _SNIFF_BYTES = 8192
+_HEAD_BYTES = 8 * _SNIFF_BYTES  # read to decide a file's type
+_EXPORT_HEAD_BYTES = 1 << 18  # read to decide an export's encoding
 
 # Lines that label a document rather than name it ("PRESS RELEASE" above the headline).
 _GENERIC_TITLES = frozenset({
@@ -96,6 +132,7 @@ _JUNK_META_TITLE = re.compile(
     re.IGNORECASE,
 )
 _FILENAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]([01]\d)[-_.]([0-3]\d)(?!\d)")
+_INLINE_IMAGE = re.compile(rb"(?:^|\s)BI\s.*?\sID\s", re.DOTALL)
 _HTML_CLOSERS = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 # Signatures of common binary files whose first bytes could pass for text.
@@ -151,7 +188,8 @@ def read_path(
 def read_file(
     path: Path, *, root: Path | None = None, field_map: Mapping[str, str] | None = None
 ) -> list[Document]:
-    """Read one file; raises ReadError/UnsupportedFormat with the reason.
+    """Read one file; raises ReadError/UnsupportedFormat with the reason (and nothing else:
+    a library that fails on a strange file becomes a ReadError too).
 
     ``root`` is the folder the file was found in (it sets the ids, ``source`` and
     ``collection``). From an export, records that cannot be read are left out (read_path
@@ -165,11 +203,16 @@ def read_file(
         raise ReadError(f"{path} is a folder: use read_path to read a folder")
     documents: list[Document] = []
     first_skip: Skipped | None = None
-    for item in _read(_Origin.of(path, root), fields):
-        if isinstance(item, Document):
-            documents.append(item)
-        elif first_skip is None:
-            first_skip = item
+    try:
+        for item in _read(_Origin.of(path, root), fields):
+            if isinstance(item, Document):
+                documents.append(item)
+            elif first_skip is None:
+                first_skip = item
+    except ReadError:
+        raise
+    except Exception as error:  # a library's own bug on a strange file
+        raise ReadError(_crash_reason(error)) from error
     if not documents:
         raise ReadError(first_skip.reason if first_skip else "no document in the file")
     return documents
@@ -178,18 +221,28 @@ def read_file(
 # --------------------------------------------------------------------------- walking
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Files under ``folder`` in sorted order, without hidden entries or Office lock files."""
+def _walk(folder: Path, seen: set[Path] | None = None) -> Iterator[Path]:
+    """Files under ``folder`` in sorted order, without hidden entries or Office lock files;
+    a folder reached twice through links is walked once."""
+    seen = seen if seen is not None else set()
     try:
+        real = folder.resolve()
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
-    except OSError:
-        return  # unreadable folder: nothing to yield; the caller cannot name a file here
+    except (OSError, RuntimeError):  # unreadable folder or link loop: nothing to name here
+        return
+    if real in seen:
+        return
+    seen.add(real)
     for entry in entries:
         if entry.name.startswith((".", "~$")):
             continue
-        if entry.is_dir():
-            yield from _walk(entry)
-        elif entry.is_file():
+        try:
+            is_dir, is_file = entry.is_dir(), entry.is_file()
+        except OSError:
+            continue
+        if is_dir:
+            yield from _walk(entry, seen)
+        elif is_file:
             yield entry
 
 
@@ -199,7 +252,17 @@ def _read_guarded(origin: _Origin, fields: Mapping[str, str]) -> Iterator[Docume
     except ReadError as error:
         yield Skipped(origin.label, str(error))
     except Exception as error:  # a library's own bug on a strange file must not stop a run
-        yield Skipped(origin.label, f"could not be read ({type(error).__name__}: {error})")
+        yield Skipped(origin.label, _crash_reason(error))
+
+
+def _crash_reason(error: Exception) -> str:
+    return f"could not be read ({type(error).__name__}: {_short(error)})"
+
+
+def _short(error: Exception) -> str:
+    """An exception's message, cut to a readable length."""
+    detail = " ".join(str(error).split()) or type(error).__name__
+    return detail if len(detail) <= 120 else detail[:120] + "…"
 
 
 def _read(origin: _Origin, fields: Mapping[str, str]) -> Iterator[Document | Skipped]:
@@ -210,50 +273,75 @@ def _read(origin: _Origin, fields: Mapping[str, str]) -> Iterator[Document | Ski
             f"unsupported file type {kind} (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
         )
     try:
-        data = origin.file.read_bytes()
+        size = origin.file.stat().st_size
+        with origin.file.open("rb") as stream:
+            head = stream.read(_HEAD_BYTES)
     except OSError as error:
         raise ReadError(f"cannot open the file: {error.strerror or error}") from error
-    if not data.strip():
+    if not head.strip() and size <= len(head):
         raise ReadError("empty file")
 
-    kind = _sniff(data)
-    if kind == "pdf":
-        yield _read_pdf(data, origin)
-    elif kind == "docx":
-        yield _read_docx(data, origin)
+    kind = _sniff(head, origin.file)
+    if kind in {"pdf", "docx"}:
+        _check_size(size, MAX_BINARY_BYTES, "for one file")
+        data = _read_bytes(origin.file)
+        yield _read_pdf(data, origin) if kind == "pdf" else _read_docx(data, origin)
     elif kind == "zip":
         raise UnsupportedFormat(
             "a ZIP-based file that is not a Word document (an archive, spreadsheet or "
             "slide deck); only .docx Office files are read"
         )
+    elif kind == "broken-zip":
+        if b"word/" in head:  # the names of a ZIP's parts stand in the clear
+            raise ReadError("damaged Word file: its ZIP container is broken (truncated or "
+                            "corrupted); save or download it again")
+        raise ReadError("damaged ZIP file, not a readable document")
     elif kind == "ole":
         raise UnsupportedFormat("an old binary Office file (.doc/.xls); save it as .docx")
     elif kind == "binary":
         raise ReadError("binary file, not a document")
+    elif suffix in EXPORT_SUFFIXES:
+        yield from _read_export(origin, fields, csv_format=suffix == ".csv")
     else:
-        text = decode_text(data)
-        if suffix in EXPORT_SUFFIXES:
-            yield from _read_export(text, origin, fields, csv_format=suffix == ".csv")
-        elif suffix in HTML_SUFFIXES or (suffix not in TEXT_SUFFIXES and _looks_like_html(text)):
+        _check_size(size, MAX_DOCUMENT_BYTES, "for one release")
+        text = decode_text(_read_bytes(origin.file))
+        if suffix in HTML_SUFFIXES or (suffix not in TEXT_SUFFIXES and _looks_like_html(text)):
             yield _read_html(text, origin)
         else:
             yield _read_text(text, origin, markdown=suffix in {".md", ".markdown"})
 
 
+def _check_size(size: int, limit: int, what: str) -> None:
+    if size > limit:
+        raise ReadError(f"too large {what} ({_megabytes(size)} > {_megabytes(limit)} limit)")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.0f} MB" if size >= 1e6 else f"{size / 1e6:.1f} MB"
+
+
+def _read_bytes(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        raise ReadError(f"cannot read the file: {error.strerror or error}") from error
+
+
 # --------------------------------------------------------------------------- bytes
 
 
-def _sniff(data: bytes) -> str:
-    """The real type of a file: pdf, docx, zip, ole, binary or text."""
+def _sniff(data: bytes, file: Path | None = None) -> str:
+    """The real type of a file from its first bytes ``data`` (a ZIP's directory is read from
+    ``file``): pdf, docx, zip, broken-zip, ole, binary or text."""
     head = data[:_SNIFF_BYTES]
     if b"%PDF-" in head[:1024]:  # the spec lets junk precede the header
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            with zipfile.ZipFile(file if file is not None else io.BytesIO(data)) as archive:
                 return "docx" if "word/document.xml" in archive.namelist() else "zip"
-        except zipfile.BadZipFile:
-            return "binary"
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            return "broken-zip"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "ole"
     if head.startswith(_BINARY_MAGIC):
@@ -269,25 +357,40 @@ def _sniff(data: bytes) -> str:
 def decode_text(data: bytes, *, sample: bool = False) -> str:
     """Bytes to text: BOM, then UTF-8, then charset-normalizer's best guess (cp1251, UTF-16
     without BOM, ...). ``sample`` means ``data`` may end inside a multi-byte character."""
-    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"),
-                          (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
-                          (b"\xfe\xff", "utf-16")):
+    encoding = _encoding_of(data, sample=sample)
+    if sample and encoding == "utf-8":  # drop a character the sample cut in two
+        return data.decode("utf-8", errors="ignore")
+    return data.decode(encoding, errors="replace")
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"),
+         (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _encoding_of(data: bytes, *, sample: bool = False) -> str:
+    """The encoding of ``data`` (a Python codec name); ReadError for binary data."""
+    for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
+            return encoding
     # NULs are valid UTF-8 but no text has them: it is UTF-16/32 without a BOM, or binary.
     has_nul = b"\x00" in data[:_SNIFF_BYTES]
     if not has_nul:
         try:
-            return data.decode("utf-8")
+            data.decode("utf-8")
+            return "utf-8"
         except UnicodeDecodeError as error:
             if sample and error.start >= len(data) - 3:  # cut mid-character by the sample
-                return data[: error.start].decode("utf-8")
+                try:
+                    data[: error.start].decode("utf-8")
+                    return "utf-8"
+                except UnicodeDecodeError:
+                    pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is None or (has_nul and not best.encoding.startswith(("utf_16", "utf_32"))):
         raise ReadError("binary file, not a document")
-    return str(best)
+    return best.encoding
 
 
 def _looks_like_html(text: str) -> bool:
@@ -366,7 +469,7 @@ def _field(result: object, name: str) -> str | None:
 
 def _read_pdf(data: bytes, origin: _Origin) -> Document:
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, PdfReadError
+    from pypdf.errors import DependencyError
 
     with _quiet("pypdf"):
         try:
@@ -381,50 +484,93 @@ def _read_pdf(data: bytes, origin: _Origin) -> Document:
                     ) from error
                 if not opened:
                     raise ReadError(
-                        "encrypted PDF: it needs a password; save an unprotected copy"
+                        "encrypted PDF: needs a password (save an unprotected copy to index it)"
                     )
-            page_texts = [_page_text(page) for page in reader.pages]
+            page_list = list(reader.pages)
         except ReadError:
             raise
-        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as error:
+        except Exception as error:  # pypdf raises many kinds on a broken file
             raise ReadError(_damaged_pdf_reason(data, error)) from error
+        # One broken page (bad font, bad stream) must not lose the others.
+        page_texts: list[str] = []
+        failure: Exception | None = None
+        for page in page_list:
+            try:
+                page_texts.append(normalize_text(page.extract_text() or ""))
+            except Exception as error:
+                page_texts.append("")
+                failure = failure or error
         metadata_title = _pdf_meta_title(reader)
 
+        # No text at all: a scan shows images; a blank or damaged file does not.
+        images = any(page_texts) or any(_has_image(page) for page in page_list)
+
     text, pages = _join_pages(page_texts)
+    if not text and failure is not None:
+        raise ReadError(f"damaged PDF: no page can be read ({_short(failure)})")
+    if not text and not images:
+        raise ReadError("no extractable text: the PDF has no text layer and no images "
+                        "(a blank or damaged PDF)")
     if not text:
         raise ReadError("no extractable text: scanned PDF, needs OCR")
+    _check_readable(text, "text layer is unreadable: the PDF's font maps characters to "
+                          "wrong glyphs", "needs OCR")
     title = metadata_title or _guess_title(text)
     return _document(origin, text, title=title, date=None, pages=pages)
 
 
-def _page_text(page: Any) -> str:
+def _has_image(page: Any) -> bool:
+    """The page shows an image (a scan), directly or inside a form XObject."""
+    def search(resources: Any, depth: int) -> bool:
+        try:
+            xobjects = resources.get_object().get("/XObject") if resources else None
+            for ref in (xobjects.get_object().values() if xobjects else ()):
+                item = ref.get_object()
+                if item.get("/Subtype") == "/Image":
+                    return True
+                if depth < 3 and item.get("/Subtype") == "/Form" and search(
+                        item.get("/Resources"), depth + 1):
+                    return True
+        except Exception:  # a broken resource dictionary: no image found there
+            return False
+        return False
+
     try:
-        return normalize_text(page.extract_text() or "")
-    except Exception:  # one broken page (bad font, bad stream) must not lose the others
-        return ""
+        resources = page.get("/Resources")
+        contents = page.get_contents()
+        inline = contents is not None and _INLINE_IMAGE.search(contents.get_data()) is not None
+    except Exception:
+        return False
+    return inline or search(resources, 0)
 
 
 def _join_pages(page_texts: Iterable[str]) -> tuple[str, tuple[int, ...]]:
     """Pages joined by a blank line, and where each page starts in the result.
 
     An empty page starts where the next text would: page_at() then gives the text after it
-    to the following page, which is where it is.
+    to the following page, which is where it is. Empty pages at the end start at the end of
+    the text, never past it.
     """
-    text = ""
+    parts: list[str] = []
+    length = 0
     starts: list[int] = []
     for page in page_texts:
-        separator = "\n\n" if text else ""
-        starts.append(len(text) + len(separator))
+        separator = "\n\n" if parts else ""
+        starts.append(length + len(separator))
         if page:
-            text += separator + page
-    return text, tuple(starts)
+            parts += [separator, page]
+            length += len(separator) + len(page)
+    return "".join(parts), tuple(min(start, length) for start in starts)
 
 
 def _damaged_pdf_reason(data: bytes, error: Exception) -> str:
     if data.count(b"\xef\xbf\xbd") > 16:
         return ("damaged PDF: it was saved through a text decoder (its binary parts became "
                 "U+FFFD replacement characters), so its text is lost; download the original")
-    return f"damaged PDF, cannot be opened ({error})"
+    if b"%%EOF" not in data[-2048:]:
+        return ("damaged PDF: the file stops before the PDF's end (truncated, as by an "
+                "interrupted download); download it again")
+    return f"damaged PDF, cannot be opened ({_short(error)})"
 
 
 def _pdf_meta_title(reader: Any) -> str | None:
@@ -461,8 +607,18 @@ def _read_docx(data: bytes, origin: _Origin) -> Document:
     text = "\n\n".join(b for b in (normalize_text(block) for block in blocks) if b)
     if not text:
         raise ReadError("the Word file has no text")
+    _check_readable(text, "text is unreadable: it is typed in a font that is not Unicode",
+                    "convert it to Unicode")
     title = _meaningful_title(document.core_properties.title) or _guess_title(text)
     return _document(origin, text, title=title, date=None)
+
+
+def _check_readable(text: str, problem: str, remedy: str) -> None:
+    """ReadError when ``text`` is mostly garbage from a broken font mapping."""
+    damage = text_damage(text)
+    if damage.unreadable:
+        font = f"legacy {damage.script} font" if damage.script not in {"", "Latin"} else "legacy font"
+        raise ReadError(f"{problem} ({font}); {remedy} ({damage.symptom()})")
 
 
 def _table_rows(table: Any) -> Iterator[str]:
@@ -489,9 +645,16 @@ class _RecordError(ReadError):
 
 
 def _read_export(
-    text: str, origin: _Origin, fields: Mapping[str, str], *, csv_format: bool
+    origin: _Origin, fields: Mapping[str, str], *, csv_format: bool
 ) -> Iterator[Document | Skipped]:
-    rows = _csv_rows(text) if csv_format else _jsonl_rows(text)
+    with _open_export(origin.file, csv_format=csv_format) as stream:
+        yield from _export_items(stream, origin, fields, csv_format=csv_format)
+
+
+def _export_items(
+    stream: TextIO, origin: _Origin, fields: Mapping[str, str], *, csv_format: bool
+) -> Iterator[Document | Skipped]:
+    rows = _csv_rows(stream) if csv_format else _jsonl_rows(stream)
     yielded = 0
     held: list[tuple[Skipped, str | None]] = []
     keys: list[str] = []
@@ -532,9 +695,38 @@ def _read_export(
         yield skipped
 
 
-def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    # Split on "\n" only: str.splitlines() would also split on U+2028 inside JSON strings.
-    for number, raw in enumerate(text.split("\n"), start=1):
+def _open_export(file: Path, *, csv_format: bool) -> TextIO:
+    """The export as a text stream in its encoding (decided from its first 256 KiB)."""
+    try:
+        with file.open("rb") as raw:
+            head = raw.read(_EXPORT_HEAD_BYTES)
+        encoding = _encoding_of(head, sample=len(head) == _EXPORT_HEAD_BYTES)
+        # JSONL lines end at "\n" only (a JSON string may hold U+2028); CSV needs newline="".
+        return file.open(encoding=encoding, errors="replace", newline="" if csv_format else "\n")
+    except OSError as error:
+        raise ReadError(f"cannot read the file: {error.strerror or error}") from error
+
+
+def _bounded_lines(stream: TextIO, limit: int) -> Iterator[tuple[int, str | None]]:
+    """Numbered lines of ``stream``; None for a line longer than ``limit`` characters, which is
+    skipped without being held in memory."""
+    number = 0
+    while line := stream.readline(limit + 1):
+        number += 1
+        if len(line) > limit and not line.endswith("\n"):
+            while (rest := stream.readline(1 << 16)) and not rest.endswith("\n"):
+                pass
+            yield number, None
+        else:
+            yield number, line
+
+
+def _jsonl_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    for number, raw in _bounded_lines(stream, MAX_DOCUMENT_BYTES):
+        if raw is None:
+            yield number, None, (f"line {number} is too large for one release (over "
+                                 f"{_megabytes(MAX_DOCUMENT_BYTES)})")
+            continue
         line = raw.strip()
         if not line:
             continue
@@ -543,17 +735,23 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | N
         except json.JSONDecodeError as error:
             yield number, None, f"broken JSON on line {number}: {error.msg} (column {error.colno})"
             continue
+        except RecursionError:  # "[[[[...": nested deeper than the parser goes
+            yield number, None, f"broken JSON on line {number}: nested too deeply"
+            continue
         if not isinstance(value, dict):
             yield number, None, f"line {number} is not a JSON object"
             continue
         yield number, value, None
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+def _csv_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     _allow_long_csv_fields()
-    first_line = text.split("\n", 1)[0]
+    # Lines of at most the record limit: a larger field fails csv's own limit, so a huge
+    # line is never held whole.
+    pieces = iter(functools.partial(stream.readline, MAX_DOCUMENT_BYTES + 1), "")
+    first_line = next(pieces, "")
     delimiter = max(",;\t|", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(itertools.chain([first_line], pieces), delimiter=delimiter)
     try:
         header = [name.strip() for name in next(reader)]
     except (StopIteration, csv.Error):
@@ -575,14 +773,10 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | Non
 
 
 def _allow_long_csv_fields() -> None:
-    # A release body easily exceeds csv's 128 KiB default field limit.
-    limit = sys.maxsize
-    while True:
-        try:
-            csv.field_size_limit(max(csv.field_size_limit(), limit))
-            return
-        except OverflowError:  # C long is 32-bit on some platforms
-            limit //= 2
+    # A release body easily exceeds csv's 128 KiB default field limit; the record limit is
+    # the one that counts (the setting is global: never lower what another caller set).
+    if csv.field_size_limit() < MAX_DOCUMENT_BYTES:
+        csv.field_size_limit(MAX_DOCUMENT_BYTES)
 
 
 def _record_document(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from assistant.cleaning import (
     fix_mojibake,
     is_furniture_line,
     normalize_text,
+    text_damage,
 )
 
 SEED = Path(__file__).resolve().parents[1] / "corpus" / "000_f2eabe2890162440.txt"
@@ -185,8 +187,119 @@ def test_fix_mojibake() -> None:
         assert fix_mojibake(fine) == fine
 
 
+def test_normalize_repairs_what_its_steps_expose() -> None:
+    twice = "It’s café".encode().decode("cp1252").encode().decode("cp1252")
+    assert twice == "ItÃ¢â‚¬â„¢s cafÃƒÂ©"  # UTF-8 read as cp1252, twice over
+    assert normalize_text(twice) == "It’s café"
+    # A control character between the halves of a mojibake pair: one call does all.
+    assert normalize_text("caf\u00c3\x1b\u00a9") == "café"
+    for raw in ("Â\x1b¡", "A\u0302¡", "Â\u200d¡", "â\x80\u200b\xa8"):
+        once = normalize_text(raw)
+        assert normalize_text(once) == once
+
+
 def test_date_candidates() -> None:
     text = "Tuesday, October 16, 2018; 30 ноября 2016 г.; 2016 жылғы 30 қараша; 05.04.2019"
     kinds = [(c.kind, c.day, c.year) for c in date_candidates(text)]
     assert kinds == [("mdy", "16", "2018"), ("dmy", "30", "2016"), ("ydm", "30", "2016"),
                      ("num", "05", "2019")]
+
+
+# --------------------------------------------------------------------------- garbled text
+
+REAL_SINHALA = (
+    "ජනාධිපති අනුර කුමාර දිසානායක මහතා අද (23) ශ්‍රී දළදා මාළිගාවට ගොස් වැඩ සිටින "
+    "දන්ත ධාතූන් වහන්සේ වැඳ පුදා ගත්තේය. පොලිස් මාධ්‍ය ප්‍රකාශක කාර්යාලය මෙම "
+    "තොරතුරු නිකුත් කළේය."
+)
+REAL_TAMIL = ("ஜனாதிபதி அநுர குமார திசாநாயக்க இன்று ஸ்ரீ தலதா மாளிகைக்குச் சென்று வழிபாடுகளில் "
+              "ஈடுபட்டார். பொலிஸ் ஊடகப் பேச்சாளர் அலுவலகம் இந்தத் தகவலை வெளியிட்டது.")
+# What a PDF with a legacy Sinhala font extracts as (lk_police_si): vowel signs torn off
+# their letters and stacked.
+BROKEN_SINHALA = ("ප ොලිස් මොධ්‍ය ප ොට්ඨොසය පෙත ෙොතතො වූ ෙැදගත් පතොරතුරු 01. මනුෂ්‍ය "
+                  "ඝොතනයක් - ලුණුගම්පෙපෙර ප ොලිස් ෙසම. 2025.04.30 ෙන දින සෙස් ොලපේ")
+
+
+@pytest.mark.parametrize("text", [
+    PARA, REAL_SINHALA, REAL_TAMIL, "Генеральный прокурор принял участие во встрече.",
+    "Бас прокурор Жоғарғы қадағалау органдары басшыларының кездесуіне қатысты.",
+    "नई दिल्ली में आज विदेश मंत्री ने अपने समकक्ष से मुलाकात की।",
+    "I ❤️ the 1️⃣ café at AT&T — «naïve» déjà vu, km/h, e.g. U.S. co-op",
+], ids=["en", "si", "ta", "ru", "kk", "hi", "symbols"])
+def test_real_text_is_not_garbled(text: str) -> None:
+    damage = text_damage(text * 20)
+    assert damage.broken == damage.coded == 0
+    assert not damage.unreadable
+
+
+def test_vowel_signs_off_their_letters_are_garbage() -> None:
+    damage = text_damage(BROKEN_SINHALA)
+    assert damage.unreadable and damage.script == "Sinhala"
+    assert damage.broken >= 8
+    assert damage.symptom().endswith("% of its words are impossible letter sequences")
+
+
+def test_some_broken_words_in_real_text_are_tolerated() -> None:
+    # Real releases carry a stray broken word now and then (0.7% of words at most).
+    text = (REAL_SINHALA + " ") * 10 + "ෙමේ"
+    assert text_damage(text).broken == 1
+    assert not text_damage(text).unreadable
+
+
+def test_missing_pre_base_vowel_signs_are_garbage() -> None:
+    # A font that turns the kombuva into another letter: "පපාලිස්" for "පොලිස්". Every word
+    # is well formed, but the script's commonest vowel sign never appears.
+    without = REAL_SINHALA.replace("ො", "ා").replace("ෙ", "ප").replace("ේ", "්")
+    damage = text_damage((without + " ") * 5)
+    assert damage.broken == 0 and damage.missing_pre_base and damage.unreadable
+    assert damage.symptom() == "the Sinhala vowel signs written before a letter are missing"
+    assert not text_damage((REAL_SINHALA + " ") * 5).unreadable
+    assert not text_damage(without).unreadable  # too little text to tell
+    # A broken letterhead does not condemn the English release under it.
+    assert not text_damage((without + " ") * 5 + (PARA + " ") * 60).unreadable
+
+
+@pytest.mark.parametrize(("word", "kind"), [
+    ("ොලිස්", "broken"),  # a vowel sign at the start of a word
+    ("ෙැදගත්", "broken"),
+    ("ලක්ූ", "broken"),  # a vowel sign on a virama
+    ("අද්\u200dාල", "broken"),  # a vowel sign on a conjunct joiner
+    ("අත්ද්\u200dඅඩංගුව", "broken"),  # a conjunct joining a vowel letter
+    ("ලද්\u200d", "broken"),  # a conjunct left open
+    ("\ue000\ue001", "coded"),  # private use
+    ("m%cd;dka", "coded"),  # ASCII symbols standing for letters
+    ("Ðîññèÿ", "coded"),  # cp1251 read as Latin-1
+    ("ශ\u200d්\u200dරී", None),  # a touching conjunct (ZWJ before the virama)
+    ("வௌியிடப்பட்டது", None),  # Tamil AU + sign: a converter slip people read fine
+    ("NIRDCහි", None),  # Latin with a Sinhala suffix
+])
+def test_garbled_words(word: str, kind: str | None) -> None:
+    damage = text_damage(word)
+    assert (damage.broken, damage.coded) == (int(kind == "broken"), int(kind == "coded"))
+
+
+def test_empty_text_has_no_damage() -> None:
+    damage = text_damage("  \n 2019 — 42 ")
+    assert damage.words == 0 and damage.share == 0.0 and not damage.unreadable
+
+
+@pytest.mark.shared_data
+def test_no_real_release_in_five_languages_is_garbage(shared_data: Path) -> None:
+    """The detector's false positives on real text: none, in Sinhala, Tamil and English
+    (Sri Lanka PMD), Russian (XQuAD), Kazakh (KazQAD) and the English archives."""
+    def records(path: Path, field: str = "text") -> list[str]:
+        with path.open(encoding="utf-8") as lines:
+            return [json.loads(line)[field] for line in lines if line.strip()]
+
+    squad = json.loads((shared_data / "xquad_en_ru" / "xquad.ru.json").read_text(encoding="utf-8"))
+    texts = {
+        "pmd (si, ta, en)": records(shared_data / "srilanka_pmd_press_releases" / "press_releases.jsonl"),
+        "xquad ru": [p["context"] for article in squad["data"] for p in article["paragraphs"]],
+        "kazqad kk": records(shared_data / "kazqad_kk" / "beir_from_rc_validation" / "corpus.jsonl"),
+        "mn ag": records(shared_data / "mn_ag_press_releases" / "press_releases.jsonl"),
+        "kremlin": records(shared_data / "kremlin_ukraine_press_releases_en" / "putin.jsonl"),
+        "fomc": records(shared_data / "fomc_statements" / "fomc_statements.jsonl"),
+    }
+    for name, documents in texts.items():
+        flagged = [text[:80] for text in documents if text_damage(normalize_text(text)).unreadable]
+        assert flagged == [], name

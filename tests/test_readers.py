@@ -47,22 +47,27 @@ def _pdf_string(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(pages: list[list[str]], *, title: str | None = None) -> bytes:
+def make_pdf(pages: list[list[str]], *, title: str | None = None, scan: bool = False) -> bytes:
     """A minimal valid PDF: one Helvetica text line per entry; a page with no lines has no
-    text layer (like a scan)."""
+    text layer: blank, or with ``scan`` a page-sized image (like a scan)."""
     count = len(pages)
+    image = 4 + 2 * count  # a 1x1 grey image, the scan's stand-in
     objects: dict[int, bytes] = {
         1: b"<< /Type /Catalog /Pages 2 0 R >>",
         2: (f"<< /Type /Pages /Kids [{' '.join(f'{4 + 2 * i} 0 R' for i in range(count))}]"
             f" /Count {count} >>").encode(),
         3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        image: (b"<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray "
+                b"/BitsPerComponent 8 /Length 1 >>\nstream\n\x80\nendstream"),
     }
     for i, lines in enumerate(pages):
         shows = " ".join(f"({_pdf_string(line)}) Tj T*" for line in lines)
-        content = f"BT /F1 12 Tf 14 TL 72 720 Td {shows} ET" if lines else "q Q"
+        blank = "q 612 0 0 792 0 0 cm /Im1 Do Q" if scan else "q Q"
+        xobjects = f" /XObject << /Im1 {image} 0 R >>" if scan and not lines else ""
+        content = f"BT /F1 12 Tf 14 TL 72 720 Td {shows} ET" if lines else blank
         objects[4 + 2 * i] = (
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font "
-            f"<< /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
+            f"<< /F1 3 0 R >>{xobjects} >> /Contents {5 + 2 * i} 0 R >>"
         ).encode()
         objects[5 + 2 * i] = (
             f"<< /Length {len(content)} >>\nstream\n{content}\nendstream"
@@ -82,6 +87,39 @@ def make_pdf(pages: list[list[str]], *, title: str | None = None) -> bytes:
     out += b"".join(f"{offsets[n]:010d} 00000 n \n".encode() for n in sorted(objects))
     out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\n"
             f"startxref\n{xref}\n%%EOF\n").encode()
+    return out
+
+
+def make_mapped_pdf(lines: list[str], mapping: dict[str, str]) -> bytes:
+    """A one-page PDF whose font's ToUnicode table maps each character of ``lines`` to a
+    string of ``mapping``: how a legacy-font PDF tells an extractor what its glyphs mean."""
+    pairs = "\n".join(f"<{ord(code):02X}> <{''.join(f'{ord(c):04X}' for c in text)}>"
+                      for code, text in mapping.items())
+    cmap = ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo "
+            "<< /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def /CMapName "
+            "/Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <00> <FF> "
+            f"endcodespacerange {len(mapping)} beginbfchar\n{pairs}\nendbfchar endcmap "
+            "CMapName currentdict /CMap defineresource pop end end")
+    content = "BT /F1 12 Tf 14 TL 72 720 Td " + " ".join(f"({line}) Tj T*" for line in lines) + " ET"
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>",
+        4: (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font "
+            b"<< /F1 3 0 R >> >> /Contents 5 0 R >>"),
+        5: f"<< /Length {len(content)} >>\nstream\n{content}\nendstream".encode(),
+        6: f"<< /Length {len(cmap)} >>\nstream\n{cmap}\nendstream".encode(),
+    }
+    out = b"%PDF-1.4\n"
+    offsets: dict[int, int] = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += f"{number} 0 obj\n".encode() + objects[number] + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offsets[n]:010d} 00000 n \n".encode() for n in sorted(objects))
+    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n"
+            "%%EOF\n").encode()
     return out
 
 
@@ -270,11 +308,19 @@ def test_pdf_metadata_title_used_when_meaningful(tmp_path: Path) -> None:
 
 def test_pdf_without_text_layer_needs_ocr(tmp_path: Path) -> None:
     file = tmp_path / "scan.pdf"
-    file.write_bytes(make_pdf([[], []]))
+    file.write_bytes(make_pdf([[], []], scan=True))
     with pytest.raises(ReadError, match="no extractable text: scanned PDF, needs OCR"):
         read_file(file)
     [skipped] = read_path(file)
     assert skipped == Skipped("scan.pdf", "no extractable text: scanned PDF, needs OCR")
+
+
+def test_pdf_without_text_or_images_is_not_called_a_scan(tmp_path: Path) -> None:
+    file = tmp_path / "blank.pdf"
+    file.write_bytes(make_pdf([[], []]))
+    [skipped] = read_path(file)
+    assert skipped == Skipped("blank.pdf", "no extractable text: the PDF has no text layer and "
+                                           "no images (a blank or damaged PDF)")
 
 
 def test_pdf_encrypted_with_password(tmp_path: Path) -> None:
@@ -289,6 +335,40 @@ def test_pdf_encrypted_with_password(tmp_path: Path) -> None:
     [skipped] = read_path(file)
     assert isinstance(skipped, Skipped)
     assert "encrypted PDF" in skipped.reason and "password" in skipped.reason
+
+
+# Glyph codes of a Sinhala font. A Unicode font maps "P" to "පො" (pa + the vowel sign o); a
+# legacy font, built for visual order, maps the glyph of the sign's left part (kombuva) to the
+# sign alone, so the sign lands after a space or on another sign.
+SINHALA_GLYPHS = {"P": "පො", "p": "ප", "k": "ො", "e": "ෙ", "l": "ලි", "s": "ස්", "t": "ත",
+                  "a": "ා", "m": "ම", "d": "ධ්\u200dය", "j": "ජ", " ": " ", ".": "."}
+
+
+def test_pdf_with_a_legacy_font_is_unreadable(tmp_path: Path) -> None:
+    file = tmp_path / "police.pdf"
+    file.write_bytes(make_mapped_pdf(["p kls mkd ps ekt.", "p kls tmt emta."] * 6, SINHALA_GLYPHS))
+    [skipped] = read_path(file)
+    assert isinstance(skipped, Skipped)
+    assert skipped.reason.startswith(
+        "text layer is unreadable: the PDF's font maps characters to wrong glyphs (legacy "
+        "Sinhala font); needs OCR (")
+    assert "% of its words are impossible letter sequences" in skipped.reason
+    with pytest.raises(ReadError, match="text layer is unreadable"):
+        read_file(file)
+
+
+def test_pdf_with_a_unicode_sinhala_font_is_read(tmp_path: Path) -> None:
+    file = tmp_path / "police.pdf"
+    file.write_bytes(make_mapped_pdf(["Pls mad Pst.", "Pls tmt Pta."] * 6, SINHALA_GLYPHS))
+    [doc] = read_file(file)
+    assert doc.text.startswith("පොලිස් මාධ්\u200dය පොස්ත.")
+
+
+def test_pdf_trailing_empty_pages_start_at_the_end(tmp_path: Path) -> None:
+    file = tmp_path / "tail.pdf"
+    file.write_bytes(make_pdf([["Page one text here."], [], []]))
+    [doc] = read_file(file)
+    assert doc.pages == (0, len(doc.text), len(doc.text))
 
 
 def test_pdf_saved_as_text_is_diagnosed(tmp_path: Path) -> None:
@@ -452,6 +532,26 @@ def test_csv_export_with_multiline_fields_and_field_map(tmp_path: Path) -> None:
     assert "no text" in skipped[0].reason
 
 
+@pytest.mark.parametrize("encoding", ["cp1251", "utf-16", "utf-8-sig"])
+def test_exports_in_other_encodings(tmp_path: Path, encoding: str) -> None:
+    jsonl = tmp_path / "ru.jsonl"
+    jsonl.write_bytes(_jsonl([{"id": "1", "title": "Встреча", "text": BODY_RU}] * 2)
+                      .encode(encoding))
+    assert [d.text for d in read_file(jsonl)] == [BODY_RU, BODY_RU]
+    table = tmp_path / "ru.csv"
+    table.write_bytes(f'id;title;text\n1;Встреча;"{BODY_RU}"\n'.encode(encoding))
+    [doc] = read_file(table)
+    assert (doc.title, doc.text) == ("Встреча", BODY_RU)
+
+
+def test_jsonl_lines_end_at_newlines_only(tmp_path: Path) -> None:
+    file = tmp_path / "x.jsonl"
+    body = BODY_EN + "\u2028" + BODY_EN  # a line separator inside a JSON string
+    file.write_text(_jsonl([{"id": "a", "text": body}, {"id": "b", "text": BODY_EN}])
+                    .replace("\n", "\r\n"), encoding="utf-8")
+    assert [d.id for d in read_file(file)] == ["a", "b"]
+
+
 def test_export_without_text_field_is_one_skip(tmp_path: Path) -> None:
     # A sidecar of file metadata next to PDFs is not an export: one reason, not one per line.
     (tmp_path / "a.pdf").write_bytes(make_pdf([["Bank signs water agreement.", BODY_EN[:80]]]))
@@ -500,6 +600,48 @@ def test_read_file_with_root_sets_the_relative_id(tmp_path: Path) -> None:
     [doc] = read_file(file, root=tmp_path)
     assert (doc.id, doc.collection, doc.source) == ("sub/a.txt", tmp_path.name,
                                                     str(tmp_path.resolve()))
+
+
+def test_read_file_turns_a_library_crash_into_a_read_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.readers as readers
+
+    def crash(*args: object) -> None:
+        raise KeyError("a library's own bug")
+
+    monkeypatch.setattr(readers, "_read_html", crash)
+    file = tmp_path / "page.html"
+    file.write_text(HTML_PAGE, encoding="utf-8")
+    with pytest.raises(ReadError, match=r"could not be read \(KeyError: \"a library's own bug\"\)"):
+        read_file(file)
+    assert list(read_path(file)) == [
+        Skipped("page.html", "could not be read (KeyError: \"a library's own bug\")")]
+
+
+def test_size_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.readers as readers
+
+    monkeypatch.setattr(readers, "MAX_DOCUMENT_BYTES", 2_500_000)
+    monkeypatch.setattr(readers, "MAX_BINARY_BYTES", 500)
+    (tmp_path / "big.md").write_text("# Big\n\n" + BODY_EN * 20_000, encoding="utf-8")
+    (tmp_path / "big.html").write_text(HTML_PAGE + "<!--" + "x" * 3_000_000 + "-->",
+                                       encoding="utf-8")
+    (tmp_path / "big.pdf").write_bytes(make_pdf([["Bank signs water agreement."]]))
+    (tmp_path / "small.txt").write_text("Small release\n\n" + BODY_EN, encoding="utf-8")
+    docs, skipped = split(list(read_path(tmp_path)))
+    assert [d.id for d in docs] == ["small.txt"]
+    assert [(s.path, s.reason) for s in skipped] == [
+        ("big.html", "too large for one release (3 MB > 2 MB limit)"),
+        ("big.md", "too large for one release (3 MB > 2 MB limit)"),
+        ("big.pdf", "too large for one file (0.0 MB > 0.0 MB limit)"),
+    ]
+
+
+def test_folder_link_loops_are_walked_once(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "r.txt").write_text("Release\n\n" + BODY_EN, encoding="utf-8")
+    (tmp_path / "a" / "loop").symlink_to(tmp_path / "a", target_is_directory=True)
+    assert [d.id for d in read_path(tmp_path)] == ["a/r.txt"]
 
 
 def test_missing_path_raises_and_bad_file_raises(tmp_path: Path) -> None:
@@ -606,6 +748,19 @@ def test_mn_ag_export(shared_data: Path) -> None:
     assert all(d.date is not None for d in docs)
     assert all(d.url and d.url.startswith("http") for d in docs)
     assert len({d.id for d in docs}) == 726
+
+
+@pytest.mark.shared_data
+def test_lk_police_pdfs_with_a_legacy_font_are_all_skipped(shared_data: Path) -> None:
+    folder = shared_data / "pdf_press_releases" / "lk_police_si"
+    docs, skipped = split(list(read_path(folder)))
+    assert docs == []
+    unreadable = [s for s in skipped if s.path.endswith(".pdf")]
+    assert len(unreadable) == 15
+    for item in unreadable:
+        assert item.reason.startswith(
+            "text layer is unreadable: the PDF's font maps characters to wrong glyphs "
+            "(legacy Sinhala font); needs OCR ("), item
 
 
 @pytest.mark.shared_data
