@@ -60,6 +60,7 @@ def answer(
     hits: Sequence[Hit],
     *,
     query_vector: np.ndarray,
+    dense_trusted: bool = True,
     store: Store,
     embedder: Embedder,
     settings: Settings,
@@ -76,7 +77,9 @@ def answer(
         context = words | content_stems(cand.doc.title)
         coverage = len(wanted & words) / len(wanted) if wanted else 0.0
         context_coverage = len(wanted & context) / len(wanted) if wanted else 0.0
-        score = (_WEIGHTS["similarity"] * float(similarity[i]) + _WEIGHTS["words"] * coverage
+        # Without a trustworthy embedding, the words carry the similarity's share too.
+        meaning = float(similarity[i]) if dense_trusted else coverage
+        score = (_WEIGHTS["similarity"] * meaning + _WEIGHTS["words"] * coverage
                  + _WEIGHTS["context"] * context_coverage
                  + _WEIGHTS["passage"] * cand.passage_score)
         if " ".join(cand.text.split()) == " ".join(cand.doc.title.split()):

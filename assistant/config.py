@@ -38,8 +38,15 @@ class Settings:
     retrieval: str = "hybrid"
     """"hybrid" (dense + keyword, fused), or one alone: "dense", "keyword" (baselines)."""
 
-    rrf_k: int = 60
-    """Reciprocal rank fusion constant (Cormack et al. 2009)."""
+    rrf_k: int = 10
+    """Reciprocal rank fusion constant. Cormack et al. use 60; 10 lets the first ranks of
+    each list count more, which XQuAD-en and -ru preferred (docs/QUALITY.md)."""
+
+    dense_weight: float = 0.7
+    keyword_weight: float = 1.0
+    """Fusion weights: BM25 is the steadier signal on press text full of names and numbers;
+    dense retrieval adds paraphrases. Dense is dropped for questions in a script the model
+    was not trained on (retrieval.dense_trusted)."""
 
     max_quotes: int = 3
     """Sentences an extractive answer quotes at most."""

@@ -8,6 +8,7 @@ the default name ``all-MiniLM-L6-v2`` resolves to the copy shipped by the PyPI p
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -31,6 +32,9 @@ class Embedder(Protocol):
     dimension: int
     max_tokens: int
     """Word pieces the model reads, special tokens excluded; beyond that it truncates."""
+    languages: frozenset[str] | None
+    """ISO 639-1 codes the model was trained on (from its model card), None when unknown or
+    multilingual: retrieval trusts its vectors only for questions in these languages' scripts."""
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
@@ -61,6 +65,7 @@ class SentenceTransformerEmbedder:
         self.dimension = int(self._model.get_embedding_dimension())
         # The window includes [CLS] and [SEP]; chunks are measured without them.
         self.max_tokens = int(self._model.max_seq_length) - 2
+        self.languages = model_languages(Path(resolve_model(name)))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -80,6 +85,27 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True, show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def model_languages(folder: Path) -> frozenset[str] | None:
+    """The ``language:`` of a sentence-transformers model card (README.md front matter)."""
+    card = folder / "README.md"
+    if not card.is_file():
+        return None
+    text = card.read_text(encoding="utf-8", errors="replace")
+    match = re.match(r"---\n(.*?)\n---", text, re.DOTALL)
+    if not match:
+        return None
+    front = match.group(1)
+    inline = re.search(r"^language:[ \t]*(\S[^\n]*)$", front, re.MULTILINE)
+    if inline:
+        codes = re.findall(r"[a-z]{2,3}", inline.group(1).lower())
+    else:
+        block = re.search(r"^language:\s*\n((?:\s*-\s*\S+\n?)+)", front, re.MULTILINE)
+        codes = re.findall(r"-\s*([a-z]{2,3})\b", block.group(1).lower()) if block else []
+    if not codes or "multilingual" in codes or len(codes) > 20:
+        return None
+    return frozenset(codes)
 
 
 def _load(name: str) -> SentenceTransformer:

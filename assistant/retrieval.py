@@ -36,6 +36,50 @@ class Retrieval:
 
     hits: tuple[Hit, ...]
     query_vector: np.ndarray
+    dense_trusted: bool = True
+    """False when the question's script is not one the embedding model was trained on."""
+
+
+_LATIN = (
+    "en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "no", "nb", "fi", "pl", "cs", "sk", "sl",
+    "hr", "ro", "hu", "tr", "id", "ms", "vi", "et", "lv", "lt", "sq", "ca", "eu", "gl", "af", "sw",
+    "tl",
+)
+# Scripts of the languages model cards name; a language not listed here gates nothing.
+_SCRIPTS = {**dict.fromkeys(_LATIN, "LATIN"),
+            **dict.fromkeys(["ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn"], "CYRILLIC"),
+            "el": "GREEK", "ar": "ARABIC", "fa": "ARABIC", "ur": "ARABIC", "he": "HEBREW",
+            "hi": "DEVANAGARI", "mr": "DEVANAGARI", "ne": "DEVANAGARI", "si": "SINHALA",
+            "ta": "TAMIL", "bn": "BENGALI", "th": "THAI", "ka": "GEORGIAN", "hy": "ARMENIAN",
+            "zh": "CJK", "ja": "CJK", "ko": "HANGUL"}
+
+
+def script_of(text: str) -> str | None:
+    """The script most letters of ``text`` are written in (LATIN, CYRILLIC, ...)."""
+    import unicodedata
+
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            script = "CJK" if name.startswith(("CJK", "HIRAGANA", "KATAKANA")) else name.split(" ")[0]
+            counts[script] = counts.get(script, 0) + 1
+    return max(counts, key=lambda s: counts[s]) if counts else None
+
+
+def dense_trusted(query: str, languages: frozenset[str] | None) -> bool:
+    """Whether an embedding model trained on ``languages`` can be trusted with ``query``.
+
+    An English-only model still returns confident-looking cosines for a Russian question
+    (median top-1 0.68 on XQuAD-ru, higher than for English), so the score cannot tell; the
+    script can."""
+    if not languages:
+        return True
+    scripts = {_SCRIPTS.get(code) for code in languages}
+    if None in scripts:
+        return True
+    script = script_of(query)
+    return script is None or script in scripts
 
 
 def fuse(rankings: list[tuple[list[int], float]], *, k: int) -> dict[int, float]:
@@ -59,8 +103,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
 
-    def retrieve(self, query: str, *, k: int, filters: Filters = Filters(),
-                 dense_weight: float = 1.0, keyword_weight: float = 1.0) -> Retrieval:
+    def retrieve(self, query: str, *, k: int, filters: Filters = Filters()) -> Retrieval:
         if not query.strip():
             raise QueryError("the question is empty: type a question")
         mode = self.settings.retrieval
@@ -69,15 +112,16 @@ class Retriever:
         # The answerer needs the query vector in every mode; only the dense search is skipped.
         vector = self.embedder.embed([query])[0]
         limit = max(self.settings.candidates, k)
+        trusted = dense_trusted(query, getattr(self.embedder, "languages", None))
         rankings: list[tuple[list[int], float]] = []
-        if mode != "keyword":
+        if mode == "dense" or (mode == "hybrid" and trusted):
             dense = self.store.dense_search(vector, limit=limit, since=filters.since,
                                             until=filters.until)
-            rankings.append(([i for i, _ in dense], dense_weight))
+            rankings.append(([i for i, _ in dense], self.settings.dense_weight))
         if mode != "dense":
             keyword = self.store.keyword_search(query, limit=limit, since=filters.since,
                                                 until=filters.until)
-            rankings.append(([i for i, _ in keyword], keyword_weight))
+            rankings.append(([i for i, _ in keyword], self.settings.keyword_weight))
         fused = fuse(rankings, k=self.settings.rrf_k)
         top = sorted(fused, key=lambda i: -fused[i])[:k]
         rows = self.store.chunks(top)
@@ -87,4 +131,4 @@ class Retriever:
                 collection=row.collection, chunk_id=i)
             for i in top if (row := rows.get(i)) is not None
         )
-        return Retrieval(hits=hits, query_vector=vector)
+        return Retrieval(hits=hits, query_vector=vector, dense_trusted=trusted)

@@ -108,6 +108,7 @@ class Assistant:
         retrieval = Retriever(store, self.embedder, self.settings).retrieve(
             question, k=max(k or self.settings.top_k, 8), filters=Filters(since, until))
         return answer(question, retrieval.hits, query_vector=retrieval.query_vector,
+                      dense_trusted=retrieval.dense_trusted,
                       store=store, embedder=self.embedder, settings=self.settings)
 
     def document(self, doc_id: str) -> Document | None:

@@ -17,6 +17,7 @@ class FakeEmbedder:
     name = "fake-hashing-embedder"
     dimension = 64
     max_tokens = 254
+    languages: frozenset[str] | None = None
 
     def __init__(self) -> None:
         self.embedded = 0  # texts embedded so far: tests check incremental re-indexing with it

@@ -27,6 +27,7 @@ class CountingEmbedder:
         self.name = inner.name  # type: ignore[attr-defined]
         self.dimension = inner.dimension  # type: ignore[attr-defined]
         self.max_tokens = inner.max_tokens  # type: ignore[attr-defined]
+        self.languages = inner.languages  # type: ignore[attr-defined]
         self.embedded = 0
 
     def count_tokens(self, texts):  # type: ignore[no-untyped-def]
