@@ -99,11 +99,11 @@ def model_languages(folder: Path) -> frozenset[str] | None:
     front = match.group(1)
     inline = re.search(r"^language:[ \t]*(\S[^\n]*)$", front, re.MULTILINE)
     if inline:
-        codes = re.findall(r"[a-z]{2,3}", inline.group(1).lower())
+        codes = re.findall(r"[a-z]+", inline.group(1).lower())
     else:
         block = re.search(r"^language:\s*\n((?:\s*-\s*\S+\n?)+)", front, re.MULTILINE)
-        codes = re.findall(r"-\s*([a-z]{2,3})\b", block.group(1).lower()) if block else []
-    if not codes or "multilingual" in codes or len(codes) > 20:
+        codes = re.findall(r"-\s*([a-z]+)", block.group(1).lower()) if block else []
+    if not codes or "multilingual" in codes or len(codes) > 20 or any(len(c) > 3 for c in codes):
         return None
     return frozenset(codes)
 
