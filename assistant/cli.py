@@ -225,10 +225,12 @@ def info(index: str | None, as_json: bool) -> None:
 @click.option("--work", default=".eval", show_default=True, metavar="DIR",
               help="Where BEIR corpora are indexed (reused by later runs).")
 @click.option("--baseline", is_flag=True, help="Also run BM25 alone and dense alone.")
+@click.option("--answers", is_flag=True,
+              help="Also ask each BEIR question: does the first quoted sentence hold a gold span?")
 @click.option("--json", "json_out", metavar="FILE", help="Write the full report as JSON.")
 @click.option("--markdown", "md_out", metavar="FILE", help="Write the tables as Markdown.")
 def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str, ...],
-             index: str | None, model: str | None, work: str, baseline: bool,
+             index: str | None, model: str | None, work: str, baseline: bool, answers: bool,
              json_out: str | None, md_out: str | None) -> None:
     """Measure retrieval (Recall@k, MRR@10, nDCG@10) and answers (answer-hit, citation
     precision, abstention) on evaluation sets."""
@@ -251,7 +253,7 @@ def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str,
         report = run_eval(beir=[Path(b) for b in beir], qa=[Path(q) for q in qa],
                           distractors=[Path(d) for d in distractors],
                           settings=_settings(index, model), work_dir=Path(work), baseline=baseline,
-                          progress=progress)
+                          answers=answers, progress=progress)
         for bar in bars.values():
             bar.close()
         table = to_markdown(report)

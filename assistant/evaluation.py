@@ -106,6 +106,18 @@ def retrieval_scores(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, 
                            mean("recip_rank"), mean("ndcg_cut_10"))
 
 
+def load_answers(folder: Path) -> dict[str, list[str]]:
+    """Gold answer spans of a BEIR set's queries (``metadata.answers``), where it has them."""
+    spans = {}
+    for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            answers = (record.get("metadata") or {}).get("answers")
+            if answers:
+                spans[record["_id"]] = [str(a) for a in answers]
+    return spans
+
+
 def load_beir(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
     """(query id -> text, qrels) of a BEIR folder; queries without judgments are left out."""
     qrels: dict[str, dict[str, int]] = {}
@@ -128,7 +140,7 @@ def load_beir(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
 
 
 def evaluate_beir(folder: Path, bots: dict[str, Assistant], progress: Progress | None = None,
-                  extra_corpora: Sequence[Path] = ()) -> SetResult:
+                  extra_corpora: Sequence[Path] = (), answers: bool = False) -> SetResult:
     """Index ``folder/corpus.jsonl`` (and distractor corpora) into the bots' index, then score
     every query in every mode."""
     from .service import Assistant
@@ -150,7 +162,23 @@ def evaluate_beir(folder: Path, bots: dict[str, Assistant], progress: Progress |
             if done % 50 == 0 or done == len(queries):
                 report(f"{folder.name} {mode}", done, len(queries))
         scores[mode] = asdict(retrieval_scores(qrels, run))
+        if answers and (spans := load_answers(folder)):
+            scores[mode]["first_sentence_has_answer"] = _span_rate(bot, queries, spans, mode, report)
     return SetResult(name=folder.name, kind="retrieval", scores=scores)
+
+
+def _span_rate(bot: Assistant, queries: dict[str, str], spans: dict[str, list[str]], mode: str,
+               report: Progress) -> float:
+    """Share of questions whose answer's first quoted sentence holds a gold answer span."""
+    found = 0
+    asked = [q for q in queries if q in spans]
+    for done, qid in enumerate(asked, start=1):
+        answer = bot.ask(queries[qid])
+        first = _norm(answer.citations[0].quote) if answer.citations else ""
+        found += any(_norm(span) in first for span in spans[qid])
+        if done % 50 == 0 or done == len(asked):
+            report(f"answers {mode}", done, len(asked))
+    return round(found / max(1, len(asked)), 4)
 
 
 def _norm(text: str) -> str:
@@ -237,7 +265,8 @@ def make_bots(settings: Settings, *, baseline: bool,
 
 def run_eval(*, beir: Sequence[Path] = (), qa: Sequence[Path] = (), settings: Settings,
              work_dir: Path, baseline: bool = False, embedder: Embedder | None = None,
-             distractors: Sequence[Path] = (), progress: Progress | None = None) -> EvalReport:
+             distractors: Sequence[Path] = (), answers: bool = False,
+             progress: Progress | None = None) -> EvalReport:
     """Score BEIR sets (each indexed into its own folder under ``work_dir``, reused across
     runs) and QA sets (asked against ``settings.index_dir``)."""
     import datetime as dt
@@ -251,7 +280,8 @@ def run_eval(*, beir: Sequence[Path] = (), qa: Sequence[Path] = (), settings: Se
         bots = make_bots(settings.with_(index_dir=work_dir / name), baseline=baseline,
                          embedder=embedder)
         embedder = embedder or next(iter(bots.values())).embedder
-        results.append(evaluate_beir(folder, bots, progress, extra_corpora=distractors))
+        results.append(evaluate_beir(folder, bots, progress, extra_corpora=distractors,
+                                     answers=answers))
     if qa:
         bots = make_bots(settings, baseline=baseline, embedder=embedder)
         embedder = embedder or next(iter(bots.values())).embedder
@@ -270,13 +300,14 @@ def to_markdown(report: EvalReport) -> str:
     lines = [f"Model: `{report.model}`; run at {report.started_at}, {report.seconds:.0f} s.", ""]
     retrieval = [s for s in report.sets if s.kind == "retrieval"]
     if retrieval:
-        lines += ["| set | retrieval | queries | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += ["| set | retrieval | queries | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 | "
+                  "first sentence has the answer |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for result in retrieval:
             for mode, m in result.scores.items():
                 lines.append(f"| {result.name} | {mode} | {m['queries']} | {_fmt(m['recall_1'])} | "
                              f"{_fmt(m['recall_5'])} | {_fmt(m['recall_10'])} | {_fmt(m['mrr_10'])} | "
-                             f"{_fmt(m['ndcg_10'])} |")
+                             f"{_fmt(m['ndcg_10'])} | {_fmt(m.get('first_sentence_has_answer'))} |")
         lines.append("")
     qa = [s for s in report.sets if s.kind == "qa"]
     if qa:

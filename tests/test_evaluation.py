@@ -49,9 +49,11 @@ def test_run_eval_on_a_small_beir_set_and_qa_set(tmp_path: Path) -> None:
             "p3": "A flood warning was issued for the river valley."}
     (beir / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": k, "title": "", "text": v})
                                                  for k, v in docs.items()))
-    (beir / "queries.jsonl").write_text("\n".join(json.dumps({"_id": f"q{k}", "text": t}) for k, t in
-                                                  [("p1", "bridge repairs"), ("p2", "museum director"),
-                                                   ("p3", "river flood warning")]))
+    (beir / "queries.jsonl").write_text("\n".join(json.dumps({"_id": f"q{k}", "text": t, "metadata": {
+        "answers": [a]}}) for k, t, a in
+                                                  [("p1", "bridge repairs", "Monday"),
+                                                   ("p2", "museum director", "Maria Lind"),
+                                                   ("p3", "river flood warning", "river valley")]))
     (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" +
                                              "\n".join(f"q{k}\t{k}\t1" for k in docs))
     qa = tmp_path / "qa.jsonl"
@@ -59,10 +61,11 @@ def test_run_eval_on_a_small_beir_set_and_qa_set(tmp_path: Path) -> None:
                               "gold_doc_ids": ["p2"], "answer_keywords": ["Maria Lind"]}) + "\n")
     settings = Settings(index_dir=tmp_path / "work" / "mini")  # the QA set asks the BEIR index
     report = run_eval(beir=[beir], qa=[qa], settings=settings, work_dir=tmp_path / "work",
-                      baseline=True, embedder=FakeEmbedder())
+                      baseline=True, answers=True, embedder=FakeEmbedder())
     retrieval, answers = report.sets
     assert set(retrieval.scores) == {"keyword", "dense", "hybrid"}
     assert retrieval.scores["keyword"]["recall_1"] == 1.0
+    assert retrieval.scores["hybrid"]["first_sentence_has_answer"] == 1.0
     assert answers.scores["hybrid"]["answer_hit"] == 1.0
     assert answers.by_kind["factoid"]["hybrid"]["citation_precision"] == 1.0
     table = to_markdown(report)
