@@ -42,6 +42,28 @@ def _errors() -> Iterator[None]:
         sys.exit(130)
 
 
+@contextmanager
+def _progress_bars(units: dict[str, str] | None = None) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``progress(stage, done, total)`` callback drawing one tqdm bar per stage on stderr."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            bars[stage] = tqdm(total=total, desc=stage, unit=(units or {}).get(stage, "it"),
+                               file=sys.stderr, dynamic_ncols=True)
+        bar = bars[stage]
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -90,7 +112,6 @@ def index(paths: tuple[str, ...], index: str | None, model: str | None,
           fields: tuple[str, ...], rebuild: bool, watch: bool) -> None:
     """Index files, folders and JSONL/CSV exports: new and changed documents are embedded,
     unchanged ones skipped, and documents whose files are gone removed."""
-    from tqdm import tqdm
 
     from .service import Assistant
 
@@ -103,23 +124,8 @@ def index(paths: tuple[str, ...], index: str | None, model: str | None,
                                   "id, title, date, url, text, lang")
             field_map[ours] = theirs
         bot = Assistant.open(settings=_settings(index, model, field_map=field_map), create=True)
-        bars: dict[str, tqdm] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar = bars.get(stage)
-            if bar is None:
-                unit = "doc" if stage == "embed" else "path"
-                bar = bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
-                                         dynamic_ncols=True, leave=True)
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
-        try:
+        with _progress_bars(units={"embed": "doc", "read": "path"}) as progress:
             report = bot.index(paths, progress=progress, rebuild_all=rebuild)
-        finally:
-            for bar in bars.values():
-                bar.close()
         _print_report(report)
         if watch:
             from .watching import watch as follow
@@ -234,28 +240,17 @@ def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str,
              json_out: str | None, md_out: str | None) -> None:
     """Measure retrieval (Recall@k, MRR@10, nDCG@10) and answers (answer-hit, citation
     precision, abstention) on evaluation sets."""
-    from tqdm import tqdm
 
     from .evaluation import run_eval, to_markdown
 
     with _errors():
         if not beir and not qa:
             raise ConfigError("nothing to evaluate: give --beir DIR and/or --qa FILE")
-        bars: dict[str, tqdm] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in bars:
-                bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False)
-            bar = bars[stage]
-            bar.total, bar.n = total, done
-            bar.refresh()
-
-        report = run_eval(beir=[Path(b) for b in beir], qa=[Path(q) for q in qa],
-                          distractors=[Path(d) for d in distractors],
-                          settings=_settings(index, model), work_dir=Path(work), baseline=baseline,
-                          answers=answers, progress=progress)
-        for bar in bars.values():
-            bar.close()
+        with _progress_bars() as progress:
+            report = run_eval(beir=[Path(b) for b in beir], qa=[Path(q) for q in qa],
+                              distractors=[Path(d) for d in distractors],
+                              settings=_settings(index, model), work_dir=Path(work),
+                              baseline=baseline, answers=answers, progress=progress)
         table = to_markdown(report)
         click.echo(table)
         if json_out:
