@@ -2,7 +2,7 @@
 # The project's own questions over four press archives (benchmarks/questions/press_qa.jsonl,
 # plus the Minnesota known-item and off-topic sets), asked with BM25 alone, dense alone and
 # the full pipeline. Indexes the archives into .eval/press first (incremental: a second run
-# embeds nothing). Results: docs/quality/press_qa.{md,json}.
+# embeds nothing). Results: docs/quality/press_qa-report.{md,json}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=../shared/data
@@ -17,4 +17,4 @@ mkdir -p docs/quality
 .venv/bin/press-assistant eval --index .eval/press --baseline \
   --qa benchmarks/questions/press_qa.jsonl --qa benchmarks/questions/mn_ag_known_items.jsonl \
   --qa benchmarks/questions/unanswerable.jsonl \
-  --json docs/quality/press_qa.json --markdown docs/quality/press_qa.md
+  --json docs/quality/press_qa-report.json --markdown docs/quality/press_qa-report.md
