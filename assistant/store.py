@@ -279,10 +279,6 @@ class Store:
     def collections(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT collection FROM documents ORDER BY 1")]
 
-    def newest_date(self) -> dt.date | None:
-        row = self._query("SELECT max(date) FROM documents")
-        return dt.date.fromisoformat(row[0][0]) if row and row[0][0] else None
-
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
 
