@@ -34,11 +34,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 test: install browser
-	$(VENV)/bin/ruff check assistant tests app.py
+	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check assistant tests app.py
+	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 
 clean:
 	rm -rf $(VENV) index/*.faiss index/*.sqlite3* index/manifest.json index/write.lock

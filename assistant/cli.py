@@ -24,10 +24,10 @@ def _settings(index: str | None, model: str | None = None, **extra: Any) -> Sett
     return Settings.from_env(index_dir=index, model=model, **extra)
 
 
-def _open(index: str | None, model: str | None = None) -> Any:
+def _open(index: str | None, model: str | None = None, reranker: str | None = None) -> Any:
     from .service import Assistant
 
-    return Assistant.open(settings=_settings(index, model))
+    return Assistant.open(settings=_settings(index, model, reranker=reranker))
 
 
 @contextmanager
@@ -78,6 +78,11 @@ index_option = click.option("--index", "index", metavar="DIR", default=None,
 model_option = click.option("--model", default=None, metavar="NAME_OR_PATH",
                             help="sentence-transformers model [default: the index's, or "
                                  "all-MiniLM-L6-v2 from its PyPI package].")
+reranker_option = click.option(
+    "--reranker", default=None, metavar="NAME_OR_PATH",
+    help="Re-score the top passages with a second model: a local bi- or cross-encoder "
+         "folder, or all-mpnet-base-v2 from its PyPI parts [default: $PRESS_ASSISTANT_RERANKER "
+         "or none].")
 date_options = [
     click.option("--since", callback=_date, metavar="YYYY-MM-DD",
                  help="Only releases published on or after this date."),
@@ -156,14 +161,15 @@ def _print_answer(answer: Answer) -> None:
 @click.argument("question")
 @index_option
 @model_option
+@reranker_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="Passages to read.")
 @_with(date_options)
-def ask(question: str, index: str | None, model: str | None, as_json: bool, k: int | None,
-        since: dt.date | None, until: dt.date | None) -> None:
+def ask(question: str, index: str | None, model: str | None, reranker: str | None, as_json: bool,
+        k: int | None, since: dt.date | None, until: dt.date | None) -> None:
     """Answer QUESTION from the archive, with numbered verbatim sources."""
     with _errors():
-        answer = _open(index, model).ask(question, k=k, since=since, until=until)
+        answer = _open(index, model, reranker).ask(question, k=k, since=since, until=until)
         if as_json:
             click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         else:
@@ -181,14 +187,15 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
 @click.argument("query")
 @index_option
 @model_option
+@reranker_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="Passages to return.")
 @_with(date_options)
-def search(query: str, index: str | None, model: str | None, as_json: bool, k: int | None,
-           since: dt.date | None, until: dt.date | None) -> None:
+def search(query: str, index: str | None, model: str | None, reranker: str | None, as_json: bool,
+           k: int | None, since: dt.date | None, until: dt.date | None) -> None:
     """The passages that best match QUERY, best first."""
     with _errors():
-        hits = _open(index, model).search(query, k=k, since=since, until=until)
+        hits = _open(index, model, reranker).search(query, k=k, since=since, until=until)
         if as_json:
             click.echo(json.dumps({"query": query, "hits": [_hit_json(h) for h in hits]},
                                   ensure_ascii=False))
@@ -228,6 +235,7 @@ def info(index: str | None, as_json: bool) -> None:
               help="Archives indexed beside each BEIR corpus (a haystack).")
 @index_option
 @model_option
+@reranker_option
 @click.option("--work", default=".eval", show_default=True, metavar="DIR",
               help="Where BEIR corpora are indexed (reused by later runs).")
 @click.option("--baseline", is_flag=True, help="Also run BM25 alone and dense alone.")
@@ -236,7 +244,8 @@ def info(index: str | None, as_json: bool) -> None:
 @click.option("--json", "json_out", metavar="FILE", help="Write the full report as JSON.")
 @click.option("--markdown", "md_out", metavar="FILE", help="Write the tables as Markdown.")
 def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str, ...],
-             index: str | None, model: str | None, work: str, baseline: bool, answers: bool,
+             index: str | None, model: str | None, reranker: str | None, work: str,
+             baseline: bool, answers: bool,
              json_out: str | None, md_out: str | None) -> None:
     """Measure retrieval (Recall@k, MRR@10, nDCG@10) and answers (answer-hit, citation
     precision, abstention) on evaluation sets."""
@@ -249,7 +258,8 @@ def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str,
         with _progress_bars() as progress:
             report = run_eval(beir=[Path(b) for b in beir], qa=[Path(q) for q in qa],
                               distractors=[Path(d) for d in distractors],
-                              settings=_settings(index, model), work_dir=Path(work),
+                              settings=_settings(index, model, reranker=reranker),
+                              work_dir=Path(work),
                               baseline=baseline, answers=answers, progress=progress)
         table = to_markdown(report)
         click.echo(table)
@@ -286,14 +296,15 @@ def check(index: str | None) -> None:
 @main.command()
 @index_option
 @model_option
+@reranker_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=7860, show_default=True, type=int)
-def serve(index: str | None, model: str | None, host: str, port: int) -> None:
+def serve(index: str | None, model: str | None, reranker: str | None, host: str, port: int) -> None:
     """Serve the web chat."""
     with _errors():
         from .web import serve as run
 
-        run(settings=_settings(index, model), host=host, port=port)
+        run(settings=_settings(index, model, reranker=reranker), host=host, port=port)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -55,6 +55,15 @@ class Settings:
     """Below this question-sentence evidence score the assistant abstains (calibrated on
     known-item and off-topic questions; see tests/test_quality.py)."""
 
+    reranker: str | None = None
+    """A second-stage model (local folder, or the packaged ``all-mpnet-base-v2``) that
+    re-scores the top ``rerank_depth`` fused passages; a bi-encoder or a cross-encoder
+    (reranking.py). Off by default: see docs/QUALITY.md for what it buys and costs."""
+
+    rerank_depth: int = 20
+    rerank_weight: float = 1.0
+    """The reranker's weight when its order is fused with the first stage's (weight 1)."""
+
     field_map: dict[str, str] = field(default_factory=dict)
     """For JSONL/CSV exports: our field name -> the export's field name."""
 
@@ -69,6 +78,8 @@ class Settings:
             env["index_dir"] = Path(value)
         if value := os.environ.get("PRESS_ASSISTANT_MODEL"):
             env["model"] = value
+        if value := os.environ.get("PRESS_ASSISTANT_RERANKER"):
+            env["reranker"] = value
         env.update({k: v for k, v in overrides.items() if v is not None})
         if "index_dir" in env:
             env["index_dir"] = Path(env["index_dir"])  # type: ignore[arg-type]

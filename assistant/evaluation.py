@@ -250,16 +250,21 @@ def evaluate_qa(path: Path, bots: dict[str, Assistant], progress: Progress | Non
 
 def make_bots(settings: Settings, *, baseline: bool,
               embedder: Embedder | None = None) -> dict[str, Assistant]:
-    """One assistant per retrieval mode, sharing one index and one loaded model."""
+    """One assistant per retrieval mode, sharing one index and one loaded model. With a
+    reranker in ``settings``, "hybrid" is the first stage alone and "hybrid+rerank" the
+    full pipeline; the baselines never rerank."""
     from .service import Assistant
 
     modes = MODES if baseline else ("hybrid",)
-    first = Assistant.open(settings=settings.with_(retrieval=modes[0]), embedder=embedder, create=True)
-    shared = embedder or first.embedder
-    bots = {modes[0]: first}
-    for mode in modes[1:]:
-        bots[mode] = Assistant.open(settings=settings.with_(retrieval=mode), embedder=shared,
+    plain = settings.with_(reranker=None)
+    bots: dict[str, Assistant] = {}
+    for mode in modes:
+        bots[mode] = Assistant.open(settings=plain.with_(retrieval=mode), embedder=embedder,
                                     create=True)
+        embedder = embedder or bots[mode].embedder
+    if settings.reranker:
+        bots["hybrid+rerank"] = Assistant.open(settings=settings.with_(retrieval="hybrid"),
+                                               embedder=embedder, create=True)
     return bots
 
 

