@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from .chunking import split_sentences
 from .config import Settings
 from .documents import NO_ANSWER, Answer, Citation, Document, Hit
+from .embedding import VectorCache
 from .lexical import content_stems
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ def _sentences(doc_id: str, text: str, lang: str | None) -> tuple[tuple[int, int
     return tuple(split_sentences(text, lang))
 
 
+# A conversation keeps returning to the same releases, so most of an answer's sentences were
+# embedded by an earlier question.
+_VECTORS = VectorCache(20_000)
+
+
 def is_verbatim(doc: Document, quote: str, start: int, end: int) -> bool:
     """The check every quote passes before it is shown: it is the document's own text."""
     return bool(quote.strip()) and 0 <= start < end <= len(doc.text) and doc.text[start:end] == quote
@@ -68,7 +74,7 @@ def answer(
     candidates = _candidates(hits[:_PASSAGES], store)
     if not candidates:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
-    vectors = embedder.embed([c.text for c in candidates])
+    vectors = _VECTORS.get(embedder.name, [c.text for c in candidates], embedder.embed)
     similarity = vectors @ query_vector
     wanted = content_stems(question)
     scored: list[tuple[float, int]] = []

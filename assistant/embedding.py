@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -140,6 +142,34 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True, show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class VectorCache:
+    """Vectors of texts by (model, text), least recently used dropped first; thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, model: str, texts: Sequence[str],
+            encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """The vectors of ``texts``; only those not cached go through ``encode``."""
+        import numpy as np
+
+        keys = [(model, t) for t in texts]
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if (model, t) not in self._items))
+        fresh = encode(missing) if missing else None
+        with self._lock:
+            for n, text in enumerate(missing):
+                self._items[(model, text)] = fresh[n]  # type: ignore[index]
+            for key in keys:
+                self._items.move_to_end(key)
+            out = np.stack([self._items[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return out
 
 
 def model_languages(folder: Path) -> frozenset[str] | None:

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .embedding import resolve_model
+from .embedding import VectorCache, resolve_model
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -50,7 +48,7 @@ def is_cross_encoder(folder: Path) -> bool:
 
 
 class BiEncoderReranker:
-    """Passage vectors do not depend on the question, so they are kept (LRU): a conversation
+    """Passage vectors do not depend on the question, so they are cached: a conversation
     about the same releases, or an evaluation run, embeds each passage once."""
 
     def __init__(self, name: str, target: str, *, cache_size: int = 8192) -> None:
@@ -58,29 +56,15 @@ class BiEncoderReranker:
 
         self.name = name
         self._model = SentenceTransformer(target, device="cpu")
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._cache = VectorCache(cache_size)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True,
                                   show_progress_bar=False)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        import numpy as np
-
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        fresh = self._encode([query, *missing])
-        with self._lock:
-            for text, vector in zip(missing, fresh[1:], strict=True):
-                self._cache[text] = vector
-            for text in texts:
-                self._cache.move_to_end(text)
-            vectors = np.stack([self._cache[t] for t in texts])
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vectors @ fresh[0]
+        passages = self._cache.get(self.name, texts, self._encode)
+        return passages @ self._encode([query])[0]
 
 
 class CrossEncoderReranker:

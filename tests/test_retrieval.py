@@ -104,3 +104,24 @@ def test_a_missing_reranker_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="not a local model folder"):
         load_reranker(str(tmp_path / "no-such-model"))
+
+
+def test_the_vector_cache_encodes_each_text_once_and_forgets_the_oldest() -> None:
+    from assistant.embedding import VectorCache
+
+    encoded: list[str] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        encoded.extend(texts)
+        return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
+
+    cache = VectorCache(size=3)
+    first = cache.get("m", ["a", "bb", "a"], encode)
+    assert encoded == ["a", "bb"] and first[:, 0].tolist() == [1.0, 2.0, 1.0]
+    cache.get("m", ["bb", "ccc"], encode)
+    assert encoded == ["a", "bb", "ccc"]
+    cache.get("m", ["dddd"], encode)  # over size: "a", the least recently used, goes
+    cache.get("m", ["a"], encode)
+    assert encoded[-1] == "a" and len(encoded) == 5
+    cache.get("other-model", ["bb"], encode)  # another model's vectors are never reused
+    assert encoded[-1] == "bb"
