@@ -148,6 +148,8 @@ def _print_report(report: IndexReport) -> None:
 
 def _print_answer(answer: Answer) -> None:
     click.echo(answer.text)
+    if answer.searched:
+        click.echo(f"(searched {answer.searched})")
     if answer.citations:
         click.echo("\nSources:")
     for c in answer.citations:

@@ -134,11 +134,14 @@ class Answer:
     text: str
     abstained: bool
     citations: tuple[Citation, ...] = ()
+    searched: str | None = None
+    """The publication dates searched, in words ("releases from 2022-03-01 to 2022-03-31"),
+    when the question or a filter named a period; None means the whole archive."""
 
     def to_json(self) -> dict[str, object]:
         return {
             "question": self.question, "answer": self.text, "abstained": self.abstained,
-            "citations": [c.to_json() for c in self.citations],
+            "searched": self.searched, "citations": [c.to_json() for c in self.citations],
         }
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import DEFAULT_MODEL, Settings
-from .documents import Answer, Document, Hit, IndexInfo, IndexReport
-from .errors import IndexNotFound
+from .documents import NO_ANSWER, Answer, Document, Hit, IndexInfo, IndexReport
+from .errors import IndexNotFound, QueryError
 from .indexing import Progress, rebuild, run_index
+from .querying import Period, read_dates
 from .retrieval import Filters, Retriever
 from .store import MANIFEST, Manifest, Store, recover
 
@@ -110,22 +111,57 @@ class Assistant:
 
     def search(self, query: str, *, k: int | None = None, since: dt.date | None = None,
                until: dt.date | None = None) -> list[Hit]:
-        """The ``k`` passages that best match ``query``, best first."""
+        """The ``k`` passages that best match ``query``, best first; a period the query
+        names ("in March 2022") narrows ``since``/``until`` further."""
+        filters, _ = self._filters(query, since, until)
         return list(self._retriever().retrieve(query, k=k or self.settings.top_k,
-                                       filters=Filters(since, until)).hits)
+                                               filters=filters).hits)
 
     def ask(self, question: str, *, k: int | None = None, since: dt.date | None = None,
             until: dt.date | None = None) -> Answer:
         """An extractive answer with numbered, verbatim, checked citations, or an abstention
-        when the archive holds nothing relevant."""
+        when the archive holds nothing relevant. A period the question names becomes a
+        filter (combined with ``since``/``until``), reported in ``Answer.searched``; "the
+        latest" answers from the newest of the relevant releases."""
+        import dataclasses
+
         from .answering import answer
 
         store = self._reader()
+        filters, latest = self._filters(question, since, until)
         retrieval = self._retriever().retrieve(
-            question, k=max(k or self.settings.top_k, 8), filters=Filters(since, until))
-        return answer(question, retrieval.hits, query_vector=retrieval.query_vector,
-                      dense_trusted=retrieval.dense_trusted,
-                      store=store, embedder=self.embedder, settings=self.settings)
+            question, k=max(k or self.settings.top_k, 8), filters=filters)
+        hits = retrieval.hits
+        reply = None
+        if latest and (newest := _newest_first(hits)):
+            reply = answer(question, newest, query_vector=retrieval.query_vector,
+                           dense_trusted=retrieval.dense_trusted, store=store,
+                           embedder=self.embedder, settings=self.settings)
+        if reply is None or reply.abstained:
+            reply = answer(question, hits, query_vector=retrieval.query_vector,
+                           dense_trusted=retrieval.dense_trusted,
+                           store=store, embedder=self.embedder, settings=self.settings)
+        if filters.since or filters.until:
+            searched = Period(filters.since, filters.until, "").describe()
+            reply = dataclasses.replace(reply, searched=searched)
+            if reply.abstained:
+                reply = dataclasses.replace(reply, text=f"{NO_ANSWER[:-1]} among {searched}.")
+        return reply
+
+    def _filters(self, question: str, since: dt.date | None,
+                 until: dt.date | None) -> tuple[Filters, bool]:
+        """The explicit date range narrowed by the period the question names."""
+        dates = read_dates(question, newest=self._reader().newest_date())
+        if dates.period:
+            if dates.period.since and (since is None or dates.period.since > since):
+                since = dates.period.since
+            if dates.period.until and (until is None or dates.period.until < until):
+                until = dates.period.until
+            if since and until and since > until:
+                raise QueryError(
+                    f"the question asks about {dates.period.phrase!r}, outside the date filter: "
+                    "widen or clear the filter")
+        return Filters(since, until), dates.latest
 
     def document(self, doc_id: str) -> Document | None:
         return self._reader().document(doc_id)
@@ -184,3 +220,15 @@ class Assistant:
 
     def documents(self) -> Sequence[str]:
         return sorted(self._reader().document_hashes())
+
+
+def _newest_first(hits: Sequence[Hit]) -> list[Hit]:
+    """The passages of the newest release among the relevant ones (fused score at least half
+    the best), for questions asking for "the latest"."""
+    if not hits:
+        return []
+    relevant = [h for h in hits if h.score >= 0.5 * hits[0].score and h.date is not None]
+    if not relevant:
+        return []
+    newest = max(relevant, key=lambda h: h.date or dt.date.min)
+    return [h for h in hits if h.doc_id == newest.doc_id]

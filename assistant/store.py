@@ -276,6 +276,11 @@ class Store:
         chunks = self._query("SELECT count(*) FROM chunks")[0][0]
         return int(docs), int(chunks)
 
+    def newest_date(self) -> dt.date | None:
+        """Publication date of the newest dated release: what "last year" counts from."""
+        row = self._query("SELECT max(date) FROM documents")
+        return dt.date.fromisoformat(row[0][0]) if row and row[0][0] else None
+
     def collections(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT collection FROM documents ORDER BY 1")]
 

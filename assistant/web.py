@@ -139,9 +139,10 @@ def _format_answer_text(answer: Answer) -> str:
 
 def format_answer(answer: Answer) -> str:
     """One chat message (Markdown) for ``answer``: its text, then the numbered sources."""
+    searched = f"\n\n*Searched {escape_text(answer.searched)}.*" if answer.searched else ""
     if answer.abstained or not answer.citations:
-        return escape_text(answer.text)
-    blocks = [_format_answer_text(answer), "**Sources**"]
+        return escape_text(answer.text) + searched
+    blocks = [_format_answer_text(answer) + searched, "**Sources**"]
     first: dict[str, int] = {}
     for citation in answer.citations:
         blocks.append(format_citation(citation, same_as=first.get(citation.doc_id)))

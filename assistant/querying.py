@@ -1,0 +1,160 @@
+"""Reading a question before retrieval: the period it names, and whether it wants the latest.
+
+"in March 2022", "on 24 February 2022", "between 2019 and 2021", "в 2019 году", "last year",
+"the latest": a newsroom's questions name dates all the time, and a passage about the right
+subject from the wrong year is a wrong answer. The period becomes a filter on publication
+date; relative periods ("last year") count from the newest release in the archive, not
+from today, because an archive stops somewhere and "last year" means its last year.
+
+Phrases are found by patterns (English and Russian), and the dates inside them are parsed by
+dateparser, which knows month names, abbreviations and numeric orders in both languages.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_MONTH_EN = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+             r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
+_MONTH_RU = (r"январ\w*|феврал\w*|март\w*|апрел\w*|ма[йяе]|июн\w*|июл\w*|август\w*|сентябр\w*"
+             r"|октябр\w*|ноябр\w*|декабр\w*")
+_MONTH = rf"(?:{_MONTH_EN}|{_MONTH_RU})\.?"
+_YEAR = r"(?:19|20)\d{2}"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# A single date, most specific first (alternation order matters).
+_DATE = (rf"(?:{_DAY}\s+{_MONTH},?\s+{_YEAR}|{_MONTH}\s+{_DAY},?\s+{_YEAR}|\d{{1,2}}[./]\d{{1,2}}[./]{_YEAR}"
+         rf"|{_YEAR}-\d{{2}}-\d{{2}}|{_MONTH}\s+{_YEAR}|{_YEAR})(?:\s*(?:года|году|год|г\.))?")
+_FLAGS = re.IGNORECASE | re.UNICODE
+
+_RANGE = re.compile(
+    rf"\b(?:between|from|с|со|между)\s+(?P<a>{_DATE})\s+(?:and|to|until|till|through|по|до|и)\s+"
+    rf"(?P<b>{_DATE})|\b(?P<c>{_YEAR})\s*[-–—]\s*(?P<d>{_YEAR})\b", _FLAGS)
+_AFTER = re.compile(rf"\b(?:since|after|from|starting|после|начиная\s+с|с)\s+(?P<a>{_DATE})", _FLAGS)
+_BEFORE = re.compile(rf"\b(?:before|until|till|prior\s+to|by|до|раньше)\s+(?P<a>{_DATE})", _FLAGS)
+_AT = re.compile(rf"(?<![\w-])(?P<a>{_DATE})(?![\w-])", _FLAGS)
+
+_RELATIVE = re.compile(
+    r"\b(?P<which>last|this|past|previous|прошл\w*|этом|текущем|последн\w*)\s+(?P<unit>year|month|год\w*|месяц\w*)\b",
+    _FLAGS)
+_LATEST = re.compile(
+    r"\b(?:latest|most\s+recent|newest|last\s+(?:release|statement|announcement|time|meeting|press)"
+    r"|последн\w*|новейш\w*|свеж\w*)\b", _FLAGS)
+
+_RU_MONTHS = {"январ": "января", "феврал": "февраля", "март": "марта", "апрел": "апреля",
+              "ма": "мая", "июн": "июня", "июл": "июля", "август": "августа",
+              "сентябр": "сентября", "октябр": "октября", "ноябр": "ноября", "декабр": "декабря"}
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A closed or half-open range of publication dates named by a question."""
+
+    since: dt.date | None
+    until: dt.date | None
+    phrase: str
+    """The words of the question that named it, as written."""
+
+    def describe(self) -> str:
+        if self.since and self.until:
+            if self.since == self.until:
+                return f"releases of {self.since.isoformat()}"
+            return f"releases from {self.since.isoformat()} to {self.until.isoformat()}"
+        if self.since:
+            return f"releases from {self.since.isoformat()} on"
+        if self.until:
+            return f"releases up to {self.until.isoformat()}"
+        return "all releases"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryDates:
+    period: Period | None
+    latest: bool
+    """The question asks for the newest matching release ("the latest", "most recent")."""
+
+
+def read_dates(question: str, *, newest: dt.date | None = None) -> QueryDates:
+    """The period and recency a question asks for. ``newest`` is the archive's newest release
+    date, the anchor of relative periods (today when unknown)."""
+    return QueryDates(period=_period(question, newest or dt.date.today()),
+                      latest=bool(_LATEST.search(question)) and not _RELATIVE.search(question))
+
+
+def _period(question: str, anchor: dt.date) -> Period | None:
+    if m := _RANGE.search(question):
+        a, b = (m.group("a"), m.group("b")) if m.group("a") else (m.group("c"), m.group("d"))
+        first, last = _span(a), _span(b)
+        if first and last:
+            return Period(first[0], last[1], m.group(0).strip())
+    if (m := _AFTER.search(question)) and (span := _span(m.group("a"))):
+        # "after March 2022" starts when March ends; "since"/"from" include it.
+        inclusive = not re.match(r"after|после", m.group(0), _FLAGS)
+        start = span[0] if inclusive else span[1] + dt.timedelta(days=1)
+        return Period(start, None, m.group(0).strip())
+    if (m := _BEFORE.search(question)) and (span := _span(m.group("a"))):
+        inclusive = re.match(r"by|until|till|до", m.group(0), _FLAGS) is not None
+        end = span[1] if inclusive else span[0] - dt.timedelta(days=1)
+        return Period(None, end, m.group(0).strip())
+    if m := _RELATIVE.search(question):
+        return _relative(m, anchor)
+    for m in _AT.finditer(question):
+        if span := _span(m.group("a")):
+            return Period(span[0], span[1], m.group(0).strip())
+    return None
+
+
+def _relative(m: re.Match[str], anchor: dt.date) -> Period:
+    which = m.group("which").lower()
+    year_unit = m.group("unit").lower().startswith(("year", "год"))
+    current = which.startswith(("this", "этом", "текущ"))
+    if year_unit:
+        year = anchor.year if current else anchor.year - 1
+        return Period(dt.date(year, 1, 1), dt.date(year, 12, 31), m.group(0))
+    month_start = anchor.replace(day=1)
+    if not current:
+        month_start = (month_start - dt.timedelta(days=1)).replace(day=1)
+    last_day = calendar.monthrange(month_start.year, month_start.month)[1]
+    return Period(month_start, month_start.replace(day=last_day), m.group(0))
+
+
+def _span(phrase: str) -> tuple[dt.date, dt.date] | None:
+    """First and last day of the day, month or year a date phrase names."""
+    text = re.sub(r"\s*(?:года|году|год|г\.)$", "", phrase.strip(), flags=_FLAGS)
+    text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text, flags=_FLAGS)
+    if re.fullmatch(_YEAR, text):
+        year = int(text)
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    has_day = bool(re.search(r"\d{1,2}\D+\d{4}|\d{4}-\d{2}-\d{2}|[./]", text)) and not re.fullmatch(
+        rf"{_MONTH}\s+{_YEAR}", text, _FLAGS)
+    parsed = _parse(_genitive(text) if has_day else f"1 {_genitive(text)}")
+    if parsed is None:
+        return None
+    if has_day:
+        return parsed, parsed
+    last = calendar.monthrange(parsed.year, parsed.month)[1]
+    return parsed.replace(day=1), parsed.replace(day=last)
+
+
+def _genitive(text: str) -> str:
+    """Russian month words in the case dateparser reads ("в марте" -> "марта")."""
+    def swap(m: re.Match[str]) -> str:
+        word = m.group(0).lower()
+        for stem, form in _RU_MONTHS.items():
+            if word.startswith(stem) and (stem != "ма" or word in {"май", "мая", "мае"}):
+                return form
+        return m.group(0)
+
+    return re.sub(_MONTH_RU, swap, text, flags=_FLAGS)
+
+
+@lru_cache(maxsize=512)
+def _parse(text: str) -> dt.date | None:
+    import dateparser
+
+    parsed = dateparser.parse(text, languages=["en", "ru"],
+                              settings={"PREFER_DAY_OF_MONTH": "first", "DATE_ORDER": "DMY"})
+    return parsed.date() if parsed else None

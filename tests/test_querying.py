@@ -1,0 +1,99 @@
+"""Dates and periods named in questions: parsing, and their effect on answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.errors import QueryError
+from assistant.querying import read_dates
+from tests.fakes import FakeEmbedder
+
+D = dt.date
+NEWEST = D(2022, 6, 15)
+
+
+@pytest.mark.parametrize(("question", "since", "until"), [
+    ("What happened on 24 February 2022?", D(2022, 2, 24), D(2022, 2, 24)),
+    ("What did the FOMC say on January 28, 2004?", D(2004, 1, 28), D(2004, 1, 28)),
+    ("What happened on 2022-02-24?", D(2022, 2, 24), D(2022, 2, 24)),
+    ("Who met the president in March 2022?", D(2022, 3, 1), D(2022, 3, 31)),
+    ("Which lawsuits were filed in 2019?", D(2019, 1, 1), D(2019, 12, 31)),
+    ("Which settlements between 2019 and 2021?", D(2019, 1, 1), D(2021, 12, 31)),
+    ("Rate decisions 2008-2010", D(2008, 1, 1), D(2010, 12, 31)),
+    ("What happened after March 2022?", D(2022, 4, 1), None),
+    ("What was decided since 1 March 2022?", D(2022, 3, 1), None),
+    ("Who was sued before 2020?", None, D(2019, 12, 31)),
+    ("What was announced last year?", D(2021, 1, 1), D(2021, 12, 31)),
+    ("What was announced this month?", D(2022, 6, 1), D(2022, 6, 30)),
+    ("Что произошло 24 февраля 2022 года?", D(2022, 2, 24), D(2022, 2, 24)),
+    ("Кто встречался с президентом в марте 2022?", D(2022, 3, 1), D(2022, 3, 31)),
+    ("Какие решения приняли в 2019 году?", D(2019, 1, 1), D(2019, 12, 31)),
+    ("Что было в прошлом году?", D(2021, 1, 1), D(2021, 12, 31)),
+    ("Какие встречи были с 2019 по 2021 год?", D(2019, 1, 1), D(2021, 12, 31)),
+])
+def test_periods_in_english_and_russian(question: str, since: D | None, until: D | None) -> None:
+    period = read_dates(question, newest=NEWEST).period
+    assert period is not None
+    assert (period.since, period.until) == (since, until)
+
+
+def test_questions_without_dates_and_the_latest() -> None:
+    assert read_dates("Who attended the Sanya meeting?", newest=NEWEST).period is None
+    assert read_dates("Who chaired the May meeting?", newest=NEWEST).period is None
+    latest = read_dates("What is the latest statement on interest rates?", newest=NEWEST)
+    assert latest.latest and latest.period is None
+    assert read_dates("Какое последнее заявление?", newest=NEWEST).latest
+
+
+@pytest.fixture(scope="module")
+def fomc(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    from tests.conftest import SHARED_DATA
+
+    source = SHARED_DATA / "fomc_statements" / "fomc_statements.jsonl"
+    if not source.exists():
+        pytest.skip(f"{SHARED_DATA} is absent: the real-data tests run where ../shared/data exists (CI)")
+    bot = Assistant.open(tmp_path_factory.mktemp("fomc") / "index", create=True,
+                         embedder=FakeEmbedder())
+    bot.index([source])
+    return bot
+
+
+@pytest.mark.shared_data
+def test_a_named_period_filters_what_is_cited(fomc: Assistant) -> None:
+    answer = fomc.ask("What did the Committee decide about the federal funds rate in March 2009?")
+    assert not answer.abstained
+    assert answer.searched == "releases from 2009-03-01 to 2009-03-31"
+    assert all(c.date and D(2009, 3, 1) <= c.date <= D(2009, 3, 31) for c in answer.citations)
+    hits = fomc.search("federal funds rate target in 2001", k=10)
+    assert hits and all(h.date and h.date.year == 2001 for h in hits)
+
+
+@pytest.mark.shared_data
+def test_explicit_filters_combine_with_the_question(fomc: Assistant) -> None:
+    answer = fomc.ask("What did the Committee decide in 2008?", since=D(2008, 10, 1))
+    assert answer.searched == "releases from 2008-10-01 to 2008-12-31"
+    assert all(c.date and c.date >= D(2008, 10, 1) for c in answer.citations)
+    with pytest.raises(QueryError, match="outside the date filter"):
+        fomc.ask("What did the Committee decide in 2003?", since=D(2008, 1, 1))
+
+
+@pytest.mark.shared_data
+def test_the_latest_cites_the_newest_relevant_release(fomc: Assistant) -> None:
+    everything = fomc.search("federal funds rate target range", k=20)
+    newest_relevant = max(h.date for h in everything[:5] if h.date)
+    answer = fomc.ask("What is the latest decision on the target range for the federal funds rate?")
+    assert not answer.abstained
+    assert answer.citations[0].date is not None
+    assert answer.citations[0].date >= newest_relevant
+
+
+@pytest.mark.shared_data
+def test_last_year_counts_from_the_newest_release(fomc: Assistant, tmp_path: Path) -> None:
+    answer = fomc.ask("What did the Committee say about inflation last year?")
+    # The archive ends in 2016: "last year" is 2015, whatever today's date.
+    assert answer.searched == "releases from 2015-01-01 to 2015-12-31"
+    assert all(c.date and c.date.year == 2015 for c in answer.citations)
