@@ -7,12 +7,23 @@ Public API (everything else is internal)::
     bot.index(["corpus/"])
     answer = bot.ask("Who attended the Sanya meeting?")
     print(answer.text, [c.title for c in answer.citations])
+    more = bot.ask("What did they sign?", history=[Turn.of(answer)])
 
 Importing this package is cheap: torch, faiss, gradio and pypdf load on first use.
 """
 
 from .config import Settings
-from .documents import Answer, Chunk, Citation, Document, Hit, IndexInfo, IndexReport, Skipped
+from .documents import (
+    Answer,
+    Chunk,
+    Citation,
+    Document,
+    Hit,
+    IndexInfo,
+    IndexReport,
+    Skipped,
+    Turn,
+)
 from .errors import (
     AssistantError,
     ConfigError,
@@ -47,6 +58,7 @@ __all__ = [
     "ReadError",
     "Settings",
     "Skipped",
+    "Turn",
     "UnsupportedFormat",
 ]
 __version__ = "0.1.0"

@@ -166,16 +166,76 @@ def _print_answer(answer: Answer) -> None:
 @reranker_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="Passages to read.")
+@click.option("--history", "history_file", metavar="FILE", default=None,
+              help="A conversation file: earlier turns are read from it (follow-ups lean on "
+                   "them) and this answer is appended to it (JSONL, one answer a line).")
 @_with(date_options)
 def ask(question: str, index: str | None, model: str | None, reranker: str | None, as_json: bool,
-        k: int | None, since: dt.date | None, until: dt.date | None) -> None:
+        k: int | None, history_file: str | None, since: dt.date | None,
+        until: dt.date | None) -> None:
     """Answer QUESTION from the archive, with numbered verbatim sources."""
     with _errors():
-        answer = _open(index, model, reranker).ask(question, k=k, since=since, until=until)
+        history = _read_history(Path(history_file)) if history_file else []
+        answer = _open(index, model, reranker).ask(question, k=k, since=since, until=until,
+                                                   history=history)
+        if history_file:
+            with open(history_file, "a", encoding="utf-8") as out:
+                out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
         if as_json:
             click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         else:
             _print_answer(answer)
+
+
+def _read_history(path: Path) -> list[Any]:
+    """The turns of a conversation file written by ``ask --history`` (missing: a new one)."""
+    from .documents import Turn
+
+    if not path.exists():
+        return []
+    turns = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            turns.append(Turn(question=str(record["question"]), cited=tuple(
+                dict.fromkeys(str(c["doc_id"]) for c in record.get("citations") or ()))))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{number} is not an answer written by `ask --history` "
+                              f"({exc}): start a new conversation file") from exc
+    return turns
+
+
+@main.command()
+@index_option
+@model_option
+@reranker_option
+@_with(date_options)
+def chat(index: str | None, model: str | None, reranker: str | None, since: dt.date | None,
+         until: dt.date | None) -> None:
+    """Ask questions one after another; follow-ups lean on the conversation. An empty line
+    or Ctrl-D ends it."""
+    from .documents import Turn
+
+    with _errors():
+        bot = _open(index, model, reranker)
+        history: list[Turn] = []
+        while True:
+            try:
+                question = input("? ").strip()
+            except EOFError:
+                break
+            if not question:
+                break
+            try:
+                answer = bot.ask(question, since=since, until=until, history=history)
+            except AssistantError as exc:  # a bad question ends nothing: say why, go on
+                click.echo(f"error: {exc}", err=True)
+                continue
+            _print_answer(answer)
+            click.echo()
+            history.append(Turn.of(answer))
 
 
 def _hit_json(hit: Hit) -> dict[str, Any]:

@@ -146,6 +146,20 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class Turn:
+    """One earlier exchange of a conversation, as much of it as a follow-up needs."""
+
+    question: str
+    cited: tuple[str, ...] = ()
+    """Ids of the releases the answer cited, first cited first."""
+
+    @classmethod
+    def of(cls, answer: Answer) -> Turn:
+        return cls(question=answer.question,
+                   cited=tuple(dict.fromkeys(c.doc_id for c in answer.citations)))
+
+
+@dataclass(frozen=True, slots=True)
 class IndexReport:
     """What an indexing run did."""
 

@@ -14,6 +14,7 @@ An empty ``gold_doc_ids`` marks a question the archive cannot answer.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -54,6 +55,10 @@ class QAScores:
     answered_when_answerable: float | None
     abstained_when_unanswerable: float | None
     seconds_per_question: float
+    gold_recall: float | None = None
+    """Mean share of a question's gold releases among its citations (what list questions need)."""
+    cited_in_period: float | None = None
+    """Of answered questions that name a period, the share whose first citation is dated in it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +209,13 @@ def qa_scores(records: Sequence[dict[str, Any]], answers: Sequence[Any], seconds
     unanswerable = [(r, a) for r, a in zip(records, answers, strict=True) if not r["gold_doc_ids"]]
     hits = 0
     precisions = []
+    recalls = []
+    in_period = []
     for record, answer in answerable:
+        if record.get("period") and answer.citations:
+            first, last = (dt.date.fromisoformat(d) for d in record["period"])
+            date = answer.citations[0].date
+            in_period.append(date is not None and first <= date <= last)
         text = _norm(answer.text)
         keywords = record.get("answer_keywords") or []
         if not answer.abstained and all(_norm(k) in text for k in keywords):
@@ -212,6 +223,7 @@ def qa_scores(records: Sequence[dict[str, Any]], answers: Sequence[Any], seconds
         cited = {c.doc_id for c in answer.citations}
         if cited:
             precisions.append(len(cited & set(record["gold_doc_ids"])) / len(cited))
+        recalls.append(len(cited & set(record["gold_doc_ids"])) / len(set(record["gold_doc_ids"])))
 
     def share(count: int, total: int) -> float | None:
         return round(count / total, 4) if total else None
@@ -222,11 +234,20 @@ def qa_scores(records: Sequence[dict[str, Any]], answers: Sequence[Any], seconds
         citation_precision=round(sum(precisions) / len(precisions), 4) if precisions else None,
         answered_when_answerable=share(sum(not a.abstained for _, a in answerable), len(answerable)),
         abstained_when_unanswerable=share(sum(a.abstained for _, a in unanswerable), len(unanswerable)),
-        seconds_per_question=round(seconds / max(1, len(records)), 3))
+        seconds_per_question=round(seconds / max(1, len(records)), 3),
+        gold_recall=round(sum(recalls) / len(recalls), 4) if recalls else None,
+        cited_in_period=share(sum(in_period), len(in_period)))
 
 
 def evaluate_qa(path: Path, bots: dict[str, Assistant], progress: Progress | None = None) -> SetResult:
-    """Ask every question of ``path`` in every mode; score overall and per question kind."""
+    """Ask every question of ``path`` in every mode; score overall and per question kind.
+
+    A question that ``follows`` another is asked with that question's turn (as this run
+    answered it) as history, like a user's follow-up. One that also has an ``explicit``
+    variant (the same question with its subject spelled out) is asked that way too, alone,
+    and scored as the kind "<kind> (spelled out)", for comparison."""
+    from .documents import Turn
+
     report = progress or (lambda *_: None)
     records = load_qa(path)
     scores: dict[str, Any] = {}
@@ -234,8 +255,13 @@ def evaluate_qa(path: Path, bots: dict[str, Assistant], progress: Progress | Non
     for mode, bot in bots.items():
         started = time.perf_counter()
         answers = []
+        by_id: dict[str, Any] = {}
         for done, record in enumerate(records, start=1):
-            answers.append(bot.ask(record["question"]))
+            before = by_id.get(record.get("follows") or "")
+            history = [Turn.of(before)] if before is not None else []
+            answer = bot.ask(record["question"], history=history)
+            answers.append(answer)
+            by_id[str(record.get("id"))] = answer
             if done % 10 == 0 or done == len(records):
                 report(f"{path.stem} {mode}", done, len(records))
         elapsed = time.perf_counter() - started
@@ -245,6 +271,15 @@ def evaluate_qa(path: Path, bots: dict[str, Assistant], progress: Progress | Non
             picked = [(r, a) for r, a in zip(records, answers, strict=True) if r.get("kind") == kind]
             by_kind.setdefault(kind, {})[mode] = asdict(qa_scores(
                 [r for r, _ in picked], [a for _, a in picked], elapsed * len(picked) / len(records)))
+            explicit = [r for r, _ in picked if r.get("explicit")]
+            if explicit:
+                asked = time.perf_counter()
+                plain = [bot.ask(r["explicit"]) for r in explicit]
+                follow = [a for r, a in picked if r.get("explicit")]
+                by_kind.setdefault(f"{kind} (with history)", {})[mode] = asdict(qa_scores(
+                    explicit, follow, elapsed * len(explicit) / len(records)))
+                by_kind.setdefault(f"{kind} (spelled out)", {})[mode] = asdict(qa_scores(
+                    explicit, plain, time.perf_counter() - asked))
     return SetResult(name=path.stem, kind="qa", scores=scores, by_kind=by_kind)
 
 
@@ -274,7 +309,6 @@ def run_eval(*, beir: Sequence[Path] = (), qa: Sequence[Path] = (), settings: Se
              progress: Progress | None = None) -> EvalReport:
     """Score BEIR sets (each indexed into its own folder under ``work_dir``, reused across
     runs) and QA sets (asked against ``settings.index_dir``)."""
-    import datetime as dt
 
     started = time.perf_counter()
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -317,8 +351,9 @@ def to_markdown(report: EvalReport) -> str:
     qa = [s for s in report.sets if s.kind == "qa"]
     if qa:
         lines += ["| set | kind | retrieval | questions | answer-hit | citation precision | "
-                  "answered (answerable) | abstained (unanswerable) | s/question |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "answered (answerable) | abstained (unanswerable) | gold recall | "
+                  "cited in period | s/question |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for result in qa:
             rows = [("all", result.scores), *sorted(result.by_kind.items())]
             for kind, per_mode in rows:
@@ -326,6 +361,7 @@ def to_markdown(report: EvalReport) -> str:
                     lines.append(
                         f"| {result.name} | {kind} | {mode} | {m['questions']} | {_fmt(m['answer_hit'])} | "
                         f"{_fmt(m['citation_precision'])} | {_fmt(m['answered_when_answerable'])} | "
-                        f"{_fmt(m['abstained_when_unanswerable'])} | {_fmt(m['seconds_per_question'])} |")
+                        f"{_fmt(m['abstained_when_unanswerable'])} | {_fmt(m.get('gold_recall'))} | "
+                        f"{_fmt(m.get('cited_in_period'))} | {_fmt(m['seconds_per_question'])} |")
         lines.append("")
     return "\n".join(lines)

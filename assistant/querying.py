@@ -1,4 +1,5 @@
-"""Reading a question before retrieval: the period it names, and whether it wants the latest.
+"""Reading a question before retrieval: the period it names, whether it wants the latest,
+and what a follow-up refers to.
 
 "in March 2022", "on 24 February 2022", "between 2019 and 2021", "в 2019 году", "last year",
 "the latest": a newsroom's questions name dates all the time, and a passage about the right
@@ -15,8 +16,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .documents import Turn
 
 _MONTH_EN = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
              r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
@@ -158,3 +164,49 @@ def _parse(text: str) -> dt.date | None:
     parsed = dateparser.parse(text, languages=["en", "ru"],
                               settings={"PREFER_DAY_OF_MONTH": "first", "DATE_ORDER": "DMY"})
     return parsed.date() if parsed else None
+
+
+# Words that make a question lean on the one before it: pronouns and demonstratives that
+# point back, and openings that continue ("And what about ...?").
+_ANAPHORA = re.compile(
+    r"\b(?:he|she|they|him|her|them|his|hers|their|theirs|it|its|there|then|those|these"
+    r"|the same|the next day|the day after|afterwards|once it was over"
+    r"|он|она|оно|они|его|её|ее|их|ему|ей|им|там|тогда|эти|после этого)\b",
+    _FLAGS)
+_CONTINUES = re.compile(r"^\s*(?:and|but|also|so|what about|how about|what else|а|и|но|а что)\b", _FLAGS)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What retrieval searches for a question asked in a conversation."""
+
+    query: str
+    """The question, with the previous question folded in when it leans on it."""
+    prefer: tuple[str, ...] = ()
+    """Releases the conversation is about (cited by the previous answer), preferred when
+    they match the new question too."""
+    follow_up: bool = False
+
+
+def resolve(question: str, history: Sequence[Turn]) -> Resolved:
+    """Fold the conversation into a follow-up's retrieval query.
+
+    A question that points back (pronouns, "and what about ...", or almost no words of its
+    own) searches with the previous question's words and prefers the releases it cited;
+    one that stands on its own is searched as it is, so a change of subject is not dragged
+    back to the old one."""
+    from .lexical import content_stems
+
+    if not history:
+        return Resolved(question)
+    previous = history[-1]
+    # Names and numbers of its own ("... the Sanya meeting", "in 2019") make a question stand
+    # alone even when it says "they"; an opening like "And what about X?" continues anyway.
+    words = question.split()
+    own_names = any(w[:1].isupper() or any(ch.isdigit() for ch in w) for w in words[1:])
+    leans = (bool(_CONTINUES.search(question))
+             or (bool(_ANAPHORA.search(question)) and not own_names)
+             or len(content_stems(question)) <= 1)
+    if not leans:
+        return Resolved(question)
+    return Resolved(query=f"{question} {previous.question}", prefer=previous.cited, follow_up=True)

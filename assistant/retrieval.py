@@ -4,6 +4,7 @@ reciprocal rank fusion, with an optional publication-date range."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -106,7 +107,10 @@ class Retriever:
         self.settings = settings
         self.reranker = reranker
 
-    def retrieve(self, query: str, *, k: int, filters: Filters = Filters()) -> Retrieval:
+    def retrieve(self, query: str, *, k: int, filters: Filters = Filters(),
+                 prefer: Sequence[str] = ()) -> Retrieval:
+        """The ``k`` best passages for ``query``. Passages of the ``prefer`` releases (those a
+        conversation is about) that are candidates anyway count once more in the fusion."""
         if not query.strip():
             raise QueryError("the question is empty: type a question")
         mode = self.settings.retrieval
@@ -125,6 +129,12 @@ class Retriever:
             keyword = self.store.keyword_search(query, limit=limit, since=filters.since,
                                                 until=filters.until)
             rankings.append(([i for i, _ in keyword], self.settings.keyword_weight))
+        if prefer:
+            candidates = sorted(fuse(rankings, k=self.settings.rrf_k).items(), key=lambda p: -p[1])
+            rows = self.store.chunks([i for i, _ in candidates])
+            wanted = set(prefer)
+            preferred = [i for i, _ in candidates if (row := rows.get(i)) and row.doc_id in wanted]
+            rankings.append((preferred, self.settings.keyword_weight))
         fused = fuse(rankings, k=self.settings.rrf_k)
         order = sorted(fused, key=lambda i: -fused[i])
         if self.reranker is not None and order:

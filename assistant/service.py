@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import DEFAULT_MODEL, Settings
-from .documents import NO_ANSWER, Answer, Document, Hit, IndexInfo, IndexReport
+from .documents import NO_ANSWER, Answer, Document, Hit, IndexInfo, IndexReport, Turn
 from .errors import IndexNotFound, QueryError
 from .indexing import Progress, rebuild, run_index
-from .querying import Period, read_dates
+from .querying import Period, read_dates, resolve
 from .retrieval import Filters, Retriever
 from .store import MANIFEST, Manifest, Store, recover
 
@@ -118,27 +118,37 @@ class Assistant:
                                                filters=filters).hits)
 
     def ask(self, question: str, *, k: int | None = None, since: dt.date | None = None,
-            until: dt.date | None = None) -> Answer:
+            until: dt.date | None = None, history: Sequence[Turn] = ()) -> Answer:
         """An extractive answer with numbered, verbatim, checked citations, or an abstention
-        when the archive holds nothing relevant. A period the question names becomes a
-        filter (combined with ``since``/``until``), reported in ``Answer.searched``; "the
-        latest" answers from the newest of the relevant releases."""
+        when the archive holds nothing relevant.
+
+        A period the question names becomes a filter (combined with ``since``/``until``),
+        reported in ``Answer.searched``; "the latest" answers from the newest of the relevant
+        releases. ``history`` holds the conversation so far (``Turn.of(answer)``, oldest
+        first): a follow-up that leans on it ("How much was he ordered to pay?") is searched
+        with the previous question and prefers the releases it cited."""
         import dataclasses
 
         from .answering import answer
 
         store = self._reader()
         filters, latest = self._filters(question, since, until)
+        resolved = resolve(question, history)
         retrieval = self._retriever().retrieve(
-            question, k=max(k or self.settings.top_k, 8), filters=filters)
+            resolved.query, k=max(k or self.settings.top_k, 8), filters=filters,
+            prefer=resolved.prefer)
+        # Sentences are judged against the question as asked: the folded-in previous question
+        # found the release, but the new question says what to quote from it.
+        vector = (self.embedder.embed([question])[0] if resolved.follow_up
+                  else retrieval.query_vector)
         hits = retrieval.hits
         reply = None
         if latest and (newest := _newest_first(hits)):
-            reply = answer(question, newest, query_vector=retrieval.query_vector,
+            reply = answer(question, newest, query_vector=vector,
                            dense_trusted=retrieval.dense_trusted, store=store,
                            embedder=self.embedder, settings=self.settings)
         if reply is None or reply.abstained:
-            reply = answer(question, hits, query_vector=retrieval.query_vector,
+            reply = answer(question, hits, query_vector=vector,
                            dense_trusted=retrieval.dense_trusted,
                            store=store, embedder=self.embedder, settings=self.settings)
         if filters.since or filters.until:

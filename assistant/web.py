@@ -20,11 +20,11 @@ import os
 import re
 import string
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .documents import Answer, Citation
+from .documents import Answer, Citation, Turn
 from .errors import AssistantError, ConfigError, QueryError
 
 if TYPE_CHECKING:
@@ -169,17 +169,18 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
 
 
 def reply(assistant: Assistant, question: str, since: str | None = None,
-          until: str | None = None) -> str:
-    """The assistant's chat message for ``question``: an answer, an abstention or an error."""
+          until: str | None = None, turns: Sequence[Turn] = ()) -> tuple[str, Turn | None]:
+    """The assistant's chat message for ``question`` (an answer, an abstention or an error),
+    and the turn to remember for follow-ups (None after an error)."""
     try:
         answer = assistant.ask(question or "", since=parse_date(since, "since"),
-                               until=parse_date(until, "until"))
-        return format_answer(answer)
+                               until=parse_date(until, "until"), history=turns)
+        return format_answer(answer), Turn.of(answer)
     except AssistantError as exc:
-        return format_error(exc)
+        return format_error(exc), None
     except Exception as exc:  # a bug must not reach the page as a traceback; the log keeps it
         log.exception("answering %r failed", question)
-        return format_error(exc)
+        return format_error(exc), None
 
 
 # -- the app -------------------------------------------------------------------------------
@@ -190,14 +191,17 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     _ensure_no_analytics()
     import gradio as gr
 
-    def respond(question: str, history: list[dict[str, Any]] | None, since: str,
-                until: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    def respond(question: str, history: list[dict[str, Any]] | None, turns: list[Turn] | None,
+                since: str, until: str) -> Iterator[tuple[list[dict[str, Any]], str, list[Turn]]]:
         # The question shows at once and the box empties; the answer follows when ready.
+        turns = list(turns or [])
         shown = escape_text(question or "") or "*(empty question)*"
         history = [*(history or []), {"role": "user", "content": shown}]
-        yield history, ""
-        history = [*history, {"role": "assistant", "content": reply(assistant, question, since, until)}]
-        yield history, ""
+        yield history, "", turns
+        message, turn = reply(assistant, question, since, until, turns)
+        history = [*history, {"role": "assistant", "content": message}]
+        # The last few turns are all a follow-up leans on; older ones would only cost memory.
+        yield history, "", ([*turns, turn] if turn else turns)[-6:]
 
     def pick_example(event: gr.SelectData) -> str:
         value = event.value
@@ -242,11 +246,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             until = gr.Textbox(elem_id="until", label="Until (published on or before)",
                                placeholder="YYYY-MM-DD", max_lines=1)
 
+        # The conversation's turns (question, releases cited), for follow-up questions.
+        turns = gr.State([])
         gr.on(triggers=[ask.click, question.submit], fn=respond,
-              inputs=[question, chatbot, since, until], outputs=[chatbot, question])
+              inputs=[question, chatbot, turns, since, until], outputs=[chatbot, question, turns])
         chatbot.example_select(pick_example, None, question).then(
-            respond, inputs=[question, chatbot, since, until], outputs=[chatbot, question])
-        clear.click(lambda: ([], ""), None, [chatbot, question], queue=False)
+            respond, inputs=[question, chatbot, turns, since, until],
+            outputs=[chatbot, question, turns])
+        clear.click(lambda: ([], "", []), None, [chatbot, question, turns], queue=False)
     return app
 
 

@@ -71,6 +71,28 @@ def test_human_output_lists_sources(cli) -> None:  # type: ignore[no-untyped-def
     assert "Sources:" in out and "[1]" in out and "2016-11-30" in out
 
 
+def test_a_conversation_file_carries_follow_ups(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("index", str(ROOT / "corpus"))
+    talk = tmp_path / "talk.jsonl"
+    first = cli("ask", "Who attended the Sanya meeting?", "--history", str(talk), "--json")
+    assert first.exit_code == 0 and len(talk.read_text().splitlines()) == 1
+    second = cli("ask", "What did they sign?", "--history", str(talk), "--json")
+    assert second.exit_code == 0, second.output
+    turns = [json.loads(line) for line in talk.read_text().splitlines()]
+    assert [t["question"] for t in turns] == ["Who attended the Sanya meeting?", "What did they sign?"]
+    talk.write_text("not json\n")
+    broken = cli("ask", "What did they sign?", "--history", str(talk))
+    assert broken.exit_code == 1 and "talk.jsonl:1" in broken.stderr
+
+
+def test_chat_keeps_the_conversation(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("index", str(ROOT / "corpus"))
+    runner = CliRunner()
+    result = runner.invoke(main, ["chat"], input="Who attended the Sanya meeting?\n   \n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Sources:") == 1 and "2016-11-30" in result.output
+
+
 def test_errors_are_one_line_without_traceback(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for args in (["ask", "anything"], ["search", "anything"], ["info"]):
         result = cli(*args)

@@ -110,3 +110,39 @@ def test_treasury_pdfs_index_with_pages_and_skip_scans(tmp_path: Path, real_embe
 
 def _is_docx(path: Path) -> bool:
     return path.is_file() and path.read_bytes()[:2] == b"PK"
+
+
+def test_follow_ups_find_the_release_the_conversation_is_about(
+        mn_ag: tuple[Assistant, CountingEmbedder]) -> None:
+    from assistant import Turn
+
+    bot, _ = mn_ag
+    questions = {str(q["id"]): q for q in load("press_qa.jsonl") if q["archive"] == "mn_ag"}
+    seconds = [q for q in questions.values() if q.get("follows")]
+    assert len(seconds) >= 5
+    with_history = alone = 0
+    for second in seconds:
+        gold = set(second["gold_doc_ids"])  # type: ignore[arg-type]
+        first = bot.ask(str(questions[str(second["follows"])]["question"]))
+        answer = bot.ask(str(second["question"]), history=[Turn.of(first)])
+        with_history += bool(answer.citations) and answer.citations[0].doc_id in gold
+        plain = bot.ask(str(second["question"]))
+        alone += bool(plain.citations) and plain.citations[0].doc_id in gold
+    print(f"\nMN AG follow-ups: gold cited first {with_history}/{len(seconds)} with history, "
+          f"{alone}/{len(seconds)} without")
+    assert with_history >= 0.7 * len(seconds)
+    assert with_history > alone
+
+
+def test_a_change_of_subject_is_not_dragged_back(mn_ag: tuple[Assistant, CountingEmbedder]) -> None:
+    from assistant import Turn
+
+    bot, _ = mn_ag
+    earlier = bot.ask("Which pool contractor did the office sue for taking deposits and not building pools?")
+    assert not earlier.abstained
+    questions = load("mn_ag_known_items.jsonl")
+    kept = sum(
+        bool(a.citations) and a.citations[0].doc_id in q["gold_doc_ids"]  # type: ignore[operator]
+        for q in questions
+        if (a := bot.ask(str(q["question"]), history=[Turn.of(earlier)])))
+    assert kept >= 0.75 * len(questions)

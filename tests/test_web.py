@@ -175,14 +175,14 @@ def bot(tmp_path: Path) -> Iterator[Assistant]:
 
 @needs_readers
 def test_reply_cites_the_indexed_release(bot: Assistant) -> None:
-    html = _render(reply(bot, "Who attended the Sanya meeting?"))
+    html = _render(reply(bot, "Who attended the Sanya meeting?")[0])
     assert "Prosecutor General took part in 14th meeting" in html
     assert "<blockquote>\n<p>The event was attended by" in html
 
 
 @needs_readers
 def test_reply_escapes_markup_from_indexed_text(bot: Assistant) -> None:
-    html = _render(reply(bot, "What did visitors see at the new harbour crane?"))
+    html = _render(reply(bot, "What did visitors see at the new harbour crane?")[0])
     assert "harbour crane" in html.lower()
     assert "<script" not in html and "<img" not in html
     assert "&lt;img src=x onerror=" in html
@@ -190,7 +190,7 @@ def test_reply_escapes_markup_from_indexed_text(bot: Assistant) -> None:
 
 @needs_readers
 def test_reply_never_links_a_javascript_url_from_an_export(bot: Assistant) -> None:
-    html = _render(reply(bot, "When did the ferry terminal reopen?"))
+    html = _render(reply(bot, "When did the ferry terminal reopen?")[0])
     assert "Port authority statement" in html
     assert '<code class="source-path">javascript:alert(1)</code>' in html
     assert "<a " not in html and "<b " not in html
@@ -199,15 +199,24 @@ def test_reply_never_links_a_javascript_url_from_an_export(bot: Assistant) -> No
 
 @needs_readers
 def test_reply_abstains_plainly_on_an_off_topic_question(bot: Assistant) -> None:
-    message = reply(bot, "Who won the chess tournament in Oslo?")
+    message = reply(bot, "Who won the chess tournament in Oslo?")[0]
     assert _render(message) == f"<p>{NO_ANSWER}</p>\n"
 
 
 @needs_readers
+def test_the_chat_remembers_turns_for_follow_ups(bot: Assistant) -> None:
+    _, turn = reply(bot, "Who attended the Sanya meeting?")
+    assert turn is not None and turn.cited and turn.question == "Who attended the Sanya meeting?"
+    message, _ = reply(bot, "What did they agree on there?", turns=[turn])
+    assert "Prosecutor General took part in 14th meeting" in _render(message)
+    assert reply(bot, "   ", turns=[turn])[1] is None  # an error adds no turn
+
+
+@needs_readers
 def test_library_errors_show_as_chat_messages(bot: Assistant) -> None:
-    assert "the question is empty" in reply(bot, "   ")
-    assert "is not a date like 2021\\-03\\-01" in reply(bot, "Sanya?", since="30.11.2016")
-    assert "the date range is empty" in reply(bot, "Sanya?", since="2020-01-01", until="2019-01-01")
+    assert "the question is empty" in reply(bot, "   ")[0]
+    assert "is not a date like 2021\\-03\\-01" in reply(bot, "Sanya?", since="30.11.2016")[0]
+    assert "the date range is empty" in reply(bot, "Sanya?", since="2020-01-01", until="2019-01-01")[0]
 
 
 @needs_readers
