@@ -70,19 +70,24 @@ def answer(
     store: Store,
     embedder: Embedder,
     settings: Settings,
+    context: str = "",
 ) -> Answer:
+    """``context`` is what a follow-up leans on (the previous question): its words count
+    with the question's where the release's title counts, so "What did they sign?" can
+    quote the release the conversation is about."""
     candidates = _candidates(hits[:_PASSAGES], store)
     if not candidates:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
     vectors = _VECTORS.get(embedder.name, [c.text for c in candidates], embedder.embed)
     similarity = vectors @ query_vector
     wanted = content_stems(question)
+    around = wanted | content_stems(context)
     scored: list[tuple[float, int]] = []
     for i, cand in enumerate(candidates):
         words = content_stems(cand.text)
-        context = words | content_stems(cand.doc.title)
+        with_title = words | content_stems(cand.doc.title)
         coverage = len(wanted & words) / len(wanted) if wanted else 0.0
-        context_coverage = len(wanted & context) / len(wanted) if wanted else 0.0
+        context_coverage = len(around & with_title) / len(around) if around else 0.0
         # Without a trustworthy embedding, the words carry the similarity's share too.
         meaning = float(similarity[i]) if dense_trusted else coverage
         score = (_WEIGHTS["similarity"] * meaning + _WEIGHTS["words"] * coverage

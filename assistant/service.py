@@ -131,6 +131,8 @@ class Assistant:
 
         from .answering import answer
 
+        if not question.strip():  # before the conversation is folded in and hides it
+            raise QueryError("the question is empty: type a question")
         store = self._reader()
         filters, latest = self._filters(question, since, until)
         resolved = resolve(question, history)
@@ -141,16 +143,17 @@ class Assistant:
         # found the release, but the new question says what to quote from it.
         vector = (self.embedder.embed([question])[0] if resolved.follow_up
                   else retrieval.query_vector)
+        context = history[-1].question if resolved.follow_up else ""
         hits = retrieval.hits
         reply = None
         if latest and (newest := _newest_first(hits)):
             reply = answer(question, newest, query_vector=vector,
                            dense_trusted=retrieval.dense_trusted, store=store,
-                           embedder=self.embedder, settings=self.settings)
+                           embedder=self.embedder, settings=self.settings, context=context)
         if reply is None or reply.abstained:
             reply = answer(question, hits, query_vector=vector,
-                           dense_trusted=retrieval.dense_trusted,
-                           store=store, embedder=self.embedder, settings=self.settings)
+                           dense_trusted=retrieval.dense_trusted, store=store,
+                           embedder=self.embedder, settings=self.settings, context=context)
         if filters.since or filters.until:
             searched = Period(filters.since, filters.until, "").describe()
             reply = dataclasses.replace(reply, searched=searched)

@@ -207,7 +207,7 @@ def test_reply_abstains_plainly_on_an_off_topic_question(bot: Assistant) -> None
 def test_the_chat_remembers_turns_for_follow_ups(bot: Assistant) -> None:
     _, turn = reply(bot, "Who attended the Sanya meeting?")
     assert turn is not None and turn.cited and turn.question == "Who attended the Sanya meeting?"
-    message, _ = reply(bot, "What did they agree on there?", turns=[turn])
+    message, _ = reply(bot, "What was discussed there?", turns=[turn])
     assert "Prosecutor General took part in 14th meeting" in _render(message)
     assert reply(bot, "   ", turns=[turn])[1] is None  # an error adds no turn
 
