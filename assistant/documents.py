@@ -137,11 +137,15 @@ class Answer:
     searched: str | None = None
     """The publication dates searched, in words ("releases from 2022-03-01 to 2022-03-31"),
     when the question or a filter named a period; None means the whole archive."""
+    count: int | None = None
+    """For a question that asks for every matching release: how many match (each cited row
+    is one release)."""
 
     def to_json(self) -> dict[str, object]:
         return {
             "question": self.question, "answer": self.text, "abstained": self.abstained,
-            "searched": self.searched, "citations": [c.to_json() for c in self.citations],
+            "searched": self.searched, "count": self.count,
+            "citations": [c.to_json() for c in self.citations],
         }
 
 

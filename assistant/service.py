@@ -113,7 +113,7 @@ class Assistant:
                until: dt.date | None = None) -> list[Hit]:
         """The ``k`` passages that best match ``query``, best first; a period the query
         names ("in March 2022") narrows ``since``/``until`` further."""
-        filters, _ = self._filters(query, since, until)
+        filters, _, _ = self._filters(query, since, until)
         return list(self._retriever().retrieve(query, k=k or self.settings.top_k,
                                                filters=filters).hits)
 
@@ -127,14 +127,17 @@ class Assistant:
         releases. ``history`` holds the conversation so far (``Turn.of(answer)``, oldest
         first): a follow-up that leans on it ("How much was he ordered to pay?") is searched
         with the previous question and prefers the releases it cited."""
-        import dataclasses
-
         from .answering import answer
+        from .listing import answer_list, list_intent
 
         if not question.strip():  # before the conversation is folded in and hides it
             raise QueryError("the question is empty: type a question")
         store = self._reader()
-        filters, latest = self._filters(question, since, until)
+        filters, latest, dated = self._filters(question, since, until)
+        if intent := list_intent(question):
+            # Lists and counts are answered over the whole archive, not the top passages.
+            return self._with_period(answer_list(question, intent, store, filters, dated=dated),
+                                     filters)
         resolved = resolve(question, history)
         retrieval = self._retriever().retrieve(
             resolved.query, k=max(k or self.settings.top_k, 8), filters=filters,
@@ -154,16 +157,25 @@ class Assistant:
             reply = answer(question, hits, query_vector=vector,
                            dense_trusted=retrieval.dense_trusted, store=store,
                            embedder=self.embedder, settings=self.settings, context=context)
-        if filters.since or filters.until:
-            searched = Period(filters.since, filters.until, "").describe()
-            reply = dataclasses.replace(reply, searched=searched)
-            if reply.abstained:
-                reply = dataclasses.replace(reply, text=f"{NO_ANSWER[:-1]} among {searched}.")
+        return self._with_period(reply, filters)
+
+    @staticmethod
+    def _with_period(reply: Answer, filters: Filters) -> Answer:
+        """The answer, saying which publication dates were searched when that was not all."""
+        import dataclasses
+
+        if not (filters.since or filters.until):
+            return reply
+        searched = Period(filters.since, filters.until, "").describe()
+        reply = dataclasses.replace(reply, searched=searched)
+        if reply.abstained and reply.text == NO_ANSWER:
+            reply = dataclasses.replace(reply, text=f"{NO_ANSWER[:-1]} among {searched}.")
         return reply
 
     def _filters(self, question: str, since: dt.date | None,
-                 until: dt.date | None) -> tuple[Filters, bool]:
-        """The explicit date range narrowed by the period the question names."""
+                 until: dt.date | None) -> tuple[Filters, bool, bool]:
+        """The explicit date range narrowed by the period the question names; whether the
+        question asks for the latest; whether it named a period."""
         dates = read_dates(question, newest=self._reader().newest_date())
         if dates.period:
             if dates.period.since and (since is None or dates.period.since > since):
@@ -174,7 +186,7 @@ class Assistant:
                 raise QueryError(
                     f"the question asks about {dates.period.phrase!r}, outside the date filter: "
                     "widen or clear the filter")
-        return Filters(since, until), dates.latest
+        return Filters(since, until), dates.latest, dates.period is not None
 
     def document(self, doc_id: str) -> Document | None:
         return self._reader().document(doc_id)

@@ -312,6 +312,25 @@ class Store:
             (query, *params, limit))
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def documents_with(self, stem: str, *, since: dt.date | None = None,
+                       until: dt.date | None = None) -> set[str]:
+        """Ids of the documents whose title or text holds the word ``stem`` (a stem as
+        lexical.stems makes it)."""
+        where, params = self._date_clause(since, until)
+        rows = self._query(
+            f"""SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
+                JOIN documents d ON d.id = c.doc_id
+                WHERE chunks_fts MATCH ? {'AND ' + where if where else ''}""",
+            (_fts_term(stem), *params))
+        return {str(r[0]) for r in rows}
+
+    def document_frequency(self, stem: str) -> int:
+        """How many documents hold ``stem``, over the whole index."""
+        rows = self._query(
+            """SELECT count(DISTINCT c.doc_id) FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
+               WHERE chunks_fts MATCH ?""", (_fts_term(stem),))
+        return int(rows[0][0]) if rows else 0
+
     def dense_search(self, vector: np.ndarray, *, limit: int, since: dt.date | None = None,
                      until: dt.date | None = None) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity) of the nearest chunks to ``vector``."""
@@ -529,3 +548,8 @@ def take_write_lock(folder: Path) -> int:
                     f"another indexing run is writing to {folder}; wait for it to finish "
                     "and run again") from None
             time.sleep(0.1)
+
+
+def _fts_term(stem: str) -> str:
+    """One word as an FTS5 query: quoted, so that no word is read as an operator."""
+    return '"' + stem.replace('"', '""') + '"'

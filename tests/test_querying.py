@@ -97,3 +97,60 @@ def test_last_year_counts_from_the_newest_release(fomc: Assistant, tmp_path: Pat
     # The archive ends in 2016: "last year" is 2015, whatever today's date.
     assert answer.searched == "releases from 2015-01-01 to 2015-12-31"
     assert all(c.date and c.date.year == 2015 for c in answer.citations)
+
+
+@pytest.mark.parametrize("question", [
+    "List every release about the prosecution in the McKeever case.",
+    "In which 2010 statements did Thomas Hoenig dissent?",
+    "On which dates did Putin talk by phone with Xavier Bettel?",
+    "Which releases report the President's visit to Vietnam?",
+    "How many statements in 2008 lowered the target?",
+    "Every time the President went abroad, who was acting minister? List those announcements.",
+    "Перечислите все встречи президента с губернаторами.",
+])
+def test_list_questions_are_recognised(question: str) -> None:
+    from assistant.listing import list_intent
+
+    assert list_intent(question) is not None
+
+
+@pytest.mark.parametrize("question", [
+    "Who attended the Sanya meeting?",
+    "Which company sold contaminated eye drops?",
+    "How many people were charged?",
+    "What sentence did the court hand down?",
+])
+def test_ordinary_questions_are_not_lists(question: str) -> None:
+    from assistant.listing import list_intent
+
+    assert list_intent(question) is None
+
+
+@pytest.mark.shared_data
+def test_list_questions_answer_over_the_whole_archive(fomc: Assistant) -> None:
+    import json
+
+    from tests.conftest import ROOT
+
+    questions = [json.loads(line) for line in
+                 (ROOT / "benchmarks" / "questions" / "press_qa.jsonl").read_text().splitlines()
+                 if '"fomc"' in line and '"list"' in line]
+    assert len(questions) >= 5
+    recalls = []
+    for q in questions:
+        answer = fomc.ask(q["question"])
+        assert not answer.abstained and answer.count == len(answer.citations)
+        assert answer.text.count("\n- ") == answer.count  # one row per release, each cited
+        first, last = (D.fromisoformat(d) for d in q["period"])
+        assert all(c.date and first <= c.date <= last for c in answer.citations)
+        cited = {c.doc_id for c in answer.citations}
+        recalls.append(len(cited & set(q["gold_doc_ids"])) / len(q["gold_doc_ids"]))
+    assert sum(recalls) / len(recalls) >= 0.8, recalls
+
+
+@pytest.mark.shared_data
+def test_how_many_counts_the_releases(fomc: Assistant) -> None:
+    answer = fomc.ask("How many statements in 2008 mention the federal funds rate target?")
+    assert answer.count is not None and answer.count >= 5
+    assert answer.text.startswith(f"{answer.count} releases match")
+    assert answer.searched == "releases from 2008-01-01 to 2008-12-31"

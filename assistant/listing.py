@@ -1,0 +1,141 @@
+"""Questions that want every matching release: lists, counts and timelines.
+
+"List every release about ...", "In which 2010 statements did ... dissent?", "How many
+releases mention ...?": the top few passages of a search cannot answer these, so they are
+answered over the whole archive. Every release whose text holds the question's informative
+words (weighted by how rare each is: a name counts for more than "court") is a row, with its
+date, title and the sentence that best shows why it matched, oldest first, and the count.
+
+Matching is by words, so a release that says the same thing in other words is missed; the
+answer says so, and says when the list was cut at ``MAX_ROWS``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .documents import Answer, Citation
+from .lexical import content_stems, stems
+
+if TYPE_CHECKING:
+    from .retrieval import Filters
+    from .store import Store
+
+MAX_ROWS = 60
+MIN_COVERAGE = 0.4
+RELATIVE_COVERAGE = 0.75
+"""A release is listed when it holds at least this share of the question's informative
+weight, and at least ``RELATIVE_COVERAGE`` of what the best-matching release holds: a
+question's own word ("dissent") may be one no release uses ("voting against")."""
+
+_NOUNS = (r"releases|statements|announcements|press\s+releases|dates|meetings|times|occasions|"
+          r"calls|contacts|conversations|visits|cases|lawsuits|settlements|trips")
+_LIST = re.compile(
+    rf"^\s*(?:list|enumerate|name\s+(?:all|every))\b|\bevery\s+(?:time|release|statement|meeting)"
+    rf"|\ball\s+(?:the\s+|of\s+)*(?:\w+\s+){{0,3}}?(?:{_NOUNS})\b"
+    rf"|\b(?:which|what)\s+(?:\d{{4}}\s+)?(?:\w+\s+)?(?:{_NOUNS})\b"
+    rf"|\bhow\s+(?:many|often)\b(?=.*\b(?:{_NOUNS})\b)|\bhow\s+often\b"
+    r"|перечисл\w*|\bсколько\s+раз\b|\bвсе\s+(?:релизы|заявления|встречи|сообщения|разговоры)",
+    re.IGNORECASE)
+_COUNT = re.compile(r"\bhow\s+many\b|\bсколько\b", re.IGNORECASE)
+# Words that say "a list of releases" rather than what the releases are about.
+_FRAME = frozenset(stems(
+    "list lists listed every all each release releases statement statements announcement "
+    "announcements press mention mentions mentioned report reports reported cover covers "
+    "covering date dates time times occasion occasions archive record recorded many often "
+    "which what when name enumerate"))
+
+
+@dataclass(frozen=True, slots=True)
+class ListIntent:
+    count: bool
+    """The question asks how many, not only which."""
+
+
+def list_intent(question: str) -> ListIntent | None:
+    """Whether ``question`` asks for every matching release (None: an ordinary question)."""
+    if not _LIST.search(question):
+        return None
+    return ListIntent(count=bool(_COUNT.search(question)))
+
+
+_YEAR_OR_DAY = re.compile(r"(?:1[89]\d\d|20\d\d|\d{1,2}(?:st|nd|rd|th)?)")
+_MONTHS = frozenset(stems(
+    "jan january feb february mar march apr april may jun june jul july aug august sep sept "
+    "september oct october nov november dec december январь января январе февраль февраля "
+    "феврале март марта марте апрель апреля апреле май мая мае июнь июня июне июль июля июле "
+    "август августа августе сентябрь сентября сентябре октябрь октября октябре ноябрь ноября "
+    "ноябре декабрь декабря декабре"))
+
+
+def key_terms(question: str, *, dated: bool = False) -> list[str]:
+    """The question's informative stems: its content words without the list framing, and,
+    when the question names a period (``dated``), without its years, days and months: the
+    period filter handles them, and a release rarely repeats its own year."""
+    terms = content_stems(question) - _FRAME
+    if dated:
+        terms = {t for t in terms if not _YEAR_OR_DAY.fullmatch(t) and t not in _MONTHS}
+    return sorted(terms)
+
+
+def answer_list(question: str, intent: ListIntent, store: Store, filters: Filters,
+                *, dated: bool = False) -> Answer:
+    """Every release matching the question, one cited row each, oldest first. ``dated``: the
+    question names a period (already in ``filters``)."""
+    from .answering import _sentences, is_verbatim
+
+    terms = key_terms(question, dated=dated)
+    if not terms:
+        return Answer(question=question, text="The question names nothing to list releases about.",
+                      abstained=True)
+    total = max(1, store.counts()[0])
+    holders = {t: store.documents_with(t, since=filters.since, until=filters.until) for t in terms}
+    # Inverse document frequency over the whole archive, so that a period filter does not
+    # make common words look rare.
+    weight = {t: math.log(1 + total / (1 + store.document_frequency(t))) for t in terms}
+    full = sum(weight.values())
+    scores: dict[str, float] = {}
+    for term, docs in holders.items():
+        for doc_id in docs:
+            scores[doc_id] = scores.get(doc_id, 0.0) + weight[term] / full
+    best = max(scores.values(), default=0.0)
+    matched = [d for d, s in scores.items() if s >= max(MIN_COVERAGE, RELATIVE_COVERAGE * best)]
+    docs = [doc for d in matched if (doc := store.document(d)) is not None]
+    docs.sort(key=lambda d: (d.date is None, d.date or 0, d.title))
+    cut = len(docs) > MAX_ROWS
+    wanted = set(terms)
+    citations: list[Citation] = []
+    lines: list[str] = []
+    for doc in docs[:MAX_ROWS]:
+        best = None
+        for a, b in _sentences(doc.id, doc.text, doc.lang):
+            found = content_stems(doc.text[a:b]) & wanted
+            value = sum(weight[t] for t in found)
+            if best is None or value > best[0]:
+                best = (value, a, b)
+        if best is None:
+            continue
+        _, a, b = best
+        quote = doc.text[a:b]
+        if not is_verbatim(doc, quote, a, b):
+            continue
+        n = len(citations) + 1
+        citations.append(Citation(n=n, doc_id=doc.id, title=doc.title, date=doc.date, url=doc.url,
+                                  quote=quote, start=a, end=b, score=scores[doc.id],
+                                  page=doc.page_at(a)))
+        lines.append(f"- {doc.date.isoformat() if doc.date else 'undated'}: {' '.join(doc.title.split())} "
+                     f"— {' '.join(quote.split())} [{n}]")
+    if not citations:
+        return Answer(question=question, text="No release in the archive matches this list.",
+                      abstained=True)
+    head = "1 release matches" if len(docs) == 1 else f"{len(docs)} releases match"
+    dated = [c.date for c in citations if c.date]
+    if dated:
+        head += f", from {min(dated).isoformat()} to {max(dated).isoformat()}"
+    note = (f" Showing the first {MAX_ROWS}." if cut else "") + (
+        " Found by the question's words: a release that says it in other words may be missing.")
+    return Answer(question=question, text=f"{head}.{note}\n" + "\n".join(lines), abstained=False,
+                  citations=tuple(citations), count=len(docs))
