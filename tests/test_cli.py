@@ -49,7 +49,7 @@ def test_index_then_ask_and_search_json(cli) -> None:  # type: ignore[no-untyped
     ask = cli("ask", "Who attended the Sanya meeting?", "--json")
     assert ask.exit_code == 0
     data = json.loads(ask.stdout)
-    assert set(data) == {"question", "answer", "abstained", "searched", "citations"}
+    assert set(data) == {"question", "answer", "abstained", "searched", "count", "citations"}
     assert data["searched"] is None  # no period named, no filter: the whole archive
     assert data["abstained"] is False and data["citations"]
     for citation in data["citations"]:
