@@ -38,7 +38,12 @@ _LIST = re.compile(
     rf"|\ball\s+(?:the\s+|of\s+)*(?:\w+\s+){{0,3}}?(?:{_NOUNS})\b"
     rf"|\b(?:which|what)\s+(?:\d{{4}}\s+)?(?:\w+\s+)?(?:{_NOUNS})\b"
     rf"|\bhow\s+(?:many|often)\b(?=.*\b(?:{_NOUNS})\b)|\bhow\s+often\b"
-    r"|перечисл\w*|\bсколько\s+раз\b|\bвсе\s+(?:релизы|заявления|встречи|сообщения|разговоры)",
+    r"|перечисл\w*|\bсколько\s+раз\b|\bвсе\s+(?:релизы|заявления|встречи|сообщения|разговоры)"
+    # "Which companies has the office sued ...?": a plural of things releases are about.
+    r"|^\s*(?:which|what)\s+(?:\w+\s+)?(?:companies|firms|businesses|manufacturers|producers|"
+    r"defendants|countries|drugmakers|pharmacies|lenders|dealers|contractors)\b"
+    # "When did Putin meet Erdogan?": every meeting or call, as a timeline.
+    r"|^\s*when\s+(?:did|has|have)\b.*\b(?:meet|met|talk|speak|spoke|call|phone)\b",
     re.IGNORECASE)
 _COUNT = re.compile(r"\bhow\s+many\b|\bсколько\b", re.IGNORECASE)
 # Words that say "a list of releases" rather than what the releases are about.

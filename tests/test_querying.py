@@ -107,6 +107,8 @@ def test_last_year_counts_from_the_newest_release(fomc: Assistant, tmp_path: Pat
     "How many statements in 2008 lowered the target?",
     "Every time the President went abroad, who was acting minister? List those announcements.",
     "Перечислите все встречи президента с губернаторами.",
+    "Which companies has the office sued over insulin prices?",
+    "When did Putin meet Erdogan?",
 ])
 def test_list_questions_are_recognised(question: str) -> None:
     from assistant.listing import list_intent
@@ -119,6 +121,8 @@ def test_list_questions_are_recognised(question: str) -> None:
     "Which company sold contaminated eye drops?",
     "How many people were charged?",
     "What sentence did the court hand down?",
+    "When did the ferry terminal reopen?",
+    "Which Reserve Banks asked for the discount-rate cut?",
 ])
 def test_ordinary_questions_are_not_lists(question: str) -> None:
     from assistant.listing import list_intent
