@@ -123,18 +123,26 @@ def format_citation(citation: Citation, *, same_as: int | None = None) -> str:
 
 def _format_answer_text(answer: Answer) -> str:
     """The answer sentences, escaped, with the citation markers ``[n]`` in bold. Only numbers
-    that name a citation count as markers: a "[3]" inside a quoted release is its own text."""
+    that name a citation count as markers: a "[3]" inside a quoted release is its own text.
+    A list answer's rows (lines starting "- ", written by the assistant, not by a release)
+    stay a Markdown list."""
     numbers = {c.n for c in answer.citations}
-    pieces: list[str] = []
-    position = 0
-    for match in _MARKER.finditer(answer.text):
-        if int(match.group(1)) not in numbers:
-            continue
-        pieces.append(escape_text(answer.text[position:match.start()]))
-        pieces.append(f"**\\[{match.group(1)}\\]**")
-        position = match.end()
-    pieces.append(escape_text(answer.text[position:]))
-    return " ".join(piece for piece in pieces if piece)
+    lines = []
+    for line in answer.text.split("\n"):
+        row = line.startswith("- ")
+        text = line[2:] if row else line
+        pieces: list[str] = []
+        position = 0
+        for match in _MARKER.finditer(text):
+            if int(match.group(1)) not in numbers:
+                continue
+            pieces.append(escape_text(text[position:match.start()]))
+            pieces.append(f"**\\[{match.group(1)}\\]**")
+            position = match.end()
+        pieces.append(escape_text(text[position:]))
+        joined = " ".join(piece for piece in pieces if piece)
+        lines.append(f"- {joined}" if row else joined)
+    return "\n".join(lines) if len(lines) > 1 else lines[0]
 
 
 def format_answer(answer: Answer) -> str:

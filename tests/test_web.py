@@ -144,6 +144,18 @@ def test_messages_survive_gradio_chatbot_postprocessing() -> None:
     assert data.root[1].content[0].text == message  # type: ignore[union-attr]
 
 
+def test_a_list_answer_stays_a_list_and_its_rows_stay_text() -> None:
+    rows = (_citation(), _citation(n=2, quote="<img src=x onerror=alert(1)> - 3. * not a list"))
+    answer = Answer(question="q", abstained=False, citations=rows, count=2,
+                    searched="releases from 2016-01-01 to 2016-12-31",
+                    text="2 releases match.\n- 2016-11-30: First — One. [1]\n"
+                         "- 2016-12-01: Second — <img src=x onerror=alert(1)> - 3. * not a list [2]")
+    html = _render(format_answer(answer))
+    assert html.count("<li>") == 2 and "<img" not in html and "&lt;img" in html
+    assert "<strong>[1]</strong>" in html and "<strong>[2]</strong>" in html
+    assert "Searched releases from 2016-01-01 to 2016-12-31." in html
+
+
 # -- the assistant behind the chat ------------------------------------------------------------
 
 
