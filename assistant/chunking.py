@@ -52,12 +52,40 @@ def split_sentences(text: str, lang: str | None = None) -> list[tuple[int, int]]
     start = 0
     for match in [*_PARAGRAPH.finditer(text), None]:
         end = match.start() if match else len(text)
-        paragraph = text[start:end]
-        if paragraph.strip():
-            spans.extend(_paragraph_sentences(paragraph, start, segmenter))
+        for offset, block in _blocks(text[start:end], start):
+            if block.strip():
+                spans.extend(_paragraph_sentences(block, offset, segmenter))
         if match:
             start = match.end()
     return spans
+
+
+_BLOCK_CHARS = 800
+# A sure sentence end: a word of three or more lower-case letters (not an abbreviation like
+# "Mr." or an initial), a full stop, question or exclamation mark, space, then a capital.
+_SURE_END = re.compile(r"(?<=[a-z]{3}[.!?])\s+(?=[\"“A-ZА-ЯЁ])")
+
+
+def _blocks(paragraph: str, offset: int) -> list[tuple[int, str]]:
+    """A paragraph cut at sure sentence ends into blocks of about ``_BLOCK_CHARS``.
+
+    pysbd's time grows much faster than the text: a 176,000-character Kremlin transcript with
+    no paragraph break took 40 s in one piece, which made indexing and every question that
+    touched it slow. Cut into blocks the sentences are the same (the cuts are where a sentence
+    ends anyway): on a 78,000-character one, 11.6 s in one piece, 2.1 s in blocks of 2,000,
+    1.3 s in blocks of 800 (same run, machine busy)."""
+    if len(paragraph) <= _BLOCK_CHARS:
+        return [(offset, paragraph)]
+    blocks = []
+    start = 0
+    while len(paragraph) - start > _BLOCK_CHARS:
+        cut = _SURE_END.search(paragraph, start + _BLOCK_CHARS // 2)
+        if cut is None:
+            break
+        blocks.append((offset + start, paragraph[start:cut.start()]))
+        start = cut.end()
+    blocks.append((offset + start, paragraph[start:]))
+    return blocks
 
 
 def _paragraph_sentences(

@@ -93,3 +93,20 @@ def test_real_tokenizer_never_exceeds_the_model_window(real_embedder) -> None:  
     lengths = real_embedder.count_tokens([c.embedding_text for c in chunks])
     assert max(lengths) + 2 <= 256  # [CLS] and [SEP] included
     assert all(re.search(r"\w", c.text) for c in chunks)
+
+
+def test_a_long_paragraph_is_split_in_blocks_with_the_same_sentences() -> None:
+    import assistant.chunking as chunking
+
+    sentence = ("Mr. Putin said the talks in St. Petersburg went well. Dr. Ivanova agreed with the "
+                "U.S. delegation on 3.5 percent. What was the answer? Nobody knew it exactly! ")
+    text = sentence * 120  # about 20,000 characters with no paragraph break
+    blocks = chunking._blocks(text, 0)
+    assert len(blocks) > 10 and all(text[o:o + len(b)] == b for o, b in blocks)
+    whole = chunking._BLOCK_CHARS
+    try:
+        chunking._BLOCK_CHARS = 10**9
+        reference = split_sentences(text)
+    finally:
+        chunking._BLOCK_CHARS = whole
+    assert split_sentences(text) == reference
