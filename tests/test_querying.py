@@ -81,11 +81,25 @@ def test_explicit_filters_combine_with_the_question(fomc: Assistant) -> None:
         fomc.ask("What did the Committee decide in 2003?", since=D(2008, 1, 1))
 
 
+@pytest.fixture(scope="module")
+def fomc_real(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> Assistant:
+    from tests.conftest import SHARED_DATA
+
+    source = SHARED_DATA / "fomc_statements" / "fomc_statements.jsonl"
+    if not source.exists():
+        pytest.skip(f"{SHARED_DATA} is absent: the real-data tests run where ../shared/data exists (CI)")
+    bot = Assistant.open(tmp_path_factory.mktemp("fomc-real") / "index", create=True,
+                         embedder=real_embedder)  # type: ignore[arg-type]
+    bot.index([source])
+    return bot
+
+
 @pytest.mark.shared_data
-def test_the_latest_cites_the_newest_relevant_release(fomc: Assistant) -> None:
-    everything = fomc.search("federal funds rate target range", k=20)
+@pytest.mark.real_model
+def test_the_latest_cites_the_newest_relevant_release(fomc_real: Assistant) -> None:
+    everything = fomc_real.search("federal funds rate target range", k=20)
     newest_relevant = max(h.date for h in everything[:5] if h.date)
-    answer = fomc.ask("What is the latest decision on the target range for the federal funds rate?")
+    answer = fomc_real.ask("What is the latest decision on the target range for the federal funds rate?")
     assert not answer.abstained
     assert answer.citations[0].date is not None
     assert answer.citations[0].date >= newest_relevant
