@@ -43,6 +43,13 @@ _AFTER = re.compile(rf"\b(?:since|after|from|starting|после|начиная\
 _BEFORE = re.compile(rf"\b(?:before|until|till|prior\s+to|by|до|раньше)\s+(?P<a>{_DATE})", _FLAGS)
 _AT = re.compile(rf"(?<![\w-])(?P<a>{_DATE})(?![\w-])", _FLAGS)
 
+_CUE = re.compile(r"\b(?:in|on|during|throughout|early|late|mid|в|во|на|за)[\s-]+$", _FLAGS)
+# "the 2010 statements", "which 2001 meetings": a year naming the releases themselves.
+_RELEASES_AFTER = re.compile(r"^\s+(?:press\s+)?(?:releases?|statements?|announcements?|meetings?|"
+                             r"заявлени\w*|релиз\w*|встреч\w*)\b", _FLAGS)
+_DAY_PRECISE = re.compile(r"\d{1,2}(?:st|nd|rd|th)?\s+\D|\D\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d[./-]\d",
+                          _FLAGS)
+
 _RELATIVE = re.compile(
     r"\b(?P<which>last|this|past|previous|прошл\w*|этом|текущем|последн\w*)\s+(?P<unit>year|month|год\w*|месяц\w*)\b",
     _FLAGS)
@@ -108,6 +115,13 @@ def _period(question: str, anchor: dt.date) -> Period | None:
     if m := _RELATIVE.search(question):
         return _relative(m, anchor)
     for m in _AT.finditer(question):
+        # A month or a year alone is a publication period only after "in", "during" ...:
+        # "the 2019 data breach" or "Budget 2016" name what a release is about, and the
+        # release may well be from another year. A full date is taken as it is.
+        whole_day = bool(_DAY_PRECISE.search(m.group("a")))
+        if not (whole_day or _CUE.search(question[:m.start()])
+                or _RELEASES_AFTER.match(question[m.end():])):
+            continue
         if span := _span(m.group("a")):
             return Period(span[0], span[1], m.group(0).strip())
     return None

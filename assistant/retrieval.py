@@ -26,6 +26,9 @@ class Filters:
 
     since: dt.date | None = None
     until: dt.date | None = None
+    undated: bool = False
+    """Keep documents without a publication date: set for a period read from the question,
+    which cannot rule out a release whose date is unknown; an explicit filter does."""
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
@@ -123,11 +126,11 @@ class Retriever:
         rankings: list[tuple[list[int], float]] = []
         if mode == "dense" or (mode == "hybrid" and trusted):
             dense = self.store.dense_search(vector, limit=limit, since=filters.since,
-                                            until=filters.until)
+                                            until=filters.until, undated=filters.undated)
             rankings.append(([i for i, _ in dense], self.settings.dense_weight))
         if mode != "dense":
             keyword = self.store.keyword_search(query, limit=limit, since=filters.since,
-                                                until=filters.until)
+                                                until=filters.until, undated=filters.undated)
             rankings.append(([i for i, _ in keyword], self.settings.keyword_weight))
         if prefer:
             candidates = sorted(fuse(rankings, k=self.settings.rrf_k).items(), key=lambda p: -p[1])

@@ -177,6 +177,7 @@ class Assistant:
         """The explicit date range narrowed by the period the question names; whether the
         question asks for the latest; whether it named a period."""
         dates = read_dates(question, newest=self._reader().newest_date())
+        explicit = since is not None or until is not None
         if dates.period:
             if dates.period.since and (since is None or dates.period.since > since):
                 since = dates.period.since
@@ -186,7 +187,8 @@ class Assistant:
                 raise QueryError(
                     f"the question asks about {dates.period.phrase!r}, outside the date filter: "
                     "widen or clear the filter")
-        return Filters(since, until), dates.latest, dates.period is not None
+        return (Filters(since, until, undated=dates.period is not None and not explicit),
+                dates.latest, dates.period is not None)
 
     def document(self, doc_id: str) -> Document | None:
         return self._reader().document(doc_id)

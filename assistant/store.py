@@ -287,7 +287,10 @@ class Store:
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
 
-    def _date_clause(self, since: dt.date | None, until: dt.date | None) -> tuple[str, list[Any]]:
+    def _date_clause(self, since: dt.date | None, until: dt.date | None,
+                     undated: bool = False) -> tuple[str, list[Any]]:
+        """SQL restricting ``d.date`` to the range; ``undated`` keeps documents with no date
+        (a range read from a question cannot rule them out)."""
         clauses, params = [], []
         if since:
             clauses.append("d.date >= ?")
@@ -295,15 +298,17 @@ class Store:
         if until:
             clauses.append("d.date <= ?")
             params.append(until.isoformat())
+        if clauses and undated:
+            return f"(d.date IS NULL OR ({' AND '.join(clauses)}))", params
         return " AND ".join(clauses), params
 
     def keyword_search(self, text: str, *, limit: int, since: dt.date | None = None,
-                       until: dt.date | None = None) -> list[tuple[int, float]]:
+                       until: dt.date | None = None, undated: bool = False) -> list[tuple[int, float]]:
         """(chunk id, BM25 score; higher is better) for the content words of ``text``."""
         query = keyword_query(text)
         if query is None:
             return []
-        where, params = self._date_clause(since, until)
+        where, params = self._date_clause(since, until, undated)
         join = "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id" if where else ""
         rows = self._query(
             f"""SELECT f.rowid, -bm25(chunks_fts, 0.5, 1.0) AS score FROM chunks_fts f {join}
@@ -313,10 +318,10 @@ class Store:
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def documents_with(self, stem: str, *, since: dt.date | None = None,
-                       until: dt.date | None = None) -> set[str]:
+                       until: dt.date | None = None, undated: bool = False) -> set[str]:
         """Ids of the documents whose title or text holds the word ``stem`` (a stem as
         lexical.stems makes it)."""
-        where, params = self._date_clause(since, until)
+        where, params = self._date_clause(since, until, undated)
         rows = self._query(
             f"""SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
                 JOIN documents d ON d.id = c.doc_id
@@ -332,7 +337,7 @@ class Store:
         return int(rows[0][0]) if rows else 0
 
     def dense_search(self, vector: np.ndarray, *, limit: int, since: dt.date | None = None,
-                     until: dt.date | None = None) -> list[tuple[int, float]]:
+                     until: dt.date | None = None, undated: bool = False) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity) of the nearest chunks to ``vector``."""
         import faiss
         import numpy as np
@@ -341,7 +346,7 @@ class Store:
         if index.ntotal == 0:
             return []
         params = None
-        where, args = self._date_clause(since, until)
+        where, args = self._date_clause(since, until, undated)
         if where:
             allowed = np.array([r[0] for r in self._query(
                 f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",

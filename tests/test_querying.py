@@ -43,6 +43,10 @@ def test_periods_in_english_and_russian(question: str, since: D | None, until: D
 
 def test_questions_without_dates_and_the_latest() -> None:
     assert read_dates("Who attended the Sanya meeting?", newest=NEWEST).period is None
+    # A year that names the subject, not the publication date, is no filter.
+    subject_year = "What did the office win in the 2019 data breach settlement?"
+    assert read_dates(subject_year, newest=NEWEST).period is None
+    assert read_dates("How big was Budget 2016?", newest=NEWEST).period is None
     assert read_dates("Who chaired the May meeting?", newest=NEWEST).period is None
     latest = read_dates("What is the latest statement on interest rates?", newest=NEWEST)
     assert latest.latest and latest.period is None
@@ -172,3 +176,18 @@ def test_how_many_counts_the_releases(fomc: Assistant) -> None:
     assert answer.count is not None and answer.count >= 5
     assert answer.text.startswith(f"{answer.count} releases match")
     assert answer.searched == "releases from 2008-01-01 to 2008-12-31"
+
+
+def test_a_period_read_from_the_question_keeps_undated_releases(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    # A plain-text file with no date line: its publication date is unknown.
+    (folder / "crane.txt").write_text("Harbour crane\n\nThe new harbour crane lifts forty tonnes "
+                                      "and was built by Nordkran.\n")
+    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
+    bot.index([folder])
+    assert bot.documents() == ["crane.txt"] and bot.document("crane.txt").date is None  # type: ignore[union-attr]
+    asked = bot.ask("Which company built the harbour crane in 2020?")
+    assert not asked.abstained and asked.searched == "releases from 2020-01-01 to 2020-12-31"
+    # An explicit filter is the user's own: it leaves undated releases out.
+    assert not bot.search("harbour crane", since=D(2020, 1, 1))
