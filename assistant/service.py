@@ -114,8 +114,12 @@ class Assistant:
         """The ``k`` passages that best match ``query``, best first; a period the query
         names ("in March 2022") narrows ``since``/``until`` further."""
         filters, _, _ = self._filters(query, since, until)
-        return list(self._retriever().retrieve(query, k=k or self.settings.top_k,
-                                               filters=filters).hits)
+        retriever = self._retriever()
+        hits = retriever.retrieve(query, k=k or self.settings.top_k, filters=filters).hits
+        if not hits and filters.undated:
+            hits = retriever.retrieve(query, k=k or self.settings.top_k,
+                                      filters=_widened(filters)).hits
+        return list(hits)
 
     def ask(self, question: str, *, k: int | None = None, since: dt.date | None = None,
             until: dt.date | None = None, history: Sequence[Turn] = ()) -> Answer:
@@ -139,9 +143,13 @@ class Assistant:
             return self._with_period(answer_list(question, intent, store, filters, dated=dated),
                                      filters)
         resolved = resolve(question, history)
-        retrieval = self._retriever().retrieve(
-            resolved.query, k=max(k or self.settings.top_k, 8), filters=filters,
-            prefer=resolved.prefer)
+        retriever = self._retriever()
+        retrieval = retriever.retrieve(resolved.query, k=max(k or self.settings.top_k, 8),
+                                       filters=filters, prefer=resolved.prefer)
+        if not retrieval.hits and filters.undated:
+            filters = _widened(filters)
+            retrieval = retriever.retrieve(resolved.query, k=max(k or self.settings.top_k, 8),
+                                           filters=filters, prefer=resolved.prefer)
         # Sentences are judged against the question as asked: the folded-in previous question
         # found the release, but the new question says what to quote from it.
         vector = (self.embedder.embed([question])[0] if resolved.follow_up
@@ -247,6 +255,15 @@ class Assistant:
 
     def documents(self) -> Sequence[str]:
         return sorted(self._reader().document_hashes())
+
+
+def _widened(filters: Filters) -> Filters:
+    """A period read from the question, a week wider each side: "the measures of late
+    September" may be in a release of 1 October. Used only when the period itself holds
+    nothing that matches."""
+    week = dt.timedelta(days=7)
+    return Filters(filters.since - week if filters.since else None,
+                   filters.until + week if filters.until else None, undated=filters.undated)
 
 
 def _newest_first(hits: Sequence[Hit]) -> list[Hit]:
