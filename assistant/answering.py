@@ -26,7 +26,7 @@ from .chunking import split_sentences
 from .config import Settings
 from .documents import NO_ANSWER, Answer, Citation, Document, Hit
 from .embedding import VectorCache
-from .lexical import content_stems, stems
+from .lexical import content_stems, month_stems, stems
 
 if TYPE_CHECKING:
     import numpy as np
@@ -214,13 +214,11 @@ def question_names(question: str, store: Store) -> set[str]:
     """Stems of the names the question uses (capitalised words after the first) that are
     informative in this archive: rare ones. A name in one release of twenty or more (the
     office's own name, the president's) says nothing about which release answers."""
-    from .listing import _MONTHS  # months name dates, which the period filter handles
-
     total = max(1, store.counts()[0])
     names = set()
     for match in _NAME.finditer(question, 1):
         for stem in stems(match.group(0), drop_stopwords=True):
-            if len(stem) > 2 and stem not in _MONTHS and store.document_frequency(stem) < total / 20:
+            if len(stem) > 2 and stem not in month_stems() and store.document_frequency(stem) < total / 20:
                 names.add(stem)
     return names
 

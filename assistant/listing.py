@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .documents import Answer, Citation
-from .lexical import content_stems, stems
+from .lexical import content_stems, month_stems, stems
 
 if TYPE_CHECKING:
     from .retrieval import Filters
@@ -68,12 +68,6 @@ def list_intent(question: str) -> ListIntent | None:
 
 
 _YEAR_OR_DAY = re.compile(r"(?:1[89]\d\d|20\d\d|\d{1,2}(?:st|nd|rd|th)?)")
-_MONTHS = frozenset(stems(
-    "jan january feb february mar march apr april may jun june jul july aug august sep sept "
-    "september oct october nov november dec december январь января январе февраль февраля "
-    "феврале март марта марте апрель апреля апреле май мая мае июнь июня июне июль июля июле "
-    "август августа августе сентябрь сентября сентябре октябрь октября октябре ноябрь ноября "
-    "ноябре декабрь декабря декабре"))
 
 
 def key_terms(question: str, *, dated: bool = False) -> list[str]:
@@ -82,7 +76,7 @@ def key_terms(question: str, *, dated: bool = False) -> list[str]:
     period filter handles them, and a release rarely repeats its own year."""
     terms = content_stems(question) - _FRAME
     if dated:
-        terms = {t for t in terms if not _YEAR_OR_DAY.fullmatch(t) and t not in _MONTHS}
+        terms = {t for t in terms if not _YEAR_OR_DAY.fullmatch(t) and t not in month_stems()}
     return sorted(terms)
 
 
