@@ -109,11 +109,15 @@ def answer(
     for i, cand in enumerate(candidates):
         words = content_stems(cand.text)
         with_title = words | content_stems(cand.doc.title)
+        # A follow-up's sentence seldom repeats the previous question's words, but the release
+        # the conversation is about does: for one, the whole release is the context.
+        around_here = (_document_stems(cand.doc.id, cand.doc.title, cand.doc.text) if context
+                       else with_title)
         evidence = {
             # Without a trustworthy embedding, the words carry the similarity's share too.
             "similarity": float(similarity[i]) if dense_trusted else _share(wanted, words),
             "words": _share(wanted, words),
-            "context": _share(around, with_title),
+            "context": _share(around, around_here),
             "passage": cand.passage_score,
             "answer_type": float(has_answer_type(expected, cand.text, question_words)),
             # A sentence that only restates the question answers nothing.

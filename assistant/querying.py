@@ -181,10 +181,15 @@ def _parse(text: str) -> dt.date | None:
 
 
 # Words that make a question lean on the one before it: pronouns and demonstratives that
-# point back, and openings that continue ("And what about ...?").
+# point back ("that call", "the same day", "which other states"), and openings that continue
+# ("And what about ...?").
 _ANAPHORA = re.compile(
     r"\b(?:he|she|they|him|her|them|his|hers|their|theirs|it|its|there|then|those|these"
-    r"|the same|the next day|the day after|afterwards|once it was over"
+    r"|the same|that same|the next day|the day after|afterwards|once it was over"
+    r"|(?:which|what) other|the other|the two|both sides|related|matching"
+    r"|(?:that|this|the) (?:call|meeting|visit|trip|talks|deal|settlement|case|lawsuit|suit"
+    r"|agreement|decision|statement|announcement|conversation|company|companies|court"
+    r"|negotiations|documents|leaders|event|ceremony|move|facility|program|programme)"
     r"|он|она|оно|они|его|её|ее|их|ему|ей|им|там|тогда|эти|после этого)\b",
     _FLAGS)
 _CONTINUES = re.compile(r"^\s*(?:and|but|also|so|what about|how about|what else|а|и|но|а что)\b", _FLAGS)
@@ -202,22 +207,29 @@ class Resolved:
     follow_up: bool = False
 
 
-def resolve(question: str, history: Sequence[Turn]) -> Resolved:
+def resolve(question: str, history: Sequence[Turn], *,
+            new_names: Sequence[str] | None = None) -> Resolved:
     """Fold the conversation into a follow-up's retrieval query.
 
-    A question that points back (pronouns, "and what about ...", or almost no words of its
-    own) searches with the previous question's words and prefers the releases it cited;
-    one that stands on its own is searched as it is, so a change of subject is not dragged
-    back to the old one."""
+    A question that points back (pronouns, "that call", "and what about ...", or almost no
+    words of its own) searches with the previous question's words and prefers the releases
+    it cited; one that stands on its own is searched as it is, so a change of subject is not
+    dragged back to the old one.
+
+    ``new_names`` are the question's informative names (rare in the archive) that the
+    conversation so far has not used: a question with one ("What did he pay Posh Bridal
+    Couture?") is about something new even when it says "he". Without it, any capitalised
+    word or number after the first word counts as new (callers without an index)."""
     from .lexical import content_stems
 
     if not history:
         return Resolved(question)
     previous = history[-1]
-    # Names and numbers of its own ("... the Sanya meeting", "in 2019") make a question stand
-    # alone even when it says "they"; an opening like "And what about X?" continues anyway.
-    words = question.split()
-    own_names = any(w[:1].isupper() or any(ch.isdigit() for ch in w) for w in words[1:])
+    if new_names is None:
+        words = question.split()
+        own_names = any(w[:1].isupper() or any(ch.isdigit() for ch in w) for w in words[1:])
+    else:
+        own_names = bool(new_names)
     leans = (bool(_CONTINUES.search(question))
              or (bool(_ANAPHORA.search(question)) and not own_names)
              or len(content_stems(question)) <= 1)

@@ -142,7 +142,8 @@ class Assistant:
             # Lists and counts are answered over the whole archive, not the top passages.
             return self._with_period(answer_list(question, intent, store, filters, dated=dated),
                                      filters)
-        resolved = resolve(question, history)
+        resolved = resolve(question, history,
+                           new_names=_new_names(question, history, store) if history else None)
         retriever = self._retriever()
         retrieval = retriever.retrieve(resolved.query, k=max(k or self.settings.top_k, 8),
                                        filters=filters, prefer=resolved.prefer)
@@ -255,6 +256,20 @@ class Assistant:
 
     def documents(self) -> Sequence[str]:
         return sorted(self._reader().document_hashes())
+
+
+def _new_names(question: str, history: Sequence[Turn], store: Store) -> list[str]:
+    """The question's informative names that neither the previous question nor the
+    releases it cited use: the sign of a new subject."""
+    from .answering import question_names
+    from .lexical import stems
+
+    previous = history[-1]
+    known = set(stems(previous.question))
+    for doc_id in previous.cited:
+        if (doc := store.document(doc_id)) is not None:
+            known.update(stems(f"{doc.title} {doc.text}"))
+    return sorted(question_names(question, store) - known)
 
 
 def _widened(filters: Filters) -> Filters:

@@ -9,7 +9,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import QueryError
-from assistant.querying import read_dates
+from assistant.querying import read_dates, resolve
 from tests.fakes import FakeEmbedder
 
 D = dt.date
@@ -51,6 +51,38 @@ def test_questions_without_dates_and_the_latest() -> None:
     latest = read_dates("What is the latest statement on interest rates?", newest=NEWEST)
     assert latest.latest and latest.period is None
     assert read_dates("Какое последнее заявление?", newest=NEWEST).latest
+
+
+@pytest.mark.parametrize("question", [
+    "Who voted against it, and on what grounds?",
+    "Which other central banks announced steps alongside?",
+    "What did the Board do with the discount rate at the same time?",
+    "Which member of the government also took part in that call?",
+    "Which projects did the two leaders launch together that same day?",
+    "And what about Tavion James?",
+])
+def test_a_question_that_points_back_is_a_follow_up(question: str) -> None:
+    from assistant import Turn
+
+    earlier = Turn("How large was the rate cut of 22 January 2008?", cited=("fomc-2008-01-22",))
+    # Names the conversation already used, or common in the archive, are no new subject.
+    resolved = resolve(question, [earlier], new_names=["tavion"] if "Tavion" in question else [])
+    assert resolved.follow_up and resolved.prefer == ("fomc-2008-01-22",)
+    assert earlier.question in resolved.query
+    assert not resolve(question, []).follow_up
+
+
+def test_a_question_with_a_new_subject_stands_alone() -> None:
+    from assistant import Turn
+
+    earlier = Turn("How large was the rate cut of 22 January 2008?", cited=("fomc-2008-01-22",))
+    # "its" points back, but a rare name the conversation never used says the subject changed.
+    question = "How much did Posh Bridal Couture pay after its gowns came late?"
+    assert not resolve(question, [earlier], new_names=["posh", "bridal"]).follow_up
+    assert resolve(question, [earlier], new_names=["posh", "bridal"]).query == question
+    # No words pointing back and words of its own: a new question.
+    assert not resolve("Which judge sentenced the ring's leader for billing fraud?", [earlier],
+                       new_names=[]).follow_up
 
 
 @pytest.fixture(scope="module")
