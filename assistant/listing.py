@@ -26,10 +26,13 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 60
 MIN_COVERAGE = 0.4
-RELATIVE_COVERAGE = 0.75
+RELATIVE_COVERAGE = 0.5
 """A release is listed when it holds at least this share of the question's informative
 weight, and at least ``RELATIVE_COVERAGE`` of what the best-matching release holds: a
-question's own word ("dissent") may be one no release uses ("voting against")."""
+question's own word ("dissent") may be one no release uses ("voting against"), and a rare
+one may be spelled otherwise in most releases ("Dissanayake", "Disanayake"). Chosen on the
+list questions of the press set (docs/QUALITY.md): gold recall 0.81 -> 0.99 for row
+precision 0.71 -> 0.60 against a relative share of 0.75."""
 
 _NOUNS = (r"releases|statements|announcements|press\s+releases|dates|meetings|times|occasions|"
           r"calls|contacts|conversations|visits|cases|lawsuits|settlements|trips")

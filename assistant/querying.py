@@ -90,14 +90,18 @@ class QueryDates:
     """The question asks for the newest matching release ("the latest", "most recent")."""
 
 
-def read_dates(question: str, *, newest: dt.date | None = None) -> QueryDates:
+def read_dates(question: str, *, newest: dt.date | None = None, events: bool = False) -> QueryDates:
     """The period and recency a question asks for. ``newest`` is the archive's newest release
-    date, the anchor of relative periods (today when unknown)."""
-    return QueryDates(period=_period(question, newest or dt.date.today()),
+    date, the anchor of relative periods (today when unknown).
+
+    ``events``: the question asks for every release about something that happened ("the
+    releases about the President's June 2025 visit"), so a month and year name when it
+    happened, and releases come out as things happen: they are a period even without "in"."""
+    return QueryDates(period=_period(question, newest or dt.date.today(), events=events),
                       latest=bool(_LATEST.search(question)) and not _RELATIVE.search(question))
 
 
-def _period(question: str, anchor: dt.date) -> Period | None:
+def _period(question: str, anchor: dt.date, *, events: bool = False) -> Period | None:
     if m := _RANGE.search(question):
         a, b = (m.group("a"), m.group("b")) if m.group("a") else (m.group("c"), m.group("d"))
         first, last = _span(a), _span(b)
@@ -119,7 +123,8 @@ def _period(question: str, anchor: dt.date) -> Period | None:
         # "the 2019 data breach" or "Budget 2016" name what a release is about, and the
         # release may well be from another year. A full date is taken as it is.
         whole_day = bool(_DAY_PRECISE.search(m.group("a")))
-        if not (whole_day or _CUE.search(question[:m.start()])
+        month = events and re.fullmatch(rf"{_MONTH}\s+{_YEAR}", m.group("a").strip(), _FLAGS)
+        if not (whole_day or month or _CUE.search(question[:m.start()])
                 or _RELEASES_AFTER.match(question[m.end():])):
             continue
         if span := _span(m.group("a")):

@@ -137,8 +137,9 @@ class Assistant:
         if not question.strip():  # before the conversation is folded in and hides it
             raise QueryError("the question is empty: type a question")
         store = self._reader()
-        filters, latest, dated = self._filters(question, since, until)
-        if intent := list_intent(question):
+        intent = list_intent(question)
+        filters, latest, dated = self._filters(question, since, until, events=intent is not None)
+        if intent:
             # Lists and counts are answered over the whole archive, not the top passages.
             return self._with_period(answer_list(question, intent, store, filters, dated=dated),
                                      filters)
@@ -181,11 +182,12 @@ class Assistant:
             reply = dataclasses.replace(reply, text=f"{NO_ANSWER[:-1]} among {searched}.")
         return reply
 
-    def _filters(self, question: str, since: dt.date | None,
-                 until: dt.date | None) -> tuple[Filters, bool, bool]:
+    def _filters(self, question: str, since: dt.date | None, until: dt.date | None,
+                 *, events: bool = False) -> tuple[Filters, bool, bool]:
         """The explicit date range narrowed by the period the question names; whether the
-        question asks for the latest; whether it named a period."""
-        dates = read_dates(question, newest=self._reader().newest_date())
+        question asks for the latest; whether it named a period. ``events``: see
+        ``read_dates``."""
+        dates = read_dates(question, newest=self._reader().newest_date(), events=events)
         explicit = since is not None or until is not None
         if dates.period:
             if dates.period.since and (since is None or dates.period.since > since):

@@ -53,6 +53,17 @@ def test_questions_without_dates_and_the_latest() -> None:
     assert read_dates("Какое последнее заявление?", newest=NEWEST).latest
 
 
+def test_a_month_names_the_events_a_list_asks_about() -> None:
+    question = "List the releases covering the President's June 2025 official visit to Germany."
+    # In an ordinary question "June 2025" may name the subject; a list of releases about an
+    # event wants the releases published when it happened.
+    assert read_dates(question, newest=NEWEST).period is None
+    period = read_dates(question, newest=NEWEST, events=True).period
+    assert period is not None and (period.since, period.until) == (D(2025, 6, 1), D(2025, 6, 30))
+    assert read_dates("Which releases mention the 2019 data breach?", newest=NEWEST,
+                      events=True).period is None
+
+
 @pytest.mark.parametrize("question", [
     "Who voted against it, and on what grounds?",
     "Which other central banks announced steps alongside?",
