@@ -98,6 +98,12 @@ class Hit:
     collection: str = ""
     chunk_id: int = 0
 
+    def to_json(self) -> dict[str, object]:
+        return {"doc_id": self.doc_id, "title": self.title,
+                "date": self.date.isoformat() if self.date else None, "url": self.url,
+                "text": self.text, "start": self.start, "end": self.end,
+                "score": round(self.score, 4), "page": self.page, "collection": self.collection}
+
 
 @dataclass(frozen=True, slots=True)
 class Citation:
@@ -121,6 +127,35 @@ class Citation:
             "quote": self.quote, "start": self.start, "end": self.end,
             "score": round(self.score, 4), "page": self.page,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    """A stored document without its text: a row of the library's list."""
+
+    id: str
+    title: str
+    date: dt.date | None
+    url: str | None
+    collection: str
+    lang: str | None
+    chars: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "title": self.title,
+                "date": self.date.isoformat() if self.date else None, "url": self.url,
+                "collection": self.collection, "lang": self.lang, "chars": self.chars}
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPage:
+    """One page of the library's list, and how many documents match in all."""
+
+    total: int
+    documents: tuple[DocumentSummary, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"total": self.total, "documents": [d.to_json() for d in self.documents]}
 
 
 NO_ANSWER = "The archive has no release that answers this."

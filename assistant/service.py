@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import DEFAULT_MODEL, Settings
-from .documents import NO_ANSWER, Answer, Document, Hit, IndexInfo, IndexReport, Turn
+from .documents import (
+    NO_ANSWER,
+    Answer,
+    Document,
+    DocumentPage,
+    Hit,
+    IndexInfo,
+    IndexReport,
+    Turn,
+)
 from .errors import IndexNotFound, QueryError
 from .indexing import Progress, rebuild, run_index
 from .querying import Period, read_dates, resolve
@@ -255,6 +264,15 @@ class Assistant:
         """Integrity problems of the index in words (empty: all is well); vectors that lag
         behind the store are repaired first."""
         return self._reader().check()
+
+    def list_documents(self, *, contains: str = "", collection: str | None = None,
+                       limit: int = 50, offset: int = 0) -> DocumentPage:
+        """A page of the stored documents (no text), newest first; ``contains`` filters by
+        title or id."""
+        if limit < 1 or offset < 0:
+            raise QueryError("limit must be at least 1 and offset at least 0")
+        return self._reader().list_documents(contains=contains, collection=collection,
+                                             limit=limit, offset=offset)
 
     def documents(self) -> Sequence[str]:
         return sorted(self._reader().document_hashes())

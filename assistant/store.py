@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .documents import Chunk, Document
+from .documents import Chunk, Document, DocumentPage, DocumentSummary
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from .lexical import index_text, keyword_query
 
@@ -257,6 +257,29 @@ class Store:
                                lang=r[5], pages=tuple(json.loads(r[6])), source=r[7],
                                collection=r[8])
             last = rows[-1][0]
+
+    def list_documents(self, *, contains: str = "", collection: str | None = None,
+                       limit: int = 50, offset: int = 0) -> DocumentPage:
+        """Documents without their text, newest first, whose title or id holds ``contains``
+        (case-insensitive), optionally of one collection."""
+        clauses, params = [], []
+        if contains:
+            # LIKE with an escape: a user's "%" or "_" is a character, not a wildcard.
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", contains.lower()) + "%"
+            clauses.append("(lower(title) LIKE ? ESCAPE '\\' OR lower(id) LIKE ? ESCAPE '\\')")
+            params += [pattern, pattern]
+        if collection is not None:
+            clauses.append("collection = ?")
+            params.append(collection)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        total = int(self._query(f"SELECT count(*) FROM documents {where}", tuple(params))[0][0])
+        rows = self._query(
+            f"""SELECT id, title, date, url, collection, lang, length(text) FROM documents {where}
+                ORDER BY date IS NULL, date DESC, id LIMIT ? OFFSET ?""",
+            (*params, int(limit), int(offset)))
+        return DocumentPage(total=total, documents=tuple(
+            DocumentSummary(id=r[0], title=r[1], date=dt.date.fromisoformat(r[2]) if r[2] else None,
+                            url=r[3], collection=r[4], lang=r[5], chars=int(r[6])) for r in rows))
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         if not ids:

@@ -256,13 +256,36 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         # The conversation's turns (question, releases cited), for follow-up questions.
         turns = gr.State([])
-        gr.on(triggers=[ask.click, question.submit], fn=respond,
+        # The page's own events stay out of the API description: programs call "/ask".
+        hidden = "undocumented"
+        gr.on(triggers=[ask.click, question.submit], fn=respond, api_visibility=hidden,
               inputs=[question, chatbot, turns, since, until], outputs=[chatbot, question, turns])
-        chatbot.example_select(pick_example, None, question).then(
+        chatbot.example_select(pick_example, None, question, api_visibility=hidden).then(
             respond, inputs=[question, chatbot, turns, since, until],
-            outputs=[chatbot, question, turns])
-        clear.click(lambda: ([], "", []), None, [chatbot, question, turns], queue=False)
+            outputs=[chatbot, question, turns], api_visibility=hidden)
+        clear.click(lambda: ([], "", []), None, [chatbot, question, turns], queue=False,
+                    api_visibility=hidden)
+        gr.api(_client_ask(assistant), api_name="ask",
+               api_description="The answer as `press-assistant ask --json` prints it.")
     return app
+
+
+def _client_ask(assistant: Assistant) -> Any:
+    """The chat's endpoint for ``gradio_client``: ``Client(url).predict(question, since,
+    until, api_name="/ask")`` returns the answer as a dict (``Answer.to_json``)."""
+    import gradio as gr
+
+    def ask(question: str, since: str = "", until: str = "") -> dict[str, Any]:
+        try:
+            return assistant.ask(question or "", since=parse_date(since, "since"),
+                                 until=parse_date(until, "until")).to_json()
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    # gr.api reads the parameter types to describe the endpoint: real classes, not the
+    # strings `from __future__ import annotations` leaves.
+    ask.__annotations__ = {"question": str, "since": str, "until": str, "return": dict}
+    return ask
 
 
 def _is_loopback(host: str) -> bool:
@@ -291,16 +314,24 @@ def launch_auth(host: str) -> tuple[str, str] | None:
 
 
 def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Open the index, load the model, and serve the chat until interrupted."""
+    """Open the index, load the model, and serve the chat at ``/`` and the JSON API at
+    ``/api`` (:mod:`assistant.api`) until interrupted; both behind the same credentials."""
+    import gradio as gr
+    import uvicorn
+
+    from .api import build_api
     from .service import Assistant
 
     auth = launch_auth(host)  # before the slow part: a refused config fails at once
     assistant = Assistant.open(settings=settings)
     # Loads the embedding model and the index now, so the first question is not the slow one.
     assistant.search("warm up", k=1)
-    app = build_app(assistant)
+    app = gr.mount_gradio_app(build_api(assistant, auth=auth), build_app(assistant), path="/",
+                              auth=auth, show_error=False, ssr_mode=False, css=_CSS)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Serving the chat on http://{shown}:{port}/ and the API on http://{shown}:{port}/api "
+          "(Ctrl+C stops)", flush=True)
     try:
-        app.launch(server_name=host, server_port=port, auth=auth, inbrowser=False, share=False,
-                   show_error=False, ssr_mode=False, css=_CSS)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         assistant.close()

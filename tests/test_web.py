@@ -295,9 +295,10 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeou
                 f"{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The seed corpus indexed with the real model and served by `press-assistant serve`."""
+    tmp_path = tmp_path_factory.mktemp("live")
     index = tmp_path / "index"
     built = subprocess.run([sys.executable, "-m", "assistant", "index", "corpus", "--index",
                             str(index)], cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -352,3 +353,24 @@ def test_chat_in_a_browser_answers_with_sources(live_server: str) -> None:
             page.screenshot(path=str(ROOT / "docs" / "chat.png"), full_page=True)
         finally:
             browser.close()
+
+
+@pytest.mark.real_model
+@needs_readers
+def test_the_served_app_answers_over_http_and_gradio_client(live_server: str) -> None:
+    import httpx
+    from gradio_client import Client
+
+    reply = httpx.post(f"{live_server}api/ask", json={"question": "Who attended the Sanya meeting?"},
+                       timeout=60)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert not body["abstained"] and "SCO" in body["answer"]
+    assert body["citations"][0]["date"] == "2016-11-30"
+    assert httpx.get(f"{live_server}api/health", timeout=10).json()["documents"] == 1
+    bad = httpx.post(f"{live_server}api/ask", json={"questio": "typo"}, timeout=10)
+    assert bad.status_code == 422 and "question" in bad.json()["error"]
+
+    client = Client(live_server, verbose=False)
+    answer = client.predict("Who attended the Sanya meeting?", "", "", api_name="/ask")
+    assert answer == body  # the same answer, the same shape, by either road

@@ -1,0 +1,249 @@
+"""The HTTP JSON API served beside the chat: ``/api/ask``, ``/api/search``, ``/api/documents``
+and ``/api/health``, described at ``/api/openapi.json`` (browsable at ``/api/docs``).
+
+Answers have the shape ``press-assistant ask --json`` prints. Every error is JSON,
+``{"error": "what to do"}``, with a 4xx status for a bad request (a missing question, an
+unknown field, a malformed date, a body over the size limit) and 503 while the index cannot
+be read; a bug answers 500 with no traceback (the server log keeps it). With credentials set,
+every endpoint asks for them (HTTP Basic), as the chat does.
+
+This module imports FastAPI and pydantic at once: it is loaded only to serve.
+"""
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from . import __version__
+from .documents import Turn
+from .errors import AssistantError, IndexError_, QueryError
+from .service import Assistant
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1_000_000
+"""Bytes a JSON request may have: a question with its conversation needs far less."""
+MAX_QUESTION = 2_000
+
+
+class _Strict(BaseModel):
+    # An unknown field is an error, not silently ignored: a misspelt filter ("snce") would
+    # otherwise search the whole archive while the caller believes it filtered.
+    model_config = ConfigDict(extra="forbid")
+
+
+class FiltersIn(_Strict):
+    since: dt.date | None = Field(None, description="Published on or after (YYYY-MM-DD).")
+    until: dt.date | None = Field(None, description="Published on or before (YYYY-MM-DD).")
+
+
+class TurnIn(_Strict):
+    question: str = Field(max_length=MAX_QUESTION)
+    cited: list[str] = Field(default_factory=list, max_length=50,
+                             description="Ids of the releases the answer cited, first first.")
+
+
+class AskIn(_Strict):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION)
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+    history: list[TurnIn] = Field(
+        default_factory=list, max_length=20,
+        description="The conversation so far, oldest first: each earlier question and the "
+                    "releases its answer cited (`question` and the citations' `doc_id`s).")
+    k: int | None = Field(None, ge=1, le=50, description="Passages to read (default: settings).")
+
+
+class SearchIn(_Strict):
+    query: str = Field(min_length=1, max_length=MAX_QUESTION)
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+    k: int = Field(10, ge=1, le=100)
+
+
+class CitationOut(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    date: str | None
+    url: str | None
+    quote: str = Field(description="Verbatim text of the release: text[start:end].")
+    start: int
+    end: int
+    score: float
+    page: int | None
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str = Field(description="Quoted sentences, each followed by its [n] marker.")
+    abstained: bool
+    searched: str | None = Field(description="The publication dates searched, when not all.")
+    count: int | None = Field(description="For a list question: how many releases match.")
+    citations: list[CitationOut]
+
+
+class HitOut(BaseModel):
+    doc_id: str
+    title: str
+    date: str | None
+    url: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    page: int | None
+    collection: str
+
+
+class SearchOut(BaseModel):
+    query: str
+    hits: list[HitOut]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    title: str
+    date: str | None
+    url: str | None
+    collection: str
+    lang: str | None
+    chars: int
+
+
+class DocumentsOut(BaseModel):
+    total: int
+    documents: list[DocumentOut]
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+    documents: int
+    chunks: int
+    model: str
+    updated_at: str | None
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 413, 422, 503)}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _basic_auth(credentials: tuple[str, str]) -> Callable[..., None]:
+    user, password = (c.encode() for c in credentials)
+    scheme = HTTPBasic(auto_error=False)
+
+    def check(given: Annotated[HTTPBasicCredentials | None, Depends(scheme)]) -> None:
+        # Both compared in constant time, and both always compared: no timing hint of which
+        # half was wrong.
+        ok = given is not None and all([
+            secrets.compare_digest(given.username.encode(), user),
+            secrets.compare_digest(given.password.encode(), password)])
+        if not ok:
+            raise HTTPException(401, "credentials required: HTTP Basic with the user and "
+                                     "password the server was started with",
+                                headers={"WWW-Authenticate": 'Basic realm="press-assistant"'})
+    return check
+
+
+def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None) -> FastAPI:
+    """The FastAPI app with the JSON endpoints under ``/api``; the chat is mounted on it by
+    :func:`assistant.web.serve`."""
+    app = FastAPI(title="Press archive assistant", version=__version__,
+                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+                  description="Ask an archive of press releases; every answer quotes the "
+                              "releases word for word and cites them.")
+    router = APIRouter(prefix="/api", responses=_ERRORS,
+                       dependencies=[Depends(_basic_auth(auth))] if auth else [])
+
+    @router.post("/ask", response_model=AnswerOut)
+    def ask(body: AskIn) -> dict[str, object]:
+        """An extractive answer with numbered, verbatim citations, or an abstention."""
+        history = [Turn(question=t.question, cited=tuple(t.cited)) for t in body.history]
+        answer = assistant.ask(body.question, k=body.k, since=body.filters.since,
+                               until=body.filters.until, history=history)
+        return answer.to_json()
+
+    @router.post("/search", response_model=SearchOut)
+    def search(body: SearchIn) -> dict[str, object]:
+        """The best-matching passages, best first."""
+        hits = assistant.search(body.query, k=body.k, since=body.filters.since,
+                                until=body.filters.until)
+        return {"query": body.query, "hits": [h.to_json() for h in hits]}
+
+    @router.get("/documents", response_model=DocumentsOut)
+    def documents(
+        contains: Annotated[str, Query(max_length=200, description="In the title or id.")] = "",
+        collection: Annotated[str | None, Query(max_length=500)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, object]:
+        """The stored documents without their text, newest first."""
+        return assistant.list_documents(contains=contains, collection=collection, limit=limit,
+                                        offset=offset).to_json()
+
+    @router.get("/health", response_model=HealthOut)
+    def health() -> dict[str, object]:
+        """Whether the index can be read, and what it holds."""
+        info = assistant.info()
+        return {"status": "ok", "version": __version__, "documents": info.documents,
+                "chunks": info.chunks, "model": info.model, "updated_at": info.updated_at}
+
+    app.include_router(router)
+    _handle_errors(app)
+    return app
+
+
+def _handle_errors(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def limit_body(request: Request,
+                         call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        # Checked before the body is read: an oversized request costs nothing.
+        size = request.headers.get("content-length", "")
+        if request.url.path.startswith("/api/") and size.isdigit() and int(size) > MAX_BODY:
+            return _error(413, f"the request has {int(size):,} bytes; the limit is {MAX_BODY:,}")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+            problems.append(f"{where}: {e.get('msg', 'invalid')}")
+        return _error(422, "invalid request: " + "; ".join(problems))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(QueryError)
+    async def bad_question(_: Request, exc: QueryError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(IndexError_)
+    async def unavailable(_: Request, exc: IndexError_) -> JSONResponse:
+        return _error(503, str(exc))
+
+    @app.exception_handler(AssistantError)
+    async def refused(_: Request, exc: AssistantError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _error(500, "internal error: the server log has the details")

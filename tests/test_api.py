@@ -1,0 +1,164 @@
+"""The HTTP JSON API: every endpoint, its errors (4xx with a JSON message, never a 500 for a
+bad request) and its credentials, over a small index built with the fake embedder."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant import Assistant
+from assistant.api import MAX_BODY, build_api
+from tests.fakes import FakeEmbedder
+
+SANYA = ("Prosecutor General took part in 14th meeting of general prosecutors (Sanya)\n\n"
+         "30 November 2016\n\n"
+         "The event was attended by the heads of supreme supervisory authorities of the SCO "
+         "countries.\n\nIssues of countering terrorism were discussed at the meeting.\n")
+HARBOUR = ("Harbour crane delivered\n\n12 May 2019\n\nThe new harbour crane lifts forty tonnes. "
+           "It was delivered by ship from the manufacturer.\n")
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    root = tmp_path_factory.mktemp("api")
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "sanya.txt").write_text(SANYA, encoding="utf-8")
+    (docs / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
+    assistant = Assistant.open(root / "idx", create=True, embedder=FakeEmbedder())
+    assistant.index([docs])
+    yield assistant
+    assistant.close()
+
+
+@pytest.fixture(scope="module")
+def client(bot: Assistant) -> TestClient:
+    # raise_server_exceptions off: the client sees what a real one would, a 500 included.
+    return TestClient(build_api(bot), raise_server_exceptions=False)
+
+
+def test_ask_answers_with_verbatim_citations(client: TestClient, bot: Assistant) -> None:
+    reply = client.post("/api/ask", json={"question": "Who attended the Sanya meeting?"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert not body["abstained"] and "supervisory authorities" in body["answer"]
+    first = body["citations"][0]
+    assert first["date"] == "2016-11-30" and "Sanya" in first["title"]
+    doc = bot.document(first["doc_id"])
+    assert doc is not None and doc.text[first["start"]:first["end"]] == first["quote"]
+
+
+def test_ask_has_the_shape_of_the_cli_json(client: TestClient, bot: Assistant) -> None:
+    question = "Who attended the Sanya meeting?"
+    body = client.post("/api/ask", json={"question": question}).json()
+    assert body == bot.ask(question).to_json()
+
+
+def test_ask_applies_date_filters_and_says_so(client: TestClient) -> None:
+    reply = client.post("/api/ask", json={"question": "Who attended the Sanya meeting?",
+                                          "filters": {"since": "2019-01-01"}})
+    body = reply.json()
+    assert reply.status_code == 200
+    assert all(c["date"] >= "2019-01-01" for c in body["citations"])
+    assert body["searched"] == "releases from 2019-01-01 on"
+
+
+def test_ask_takes_the_conversation(client: TestClient) -> None:
+    first = client.post("/api/ask", json={"question": "Who attended the Sanya meeting?"}).json()
+    cited = [c["doc_id"] for c in first["citations"]]
+    reply = client.post("/api/ask", json={
+        "question": "What else was discussed there?",
+        "history": [{"question": first["question"], "cited": cited}]})
+    assert reply.status_code == 200
+    assert reply.json()["citations"][0]["doc_id"] in cited
+
+
+def test_search_ranks_passages(client: TestClient) -> None:
+    reply = client.post("/api/search", json={"query": "harbour crane", "k": 2})
+    assert reply.status_code == 200
+    hits = reply.json()["hits"]
+    assert 1 <= len(hits) <= 2 and "crane" in hits[0]["text"]
+    assert hits[0]["date"] == "2019-05-12" and hits[0]["score"] >= hits[-1]["score"]
+
+
+def test_documents_lists_and_filters(client: TestClient) -> None:
+    body = client.get("/api/documents").json()
+    assert body["total"] == 2 and {d["date"] for d in body["documents"]} == {"2016-11-30", "2019-05-12"}
+    assert body["documents"][0]["date"] == "2019-05-12"  # newest first
+    found = client.get("/api/documents", params={"contains": "SANYA"}).json()
+    assert found["total"] == 1 and "Sanya" in found["documents"][0]["title"]
+    # A user's % is a character, not a wildcard.
+    assert client.get("/api/documents", params={"contains": "%"}).json()["total"] == 0
+    page = client.get("/api/documents", params={"limit": 1, "offset": 1}).json()
+    assert page["total"] == 2 and len(page["documents"]) == 1
+
+
+def test_health_reports_the_index(client: TestClient) -> None:
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok" and body["documents"] == 2 and body["chunks"] >= 2
+    assert body["model"] == FakeEmbedder.name
+
+
+def test_openapi_describes_every_endpoint(client: TestClient) -> None:
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert {"/api/ask", "/api/search", "/api/documents", "/api/health"} <= set(paths)
+
+
+@pytest.mark.parametrize(("method", "path", "payload", "status", "says"), [
+    ("post", "/api/ask", {}, 422, "question: Field required"),
+    ("post", "/api/ask", {"question": ""}, 422, "question"),
+    ("post", "/api/ask", {"question": "   "}, 400, "empty"),
+    ("post", "/api/ask", {"question": "x", "filters": {"colour": "red"}}, 422, "filters.colour"),
+    ("post", "/api/ask", {"question": "x", "filters": {"since": "yesterday"}}, 422, "filters.since"),
+    ("post", "/api/ask", {"question": "x", "k": 0}, 422, "k"),
+    ("post", "/api/ask", {"question": "x", "history": [{"cited": []}]}, 422, "history.0.question"),
+    ("post", "/api/search", {"query": "x", "extra": 1}, 422, "extra"),
+    ("get", "/api/documents?limit=0", None, 422, "limit"),
+    ("get", "/api/nowhere", None, 404, "Not Found"),
+    ("get", "/api/ask", None, 405, "Method Not Allowed"),
+])
+def test_bad_requests_get_a_json_error(client: TestClient, method: str, path: str,
+                                       payload: object, status: int, says: str) -> None:
+    reply = client.request(method, path, json=payload)
+    assert reply.status_code == status, reply.text
+    assert says in reply.json()["error"]
+
+
+def test_a_question_outside_its_own_filter_is_a_bad_request(client: TestClient) -> None:
+    reply = client.post("/api/ask", json={"question": "What happened in March 2016?",
+                                          "filters": {"since": "2019-01-01"}})
+    assert reply.status_code == 400 and "widen or clear the filter" in reply.json()["error"]
+
+
+def test_malformed_json_and_oversized_bodies_are_refused(client: TestClient) -> None:
+    reply = client.post("/api/ask", content=b"{not json", headers={"content-type": "application/json"})
+    assert reply.status_code == 422 and "error" in reply.json()
+    big = b'{"question": "' + b"a" * (MAX_BODY + 1) + b'"}'
+    reply = client.post("/api/ask", content=big, headers={"content-type": "application/json"})
+    assert reply.status_code == 413 and "limit" in reply.json()["error"]
+
+
+def test_a_missing_index_answers_503(tmp_path: Path) -> None:
+    bot = Assistant.open(tmp_path / "none", create=True, embedder=FakeEmbedder())
+    client = TestClient(build_api(bot), raise_server_exceptions=False)
+    reply = client.get("/api/health")
+    assert reply.status_code == 503 and "press-assistant index" in reply.json()["error"]
+
+
+def test_credentials_guard_every_endpoint(bot: Assistant) -> None:
+    client = TestClient(build_api(bot, auth=("editor", "s3cret")), raise_server_exceptions=False)
+    for method, path, payload in (("get", "/api/health", None), ("get", "/api/documents", None),
+                                  ("post", "/api/ask", {"question": "Sanya?"}),
+                                  ("post", "/api/search", {"query": "Sanya"})):
+        refused = client.request(method, path, json=payload)
+        assert refused.status_code == 401 and "credentials" in refused.json()["error"]
+        assert refused.headers["www-authenticate"].startswith("Basic")
+        wrong = client.request(method, path, json=payload, auth=("editor", "guess"))
+        assert wrong.status_code == 401
+        token = base64.b64encode(b"editor:s3cret").decode()
+        ok = client.request(method, path, json=payload, headers={"Authorization": f"Basic {token}"})
+        assert ok.status_code == 200, (path, ok.text)
