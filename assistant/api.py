@@ -44,6 +44,11 @@ class _Strict(BaseModel):
 class FiltersIn(_Strict):
     since: dt.date | None = Field(None, description="Published on or after (YYYY-MM-DD).")
     until: dt.date | None = Field(None, description="Published on or before (YYYY-MM-DD).")
+    collections: list[str] = Field(default_factory=list, max_length=100,
+                                   description="Only documents of these collections (the "
+                                               "folder or export file they came from).")
+    languages: list[str] = Field(default_factory=list, max_length=20,
+                                 description="Only documents in these languages (en, ru, ...).")
 
 
 class TurnIn(_Strict):
@@ -130,6 +135,8 @@ class HealthOut(BaseModel):
     chunks: int
     model: str
     updated_at: str | None
+    collections: list[str] = Field(description="Values for the collections filter.")
+    languages: list[str] = Field(description="Values for the languages filter.")
 
 
 class ErrorOut(BaseModel):
@@ -175,15 +182,17 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None) -> F
     def ask(body: AskIn) -> dict[str, object]:
         """An extractive answer with numbered, verbatim citations, or an abstention."""
         history = [Turn(question=t.question, cited=tuple(t.cited)) for t in body.history]
-        answer = assistant.ask(body.question, k=body.k, since=body.filters.since,
-                               until=body.filters.until, history=history)
+        f = body.filters
+        answer = assistant.ask(body.question, k=body.k, since=f.since, until=f.until,
+                               collections=f.collections, languages=f.languages, history=history)
         return answer.to_json()
 
     @router.post("/search", response_model=SearchOut)
     def search(body: SearchIn) -> dict[str, object]:
         """The best-matching passages, best first."""
-        hits = assistant.search(body.query, k=body.k, since=body.filters.since,
-                                until=body.filters.until)
+        f = body.filters
+        hits = assistant.search(body.query, k=body.k, since=f.since, until=f.until,
+                                collections=f.collections, languages=f.languages)
         return {"query": body.query, "hits": [h.to_json() for h in hits]}
 
     @router.get("/documents", response_model=DocumentsOut)
@@ -202,7 +211,8 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None) -> F
         """Whether the index can be read, and what it holds."""
         info = assistant.info()
         return {"status": "ok", "version": __version__, "documents": info.documents,
-                "chunks": info.chunks, "model": info.model, "updated_at": info.updated_at}
+                "chunks": info.chunks, "model": info.model, "updated_at": info.updated_at,
+                "collections": list(info.collections), "languages": list(info.languages)}
 
     app.include_router(router)
     _handle_errors(app)

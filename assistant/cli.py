@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from .config import Settings
-from .documents import Answer, Hit, IndexReport
+from .documents import Answer, IndexReport
 from .errors import AssistantError, ConfigError
 
 
@@ -83,11 +83,16 @@ reranker_option = click.option(
     help="Re-score the top passages with a second model: a local bi- or cross-encoder "
          "folder, or all-mpnet-base-v2 from its PyPI parts [default: $PRESS_ASSISTANT_RERANKER "
          "or none].")
-date_options = [
+filter_options = [
     click.option("--since", callback=_date, metavar="YYYY-MM-DD",
                  help="Only releases published on or after this date."),
     click.option("--until", callback=_date, metavar="YYYY-MM-DD",
                  help="Only releases published on or before this date."),
+    click.option("--collection", "collections", multiple=True, metavar="NAME",
+                 help="Only documents of this collection (the folder or export file they came "
+                      "from; `info` lists them). Repeatable."),
+    click.option("--lang", "languages", multiple=True, metavar="CODE",
+                 help="Only documents in this language (en, ru, ...). Repeatable."),
 ]
 
 
@@ -169,15 +174,16 @@ def _print_answer(answer: Answer) -> None:
 @click.option("--history", "history_file", metavar="FILE", default=None,
               help="A conversation file: earlier turns are read from it (follow-ups lean on "
                    "them) and this answer is appended to it (JSONL, one answer a line).")
-@_with(date_options)
+@_with(filter_options)
 def ask(question: str, index: str | None, model: str | None, reranker: str | None, as_json: bool,
         k: int | None, history_file: str | None, since: dt.date | None,
-        until: dt.date | None) -> None:
+        until: dt.date | None, collections: tuple[str, ...], languages: tuple[str, ...]) -> None:
     """Answer QUESTION from the archive, with numbered verbatim sources."""
     with _errors():
         history = _read_history(Path(history_file)) if history_file else []
-        answer = _open(index, model, reranker).ask(question, k=k, since=since, until=until,
-                                                   history=history)
+        answer = _open(index, model, reranker).ask(
+            question, k=k, since=since, until=until, collections=collections,
+            languages=languages, history=history)
         if history_file:
             with open(history_file, "a", encoding="utf-8") as out:
                 out.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
@@ -211,9 +217,9 @@ def _read_history(path: Path) -> list[Any]:
 @index_option
 @model_option
 @reranker_option
-@_with(date_options)
+@_with(filter_options)
 def chat(index: str | None, model: str | None, reranker: str | None, since: dt.date | None,
-         until: dt.date | None) -> None:
+         until: dt.date | None, collections: tuple[str, ...], languages: tuple[str, ...]) -> None:
     """Ask questions one after another; follow-ups lean on the conversation. An empty line
     or Ctrl-D ends it."""
     from .documents import Turn
@@ -229,20 +235,14 @@ def chat(index: str | None, model: str | None, reranker: str | None, since: dt.d
             if not question:
                 break
             try:
-                answer = bot.ask(question, since=since, until=until, history=history)
+                answer = bot.ask(question, since=since, until=until, collections=collections,
+                                 languages=languages, history=history)
             except AssistantError as exc:  # a bad question ends nothing: say why, go on
                 click.echo(f"error: {exc}", err=True)
                 continue
             _print_answer(answer)
             click.echo()
             history.append(Turn.of(answer))
-
-
-def _hit_json(hit: Hit) -> dict[str, Any]:
-    return {"doc_id": hit.doc_id, "title": hit.title,
-            "date": hit.date.isoformat() if hit.date else None, "url": hit.url,
-            "text": hit.text, "start": hit.start, "end": hit.end, "score": round(hit.score, 4),
-            "page": hit.page}
 
 
 @main.command()
@@ -252,14 +252,16 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
 @reranker_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="Passages to return.")
-@_with(date_options)
+@_with(filter_options)
 def search(query: str, index: str | None, model: str | None, reranker: str | None, as_json: bool,
-           k: int | None, since: dt.date | None, until: dt.date | None) -> None:
+           k: int | None, since: dt.date | None, until: dt.date | None,
+           collections: tuple[str, ...], languages: tuple[str, ...]) -> None:
     """The passages that best match QUERY, best first."""
     with _errors():
-        hits = _open(index, model, reranker).search(query, k=k, since=since, until=until)
+        hits = _open(index, model, reranker).search(query, k=k, since=since, until=until,
+                                                    collections=collections, languages=languages)
         if as_json:
-            click.echo(json.dumps({"query": query, "hits": [_hit_json(h) for h in hits]},
+            click.echo(json.dumps({"query": query, "hits": [h.to_json() for h in hits]},
                                   ensure_ascii=False))
             return
         for rank, hit in enumerate(hits, start=1):
@@ -286,6 +288,7 @@ def info(index: str | None, as_json: bool) -> None:
         click.echo(f"size:        {data.size_bytes / 1e6:.1f} MB")
         click.echo(f"updated:     {data.updated_at or 'never'}")
         click.echo(f"collections: {', '.join(data.collections) or '-'}")
+        click.echo(f"languages:   {', '.join(data.languages) or '-'}")
 
 
 @main.command(name="eval")

@@ -11,6 +11,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from .errors import QueryError
+
 
 @dataclass(frozen=True, slots=True)
 class Document:
@@ -130,6 +132,47 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrictions on what may be retrieved; empty or ``None`` means no restriction."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    undated: bool = False
+    """Keep documents without a publication date: set for a period read from the question,
+    which cannot rule out a release whose date is unknown; an explicit filter does."""
+    collections: tuple[str, ...] = ()
+    """Only documents of these collections (the folder or export file they came from)."""
+    languages: tuple[str, ...] = ()
+    """Only documents in these languages (ISO 639-1 codes, as detected when indexed)."""
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise QueryError(f"the date range is empty: {self.since} is after {self.until}")
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.since or self.until or self.collections or self.languages)
+
+    def describe(self) -> str:
+        """What was searched, in words: "releases from 2021-01-01 to 2021-12-31 in putin.jsonl,
+        in English"."""
+        if self.since and self.until:
+            words = (f"releases of {self.since.isoformat()}" if self.since == self.until else
+                     f"releases from {self.since.isoformat()} to {self.until.isoformat()}")
+        elif self.since:
+            words = f"releases from {self.since.isoformat()} on"
+        elif self.until:
+            words = f"releases up to {self.until.isoformat()}"
+        else:
+            words = "all releases"
+        if self.collections:
+            words += " in " + ", ".join(self.collections)
+        if self.languages:
+            words += " in language " + ", ".join(self.languages)
+        return words
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentSummary:
     """A stored document without its text: a row of the library's list."""
 
@@ -232,3 +275,4 @@ class IndexInfo:
     size_bytes: int
     updated_at: str | None
     collections: tuple[str, ...] = field(default_factory=tuple)
+    languages: tuple[str, ...] = field(default_factory=tuple)

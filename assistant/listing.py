@@ -21,7 +21,7 @@ from .documents import Answer, Citation
 from .lexical import content_stems, month_stems, stems
 
 if TYPE_CHECKING:
-    from .retrieval import Filters
+    from .documents import Filters
     from .store import Store
 
 MAX_ROWS = 60
@@ -94,8 +94,7 @@ def answer_list(question: str, intent: ListIntent, store: Store, filters: Filter
         return Answer(question=question, text="The question names nothing to list releases about.",
                       abstained=True)
     total = max(1, store.counts()[0])
-    holders = {t: store.documents_with(t, since=filters.since, until=filters.until,
-                                       undated=filters.undated) for t in terms}
+    holders = {t: store.documents_with(t, filters=filters) for t in terms}
     # Inverse document frequency over the whole archive, so that a period filter does not
     # make common words look rare.
     weight = {t: math.log(1 + total / (1 + store.document_frequency(t))) for t in terms}

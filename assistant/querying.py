@@ -72,15 +72,9 @@ class Period:
     """The words of the question that named it, as written."""
 
     def describe(self) -> str:
-        if self.since and self.until:
-            if self.since == self.until:
-                return f"releases of {self.since.isoformat()}"
-            return f"releases from {self.since.isoformat()} to {self.until.isoformat()}"
-        if self.since:
-            return f"releases from {self.since.isoformat()} on"
-        if self.until:
-            return f"releases up to {self.until.isoformat()}"
-        return "all releases"
+        from .documents import Filters
+
+        return Filters(self.since, self.until).describe()
 
 
 @dataclass(frozen=True, slots=True)

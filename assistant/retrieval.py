@@ -3,13 +3,12 @@ reciprocal rank fusion, with an optional publication-date range."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .documents import Hit
+from .documents import Filters, Hit
 from .errors import ConfigError, QueryError
 
 if TYPE_CHECKING:
@@ -20,19 +19,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """Restrictions on what may be retrieved; ``None`` means no restriction."""
-
-    since: dt.date | None = None
-    until: dt.date | None = None
-    undated: bool = False
-    """Keep documents without a publication date: set for a period read from the question,
-    which cannot rule out a release whose date is unknown; an explicit filter does."""
-
-    def __post_init__(self) -> None:
-        if self.since and self.until and self.since > self.until:
-            raise QueryError(f"the date range is empty: {self.since} is after {self.until}")
+_EVERYTHING = Filters()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +97,7 @@ class Retriever:
         self.settings = settings
         self.reranker = reranker
 
-    def retrieve(self, query: str, *, k: int, filters: Filters = Filters(),
+    def retrieve(self, query: str, *, k: int, filters: Filters = _EVERYTHING,
                  prefer: Sequence[str] = ()) -> Retrieval:
         """The ``k`` best passages for ``query``. Passages of the ``prefer`` releases (those a
         conversation is about) that are candidates anyway count once more in the fusion."""
@@ -125,12 +112,10 @@ class Retriever:
         trusted = dense_trusted(query, getattr(self.embedder, "languages", None))
         rankings: list[tuple[list[int], float]] = []
         if mode == "dense" or (mode == "hybrid" and trusted):
-            dense = self.store.dense_search(vector, limit=limit, since=filters.since,
-                                            until=filters.until, undated=filters.undated)
+            dense = self.store.dense_search(vector, limit=limit, filters=filters)
             rankings.append(([i for i, _ in dense], self.settings.dense_weight))
         if mode != "dense":
-            keyword = self.store.keyword_search(query, limit=limit, since=filters.since,
-                                                until=filters.until, undated=filters.undated)
+            keyword = self.store.keyword_search(query, limit=limit, filters=filters)
             rankings.append(([i for i, _ in keyword], self.settings.keyword_weight))
         if prefer:
             candidates = sorted(fuse(rankings, k=self.settings.rrf_k).items(), key=lambda p: -p[1])

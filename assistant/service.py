@@ -19,6 +19,7 @@ from .documents import (
     Answer,
     Document,
     DocumentPage,
+    Filters,
     Hit,
     IndexInfo,
     IndexReport,
@@ -26,8 +27,8 @@ from .documents import (
 )
 from .errors import IndexNotFound, QueryError
 from .indexing import Progress, rebuild, run_index
-from .querying import Period, read_dates, resolve
-from .retrieval import Filters, Retriever
+from .querying import read_dates, resolve
+from .retrieval import Retriever
 from .store import MANIFEST, Manifest, Store, recover
 
 if TYPE_CHECKING:
@@ -119,10 +120,12 @@ class Assistant:
     # -- questions -------------------------------------------------------------------------
 
     def search(self, query: str, *, k: int | None = None, since: dt.date | None = None,
-               until: dt.date | None = None) -> list[Hit]:
+               until: dt.date | None = None, collections: Sequence[str] = (),
+               languages: Sequence[str] = ()) -> list[Hit]:
         """The ``k`` passages that best match ``query``, best first; a period the query
-        names ("in March 2022") narrows ``since``/``until`` further."""
-        filters, _, _ = self._filters(query, since, until)
+        names ("in March 2022") narrows ``since``/``until`` further. ``collections`` and
+        ``languages`` (when given) keep only documents of those."""
+        filters, _, _ = self._filters(query, since, until, collections, languages)
         retriever = self._retriever()
         hits = retriever.retrieve(query, k=k or self.settings.top_k, filters=filters).hits
         if not hits and filters.undated:
@@ -131,12 +134,14 @@ class Assistant:
         return list(hits)
 
     def ask(self, question: str, *, k: int | None = None, since: dt.date | None = None,
-            until: dt.date | None = None, history: Sequence[Turn] = ()) -> Answer:
+            until: dt.date | None = None, collections: Sequence[str] = (),
+            languages: Sequence[str] = (), history: Sequence[Turn] = ()) -> Answer:
         """An extractive answer with numbered, verbatim, checked citations, or an abstention
         when the archive holds nothing relevant.
 
-        A period the question names becomes a filter (combined with ``since``/``until``),
-        reported in ``Answer.searched``; "the latest" answers from the newest of the relevant
+        A period the question names becomes a filter (combined with ``since``/``until``);
+        ``collections`` and ``languages`` keep only documents of those; every restriction
+        is reported in ``Answer.searched``; "the latest" answers from the newest of the relevant
         releases. ``history`` holds the conversation so far (``Turn.of(answer)``, oldest
         first): a follow-up that leans on it ("How much was he ordered to pay?") is searched
         with the previous question and prefers the releases it cited."""
@@ -147,7 +152,8 @@ class Assistant:
             raise QueryError("the question is empty: type a question")
         store = self._reader()
         intent = list_intent(question)
-        filters, latest, dated = self._filters(question, since, until, events=intent is not None)
+        filters, latest, dated = self._filters(question, since, until, collections, languages,
+                                               events=intent is not None)
         if intent:
             # Lists and counts are answered over the whole archive, not the top passages.
             return self._with_period(answer_list(question, intent, store, filters, dated=dated),
@@ -180,23 +186,30 @@ class Assistant:
 
     @staticmethod
     def _with_period(reply: Answer, filters: Filters) -> Answer:
-        """The answer, saying which publication dates were searched when that was not all."""
+        """The answer, saying what was searched when that was not the whole archive."""
         import dataclasses
 
-        if not (filters.since or filters.until):
+        if not filters.restricted:
             return reply
-        searched = Period(filters.since, filters.until, "").describe()
+        searched = filters.describe()
         reply = dataclasses.replace(reply, searched=searched)
         if reply.abstained and reply.text == NO_ANSWER:
             reply = dataclasses.replace(reply, text=f"{NO_ANSWER[:-1]} among {searched}.")
         return reply
 
     def _filters(self, question: str, since: dt.date | None, until: dt.date | None,
+                 collections: Sequence[str] = (), languages: Sequence[str] = (),
                  *, events: bool = False) -> tuple[Filters, bool, bool]:
-        """The explicit date range narrowed by the period the question names; whether the
-        question asks for the latest; whether it named a period. ``events``: see
-        ``read_dates``."""
-        dates = read_dates(question, newest=self._reader().newest_date(), events=events)
+        """The explicit restrictions, the date range narrowed by the period the question
+        names; whether the question asks for the latest; whether it named a period.
+        ``events``: see ``read_dates``."""
+        store = self._reader()
+        for kind, asked, known in (("collection", collections, store.collections),
+                                   ("language", languages, store.languages)):
+            if asked and (unknown := sorted(set(asked) - set(have := known()))):
+                raise QueryError(f"no {kind} {', '.join(map(repr, unknown))} in the index: "
+                                 f"choose among {', '.join(have) or 'none'}")
+        dates = read_dates(question, newest=store.newest_date(), events=events)
         explicit = since is not None or until is not None
         if dates.period:
             if dates.period.since and (since is None or dates.period.since > since):
@@ -207,7 +220,8 @@ class Assistant:
                 raise QueryError(
                     f"the question asks about {dates.period.phrase!r}, outside the date filter: "
                     "widen or clear the filter")
-        return (Filters(since, until, undated=dates.period is not None and not explicit),
+        return (Filters(since, until, undated=dates.period is not None and not explicit,
+                        collections=tuple(collections), languages=tuple(languages)),
                 dates.latest, dates.period is not None)
 
     def document(self, doc_id: str) -> Document | None:
@@ -238,7 +252,8 @@ class Assistant:
             path=str(self.settings.index_dir.resolve()), documents=documents, chunks=chunks,
             model=store.manifest.model, dimension=store.manifest.dimension,
             format_version=store.manifest.format_version, size_bytes=store.size_bytes(),
-            updated_at=store.updated_at(), collections=tuple(store.collections()))
+            updated_at=store.updated_at(), collections=tuple(store.collections()),
+            languages=tuple(store.languages()))
 
     def export(self, path: str | Path) -> int:
         """Write every document with its metadata to a JSONL file that ``index`` reads back
@@ -296,9 +311,11 @@ def _widened(filters: Filters) -> Filters:
     """A period read from the question, a week wider each side: "the measures of late
     September" may be in a release of 1 October. Used only when the period itself holds
     nothing that matches."""
+    import dataclasses
+
     week = dt.timedelta(days=7)
-    return Filters(filters.since - week if filters.since else None,
-                   filters.until + week if filters.until else None, undated=filters.undated)
+    return dataclasses.replace(filters, since=filters.since - week if filters.since else None,
+                               until=filters.until + week if filters.until else None)
 
 
 def _newest_first(hits: Sequence[Hit]) -> list[Hit]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .documents import Chunk, Document, DocumentPage, DocumentSummary
+from .documents import Chunk, Document, DocumentPage, DocumentSummary, Filters
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from .lexical import index_text, keyword_query
 
@@ -307,31 +307,44 @@ class Store:
     def collections(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT collection FROM documents ORDER BY 1")]
 
+    def languages(self) -> list[str]:
+        return [r[0] for r in self._query(
+            "SELECT DISTINCT lang FROM documents WHERE lang IS NOT NULL ORDER BY 1")]
+
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
 
-    def _date_clause(self, since: dt.date | None, until: dt.date | None,
-                     undated: bool = False) -> tuple[str, list[Any]]:
-        """SQL restricting ``d.date`` to the range; ``undated`` keeps documents with no date
-        (a range read from a question cannot rule them out)."""
+    @staticmethod
+    def _where(filters: Filters | None) -> tuple[str, list[Any]]:
+        """SQL (over ``documents d``) restricting to the filters: the date range (``undated``
+        keeps documents with no date: a range read from a question cannot rule them out),
+        the collections and the languages."""
+        if filters is None:
+            return "", []
         clauses, params = [], []
-        if since:
-            clauses.append("d.date >= ?")
-            params.append(since.isoformat())
-        if until:
-            clauses.append("d.date <= ?")
-            params.append(until.isoformat())
-        if clauses and undated:
-            return f"(d.date IS NULL OR ({' AND '.join(clauses)}))", params
+        dates: list[str] = []
+        if filters.since:
+            dates.append("d.date >= ?")
+            params.append(filters.since.isoformat())
+        if filters.until:
+            dates.append("d.date <= ?")
+            params.append(filters.until.isoformat())
+        if dates:
+            joined = " AND ".join(dates)
+            clauses.append(f"(d.date IS NULL OR ({joined}))" if filters.undated else f"({joined})")
+        for column, values in (("collection", filters.collections), ("lang", filters.languages)):
+            if values:
+                clauses.append(f"d.{column} IN ({','.join('?' * len(values))})")
+                params.extend(values)
         return " AND ".join(clauses), params
 
-    def keyword_search(self, text: str, *, limit: int, since: dt.date | None = None,
-                       until: dt.date | None = None, undated: bool = False) -> list[tuple[int, float]]:
+    def keyword_search(self, text: str, *, limit: int,
+                       filters: Filters | None = None) -> list[tuple[int, float]]:
         """(chunk id, BM25 score; higher is better) for the content words of ``text``."""
         query = keyword_query(text)
         if query is None:
             return []
-        where, params = self._date_clause(since, until, undated)
+        where, params = self._where(filters)
         join = "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id" if where else ""
         rows = self._query(
             f"""SELECT f.rowid, -bm25(chunks_fts, 0.5, 1.0) AS score FROM chunks_fts f {join}
@@ -340,11 +353,10 @@ class Store:
             (query, *params, limit))
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def documents_with(self, stem: str, *, since: dt.date | None = None,
-                       until: dt.date | None = None, undated: bool = False) -> set[str]:
+    def documents_with(self, stem: str, *, filters: Filters | None = None) -> set[str]:
         """Ids of the documents whose title or text holds the word ``stem`` (a stem as
         lexical.stems makes it)."""
-        where, params = self._date_clause(since, until, undated)
+        where, params = self._where(filters)
         rows = self._query(
             f"""SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
                 JOIN documents d ON d.id = c.doc_id
@@ -359,8 +371,8 @@ class Store:
                WHERE chunks_fts MATCH ?""", (_fts_term(stem),))
         return int(rows[0][0]) if rows else 0
 
-    def dense_search(self, vector: np.ndarray, *, limit: int, since: dt.date | None = None,
-                     until: dt.date | None = None, undated: bool = False) -> list[tuple[int, float]]:
+    def dense_search(self, vector: np.ndarray, *, limit: int,
+                     filters: Filters | None = None) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity) of the nearest chunks to ``vector``."""
         import faiss
         import numpy as np
@@ -369,7 +381,7 @@ class Store:
         if index.ntotal == 0:
             return []
         params = None
-        where, args = self._date_clause(since, until, undated)
+        where, args = self._where(filters)
         if where:
             allowed = np.array([r[0] for r in self._query(
                 f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",

@@ -162,3 +162,44 @@ def test_credentials_guard_every_endpoint(bot: Assistant) -> None:
         token = base64.b64encode(b"editor:s3cret").decode()
         ok = client.request(method, path, json=payload, headers={"Authorization": f"Basic {token}"})
         assert ok.status_code == 200, (path, ok.text)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The same news in two collections and two languages."""
+    root = tmp_path_factory.mktemp("mixed")
+    (root / "harbour").mkdir()
+    (root / "harbour" / "crane.txt").write_text(HARBOUR, encoding="utf-8")
+    (root / "port.jsonl").write_text(
+        '{"id": "port-1", "title": "Новый кран в порту", "date": "2020-01-02", "text": '
+        '"Новый портовый кран поднимает сорок тонн. Harbour crane: forty tonnes."}\n',
+        encoding="utf-8")
+    bot = Assistant.open(root / "idx", create=True, embedder=FakeEmbedder())
+    bot.index([root / "harbour", root / "port.jsonl"])
+    yield TestClient(build_api(bot), raise_server_exceptions=False)
+    bot.close()
+
+
+def test_collection_and_language_filters(mixed: TestClient) -> None:
+    health = mixed.get("/api/health").json()
+    assert health["collections"] == ["harbour", "port.jsonl"] and health["languages"] == ["en", "ru"]
+    every = mixed.post("/api/search", json={"query": "harbour crane forty tonnes"}).json()["hits"]
+    assert {h["collection"] for h in every} == {"harbour", "port.jsonl"}
+    for filters, kept in (({"collections": ["port.jsonl"]}, {"port.jsonl"}),
+                          ({"languages": ["en"]}, {"harbour"}),
+                          ({"collections": ["harbour", "port.jsonl"], "languages": ["ru"]},
+                           {"port.jsonl"})):
+        hits = mixed.post("/api/search", json={"query": "harbour crane forty tonnes",
+                                               "filters": filters}).json()["hits"]
+        assert hits and {h["collection"] for h in hits} == kept, filters
+        body = mixed.post("/api/ask", json={"question": "How much does the harbour crane lift?",
+                                            "filters": filters}).json()
+        assert {c["doc_id"] for c in body["citations"]} <= {
+            "port-1" if kept == {"port.jsonl"} else "crane.txt"}
+        assert body["searched"].startswith("all releases in ")
+
+
+def test_an_unknown_collection_is_a_bad_request_naming_the_known_ones(mixed: TestClient) -> None:
+    reply = mixed.post("/api/ask", json={"question": "crane?", "filters": {"collections": ["nope"]}})
+    assert reply.status_code == 400
+    assert "'nope'" in reply.json()["error"] and "harbour, port.jsonl" in reply.json()["error"]

@@ -65,6 +65,18 @@ def test_index_then_ask_and_search_json(cli) -> None:  # type: ignore[no-untyped
     assert json.loads(info.stdout)["documents"] == 1
 
 
+def test_collection_and_language_options(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("index", str(ROOT / "corpus"))
+    kept = json.loads(cli("ask", "Who attended the Sanya meeting?", "--json",
+                          "--collection", "corpus", "--lang", "en").stdout)
+    assert kept["citations"] and kept["searched"] == "all releases in corpus in language en"
+    other = cli("ask", "Who attended the Sanya meeting?", "--lang", "ru")
+    assert other.exit_code == 1 and "no language 'ru' in the index: choose among en" in other.output
+    hits = json.loads(cli("search", "Sanya", "--json", "--collection", "corpus").stdout)["hits"]
+    assert hits and all(h["collection"] == "corpus" for h in hits)
+    assert "languages:   en" in cli("info").output
+
+
 def test_human_output_lists_sources(cli) -> None:  # type: ignore[no-untyped-def]
     cli("index", str(ROOT / "corpus"))
     out = cli("ask", "Who attended the Sanya meeting?").output
