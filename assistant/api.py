@@ -14,11 +14,12 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
@@ -128,6 +129,10 @@ class DocumentsOut(BaseModel):
     documents: list[DocumentOut]
 
 
+class DocumentTextOut(DocumentOut):
+    text: str
+
+
 class HealthOut(BaseModel):
     status: str
     version: str
@@ -206,6 +211,16 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None) -> F
         return assistant.list_documents(contains=contains, collection=collection, limit=limit,
                                         offset=offset).to_json()
 
+    @router.get("/documents/{doc_id:path}", response_model=DocumentTextOut)
+    def document(doc_id: str) -> dict[str, object]:
+        """One document with its whole text."""
+        doc = assistant.document(doc_id)
+        if doc is None:
+            raise HTTPException(404, f"no document {doc_id!r} in the index")
+        return {"id": doc.id, "title": doc.title, "date": doc.date.isoformat() if doc.date else None,
+                "url": doc.url, "collection": doc.collection, "lang": doc.lang,
+                "chars": len(doc.text), "text": doc.text}
+
     @router.get("/health", response_model=HealthOut)
     def health() -> dict[str, object]:
         """Whether the index can be read, and what it holds."""
@@ -215,8 +230,35 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None) -> F
                 "collections": list(info.collections), "languages": list(info.languages)}
 
     app.include_router(router)
+    app.add_api_route("/source/{doc_id:path}", _source_file(assistant), methods=["GET"],
+                      include_in_schema=False,
+                      dependencies=[Depends(_basic_auth(auth))] if auth else [])
     _handle_errors(app)
     return app
+
+
+def _source_file(assistant: Assistant) -> Callable[[str], FileResponse]:
+    def source(doc_id: str) -> FileResponse:
+        """The file a document was read from, when it lies inside the folder (or is the file)
+        that was indexed: a stored path can never lead the server anywhere else."""
+        doc = assistant.document(doc_id)
+        if doc is None:
+            raise HTTPException(404, f"no document {doc_id!r} in the index")
+        if not doc.url or "://" in doc.url or not doc.source:
+            raise HTTPException(404, "this document has no file to open")
+        path, root = Path(doc.url).resolve(), Path(doc.source).resolve()
+        if not (path == root or path.is_relative_to(root)) or not path.is_file():
+            raise HTTPException(404, "the document's file is not inside an indexed folder")
+        suffix = path.suffix.lower()
+        # A release's own HTML must never run in this site's origin: pages come as plain
+        # text, and the sandbox policy forbids scripts in whatever the browser shows.
+        media = {".pdf": "application/pdf"}.get(suffix, "text/plain; charset=utf-8")
+        inline = suffix in {".pdf", ".txt", ".md", ".markdown", ".html", ".htm", ".csv", ".jsonl"}
+        return FileResponse(path, media_type=media, filename=path.name,
+                            content_disposition_type="inline" if inline else "attachment",
+                            headers={"X-Content-Type-Options": "nosniff",
+                                     "Content-Security-Policy": "sandbox"})
+    return source
 
 
 def _handle_errors(app: FastAPI) -> None:

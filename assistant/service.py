@@ -245,6 +245,21 @@ class Assistant:
                                   overlap_tokens=self.settings.overlap_tokens) as store:
             return run_index(store, embedder, paths, self.settings, progress=progress)
 
+    def remove(self, doc_id: str) -> Document:
+        """Take one document out of the index (its file is not touched: indexing its folder
+        again brings it back unless the file is gone). Returns what was removed."""
+        doc = self.document(doc_id)
+        if doc is None:
+            raise QueryError(f"no document {doc_id!r} in the index: it may be removed already")
+        embedder = self.embedder
+        with Store.create_or_open(self.settings.index_dir, model=embedder.name,
+                                  dimension=embedder.dimension,
+                                  chunk_tokens=self.settings.chunk_tokens,
+                                  overlap_tokens=self.settings.overlap_tokens) as store:
+            store.write([], remove=[doc_id])
+            store.save_vectors()
+        return doc
+
     def info(self) -> IndexInfo:
         store = self._reader()
         documents, chunks = store.counts()

@@ -14,23 +14,26 @@ on as a second line of defence, not the first.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import ipaddress
 import logging
 import os
 import re
 import string
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .documents import Answer, Citation, Turn
+from .documents import Answer, Citation, Document, Hit, Turn
 from .errors import AssistantError, ConfigError, QueryError
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from .service import Assistant
+    from .uploads import UploadStatus
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +54,19 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # backslash before any ASCII punctuation character makes it a literal one.
 _MARKDOWN = frozenset(string.punctuation) - frozenset(_HTML)
 _MARKER = re.compile(r"\[(\d+)\]")
+_WHOLE_LIMIT = 200_000
+"""Characters of a release shown when its card is expanded; the source link has the rest."""
 
 _CSS = """
-#chat blockquote { margin: 0.25em 0 0.9em 0; padding-left: 0.8em; border-left: 3px solid #c7d2fe;
-                   color: inherit; font-style: normal; }
-#chat .source-path { font-size: 0.9em; }
+.card, .hit { margin: 0.4em 0 0.8em 0; padding: 0.4em 0.7em; border-left: 3px solid #c7d2fe;
+              border-radius: 4px; background: rgba(199, 210, 254, 0.12); }
+.card-n { font-weight: 700; }
+.card-title { font-weight: 600; }
+.card-context { margin: 0.3em 0 0.2em 0; }
+.card mark { background: #fef08a; color: inherit; padding: 0 0.1em; }
+.card .source-path { font-family: monospace; font-size: 0.9em; }
+.card-whole summary { cursor: pointer; font-size: 0.9em; }
+.card:target { outline: 2px solid #6366f1; }
 """
 
 
@@ -94,38 +105,91 @@ def safe_url(url: str | None) -> str | None:
     return urllib.parse.quote(url, safe=";/?:@&=+$,-_.!~*'()#%[]")
 
 
-def _source_location(citation: Citation) -> str:
-    """A link for web releases; the file path (or id), shown as code text, for the rest."""
+def _attr(text: str) -> str:
+    """``text`` for HTML content or a quoted attribute value: shown as it is, never markup."""
+    return html.escape(text, quote=True)
+
+
+def _flat(text: str) -> str:
+    # One line: a blank line would end the HTML block and hand the rest to Markdown.
+    return " ".join(text.split())
+
+
+def source_href(citation: Citation) -> tuple[str, str]:
+    """Where a card's source link points, and what it shows: the release's web page, or the
+    file it was read from, opened through the server (which serves indexed files only)."""
     url = safe_url(citation.url)
     if url is not None:
-        return f"[{escape_text(citation.url or '')}](<{url}>)"
+        return url, citation.url or ""
     where = citation.url or citation.doc_id
-    return f'<code class="source-path">{escape_text(where)}</code>' if where else ""
+    return f"source/{urllib.parse.quote(citation.doc_id, safe='')}", where
 
 
-def format_citation(citation: Citation, *, same_as: int | None = None) -> str:
-    """``**[n]** title — date — link`` and, under it, the quoted sentence as a blockquote.
+def _context(doc: Document | None, citation: Citation, around: int) -> tuple[str, str]:
+    """Up to ``around`` sentences of the release before and after the quote."""
+    if doc is None or doc.text[citation.start:citation.end] != citation.quote:
+        return "", ""
+    from .answering import _sentences
 
-    ``same_as`` names an earlier citation of the same release: its title, date and link are
-    not repeated (several quotes from one long-titled release otherwise fill the screen)."""
+    spans = _sentences(doc.id, doc.text, doc.lang)
+    before = [a for a, b in spans if b <= citation.start][-around:]
+    after = [b for a, b in spans if a >= citation.end][:around]
+    start = before[0] if before else citation.start
+    end = after[-1] if after else citation.end
+    return doc.text[start:citation.start], doc.text[citation.end:end]
+
+
+def format_card(citation: Citation, *, turn: int, doc: Document | None = None,
+                same_as: int | None = None, around: int = 2) -> str:
+    """One source card (HTML on one line): number, title, date, link or file, page; the
+    quoted sentence highlighted among ``around`` sentences each side; the whole release
+    behind a "Whole release" toggle. Every piece of document text is escaped."""
+    anchor = f"src-{turn}-{citation.n}"
     if same_as is not None:
-        head = [f"**\\[{citation.n}\\]** same release as \\[{same_as}\\]"]
+        head = (f'<span class="card-n">[{citation.n}]</span> same release as '
+                f'<a href="#src-{turn}-{same_as}">[{same_as}]</a>')
     else:
-        head = [f"**\\[{citation.n}\\]** {escape_text(citation.title) or '*untitled*'}",
-                citation.date.isoformat() if citation.date else "undated"]
-        location = _source_location(citation)
-        if location:
-            head.append(location)
+        href, shown = source_href(citation)
+        external = href.startswith("http")
+        target = ' target="_blank" rel="noopener noreferrer nofollow"'
+        date = citation.date.isoformat() if citation.date else "undated"
+        head = (f'<span class="card-n">[{citation.n}]</span> '
+                f'<span class="card-title">{_attr(_flat(citation.title)) or "untitled"}</span>'
+                f' — <span class="card-date">{date}</span>'
+                f' — <a class="card-link{"" if external else " source-path"}" href="{_attr(href)}"'
+                f'{target}>{_attr(_flat(shown))}</a>')
     if citation.page:
-        head.append(f"page {citation.page}")
-    return " — ".join(head) + "\n\n> " + escape_text(citation.quote)
+        head += f" — page {citation.page}"
+    before, after = _context(doc, citation, around)
+    body = (f'<p class="card-context">{_attr(_flat(before))} <mark>{_attr(_flat(citation.quote))}'
+            f"</mark> {_attr(_flat(after))}</p>")
+    whole = ""
+    if doc is not None and same_as is None:
+        text = doc.text if len(doc.text) <= _WHOLE_LIMIT else doc.text[:_WHOLE_LIMIT] + " …"
+        paragraphs = "".join(f"<p>{_attr(_flat(p))}</p>" for p in text.split("\n\n") if p.strip())
+        whole = (f'<details class="card-whole"><summary>Whole release</summary>'
+                 f"{paragraphs}</details>")
+    return f'<div class="card" id="{anchor}"><div class="card-head">{head}</div>{body}{whole}</div>'
 
 
-def _format_answer_text(answer: Answer) -> str:
-    """The answer sentences, escaped, with the citation markers ``[n]`` in bold. Only numbers
-    that name a citation count as markers: a "[3]" inside a quoted release is its own text.
-    A list answer's rows (lines starting "- ", written by the assistant, not by a release)
-    stay a Markdown list."""
+def format_sources(answer: Answer, *, turn: int,
+                   documents: Mapping[str, Document | None] | None = None) -> str:
+    """The source cards of ``answer`` as one HTML block; a release quoted twice is named once."""
+    documents = documents or {}
+    first: dict[str, int] = {}
+    cards = []
+    for citation in answer.citations:
+        cards.append(format_card(citation, turn=turn, doc=documents.get(citation.doc_id),
+                                 same_as=first.get(citation.doc_id)))
+        first.setdefault(citation.doc_id, citation.n)
+    return f'<div class="sources">{"".join(cards)}</div>'
+
+
+def _format_answer_text(answer: Answer, turn: int) -> str:
+    """The answer sentences, escaped, with the citation markers ``[n]`` in bold, each a link
+    to its card. Only numbers that name a citation count as markers: a "[3]" inside a quoted
+    release is its own text. A list answer's rows (lines starting "- ", written by the
+    assistant, not by a release) stay a Markdown list."""
     numbers = {c.n for c in answer.citations}
     lines = []
     for line in answer.text.split("\n"):
@@ -137,7 +201,7 @@ def _format_answer_text(answer: Answer) -> str:
             if int(match.group(1)) not in numbers:
                 continue
             pieces.append(escape_text(text[position:match.start()]))
-            pieces.append(f"**\\[{match.group(1)}\\]**")
+            pieces.append(f"[**\\[{match.group(1)}\\]**](#src-{turn}-{match.group(1)})")
             position = match.end()
         pieces.append(escape_text(text[position:]))
         joined = " ".join(piece for piece in pieces if piece)
@@ -145,17 +209,20 @@ def _format_answer_text(answer: Answer) -> str:
     return "\n".join(lines) if len(lines) > 1 else lines[0]
 
 
-def format_answer(answer: Answer) -> str:
-    """One chat message (Markdown) for ``answer``: its text, then the numbered sources."""
+def format_answer(answer: Answer, *, turn: int = 0,
+                  documents: Mapping[str, Document | None] | None = None,
+                  sources: bool = True) -> str:
+    """One chat message for ``answer``: its text (Markdown), what was searched, then the
+    source cards (HTML) unless ``sources`` is off. ``turn`` keeps the cards' anchors apart
+    between the answers of one conversation; ``documents`` (by id) give the cards their
+    surrounding sentences and whole text."""
     searched = f"\n\n*Searched {escape_text(answer.searched)}.*" if answer.searched else ""
     if answer.abstained or not answer.citations:
         return escape_text(answer.text) + searched
-    blocks = [_format_answer_text(answer) + searched, "**Sources**"]
-    first: dict[str, int] = {}
-    for citation in answer.citations:
-        blocks.append(format_citation(citation, same_as=first.get(citation.doc_id)))
-        first.setdefault(citation.doc_id, citation.n)
-    return "\n\n".join(blocks)
+    text = _format_answer_text(answer, turn) + searched
+    if not sources:
+        return text
+    return f"{text}\n\n**Sources**\n\n{format_sources(answer, turn=turn, documents=documents)}"
 
 
 def format_error(error: Exception) -> str:
@@ -176,14 +243,29 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
         raise QueryError(f"{name}: {value!r} is not a date like 2021-03-01") from None
 
 
+def _ask(assistant: Assistant, question: str, since: str | None, until: str | None,
+         collections: Sequence[str] | None, languages: Sequence[str] | None,
+         turns: Sequence[Turn]) -> Answer:
+    return assistant.ask(question or "", since=parse_date(since, "since"),
+                         until=parse_date(until, "until"), collections=tuple(collections or ()),
+                         languages=tuple(languages or ()), history=turns)
+
+
+def _documents(assistant: Assistant, answer: Answer) -> dict[str, Document | None]:
+    return {doc_id: assistant.document(doc_id)
+            for doc_id in dict.fromkeys(c.doc_id for c in answer.citations)}
+
+
 def reply(assistant: Assistant, question: str, since: str | None = None,
-          until: str | None = None, turns: Sequence[Turn] = ()) -> tuple[str, Turn | None]:
-    """The assistant's chat message for ``question`` (an answer, an abstention or an error),
-    and the turn to remember for follow-ups (None after an error)."""
+          until: str | None = None, turns: Sequence[Turn] = (), *,
+          collections: Sequence[str] | None = None, languages: Sequence[str] | None = None,
+          turn: int = 0) -> tuple[str, Turn | None]:
+    """The assistant's chat message for ``question`` (an answer with its source cards, an
+    abstention or an error), and the turn to remember for follow-ups (None after an error)."""
     try:
-        answer = assistant.ask(question or "", since=parse_date(since, "since"),
-                               until=parse_date(until, "until"), history=turns)
-        return format_answer(answer), Turn.of(answer)
+        answer = _ask(assistant, question, since, until, collections, languages, turns)
+        return (format_answer(answer, turn=turn, documents=_documents(assistant, answer)),
+                Turn.of(answer))
     except AssistantError as exc:
         return format_error(exc), None
     except Exception as exc:  # a bug must not reach the page as a traceback; the log keeps it
@@ -191,80 +273,275 @@ def reply(assistant: Assistant, question: str, since: str | None = None,
         return format_error(exc), None
 
 
+def format_hits(hits: Sequence[Hit]) -> str:
+    """The search view's results: rank, score, title, date, collection and passage, as text."""
+    if not hits:
+        return "<p>No passage matches.</p>"
+    rows = []
+    for rank, hit in enumerate(hits, start=1):
+        date = hit.date.isoformat() if hit.date else "undated"
+        rows.append(
+            f'<div class="hit"><div class="card-head"><span class="card-n">{rank}.</span> '
+            f'<span class="card-title">{_attr(_flat(hit.title)) or "untitled"}</span> — '
+            f'<span class="card-date">{date}</span> — {_attr(hit.collection)} — '
+            f'<code>{_attr(hit.doc_id)}</code> — score {hit.score:.3f}</div>'
+            f'<p class="card-context">{_attr(_flat(hit.text))}</p></div>')
+    return f'<div class="hits">{"".join(rows)}</div>'
+
+
+def format_document(doc: Document | None) -> str:
+    """A release opened from the library: its metadata and whole text, as text."""
+    if doc is None:
+        return "<p>This document is no longer in the index.</p>"
+    date = doc.date.isoformat() if doc.date else "undated"
+    url = safe_url(doc.url)
+    link = (f' — <a href="{_attr(url)}" target="_blank" rel="noopener noreferrer nofollow">'
+            f"{_attr(doc.url or '')}</a>" if url else "")
+    paragraphs = "".join(f"<p>{_attr(_flat(p))}</p>" for p in doc.text.split("\n\n") if p.strip())
+    return (f'<div class="document"><h3>{_attr(_flat(doc.title)) or "untitled"}</h3>'
+            f"<p>{date} — {_attr(doc.collection)} — <code>{_attr(doc.id)}</code>{link}</p>"
+            f"{paragraphs}</div>")
+
+
+def format_upload_status(status: UploadStatus) -> str:
+    """The upload panel's progress bar and, when a run ended, its report."""
+    if status.running:
+        percent = round(100 * status.fraction)
+        return (f'<div class="upload-status"><progress max="100" value="{percent}"></progress> '
+                f"{_attr(status.stage)} {status.done}/{status.total}</div>")
+    if not status.stage:
+        return ""
+    lines = [f"<p>{_attr(status.message)}</p>"]
+    if status.report is not None and status.report.skipped:
+        lines.append("<ul>" + "".join(
+            f"<li><code>{_attr(item.path)}</code>: {_attr(item.reason)}</li>"
+            for item in status.report.skipped) + "</ul>")
+    return f'<div class="upload-status">{"".join(lines)}</div>'
+
+
 # -- the app -------------------------------------------------------------------------------
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
-    """The chat page; events call :func:`reply`, which calls ``assistant.ask``."""
+def build_app(assistant: Assistant, *, uploads: Path | None = None) -> gr.Blocks:
+    """The page: the chat, the search view and the library (with uploads into ``uploads``
+    when given), and the filters beside them. Events call the assistant and the formatters
+    above."""
     _ensure_no_analytics()
     import gradio as gr
 
+    from .uploads import MAX_UPLOAD_BYTES, Uploader, allowed_suffixes, save_upload, upload_path
+
+    uploader = Uploader(assistant, uploads) if uploads is not None else None
+
+    def choices() -> tuple[list[str], list[str]]:
+        try:
+            info = assistant.info()
+        except AssistantError:
+            return [], []
+        return list(info.collections), list(info.languages)
+
     def respond(question: str, history: list[dict[str, Any]] | None, turns: list[Turn] | None,
-                since: str, until: str) -> Iterator[tuple[list[dict[str, Any]], str, list[Turn]]]:
-        # The question shows at once and the box empties; the answer follows when ready.
+                since: str, until: str, collections: list[str] | None,
+                languages: list[str] | None) -> Iterator[tuple[list[dict[str, Any]], str, list[Turn]]]:
+        # The question shows at once and the box empties; the answer's sentences come next,
+        # then its source cards.
         turns = list(turns or [])
         shown = escape_text(question or "") or "*(empty question)*"
         history = [*(history or []), {"role": "user", "content": shown}]
-        yield history, "", turns
-        message, turn = reply(assistant, question, since, until, turns)
-        history = [*history, {"role": "assistant", "content": message}]
+        yield [*history, {"role": "assistant", "content": "*Searching the archive…*"}], "", turns
+        turn = len(history)
+        try:
+            answer = _ask(assistant, question, since, until, collections, languages, turns)
+        except AssistantError as exc:
+            yield [*history, {"role": "assistant", "content": format_error(exc)}], "", turns
+            return
+        except Exception as exc:  # a bug must not reach the page as a traceback
+            log.exception("answering %r failed", question)
+            yield [*history, {"role": "assistant", "content": format_error(exc)}], "", turns
+            return
+        text = format_answer(answer, turn=turn, sources=False)
+        yield [*history, {"role": "assistant", "content": text}], "", turns
+        message = format_answer(answer, turn=turn, documents=_documents(assistant, answer))
         # The last few turns are all a follow-up leans on; older ones would only cost memory.
-        yield history, "", ([*turns, turn] if turn else turns)[-6:]
+        yield ([*history, {"role": "assistant", "content": message}], "",
+               [*turns, Turn.of(answer)][-6:])
+
+    def run_search(query: str, since: str, until: str, collections: list[str] | None,
+                   languages: list[str] | None) -> str:
+        try:
+            hits = assistant.search(query or "", k=20, since=parse_date(since, "since"),
+                                    until=parse_date(until, "until"),
+                                    collections=tuple(collections or ()),
+                                    languages=tuple(languages or ()))
+        except AssistantError as exc:
+            return f"<p>Sorry: {_attr(str(exc))}</p>"
+        return format_hits(hits)
+
+    def library(contains: str) -> tuple[str, list[list[str]], list[str]]:
+        try:
+            info = assistant.info()
+            page = assistant.list_documents(contains=contains or "", limit=200)
+        except AssistantError as exc:
+            return f"*{escape_text(str(exc))}*", [], []
+        stats = (f"**{info.documents:,}** documents, **{info.chunks:,}** passages — model "
+                 f"`{escape_text(info.model)}` — updated {escape_text(info.updated_at or 'never')}"
+                 f" — showing {len(page.documents)} of {page.total:,}")
+        rows = [[d.date.isoformat() if d.date else "", d.title, d.collection, d.id]
+                for d in page.documents]
+        return stats, rows, [d.id for d in page.documents]
+
+    def open_document(ids: list[str], event: gr.SelectData) -> tuple[str, str]:
+        row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+        if not isinstance(row, int) or not 0 <= row < len(ids):
+            return "", ""
+        return format_document(assistant.document(ids[row])), ids[row]
+
+    def remove_document(doc_id: str, contains: str) -> tuple[str, str, str, list[list[str]], list[str]]:
+        if not doc_id:
+            return "<p>Open a document first.</p>", "", *library(contains)
+        try:
+            doc = assistant.remove(doc_id)
+        except AssistantError as exc:
+            return f"<p>Sorry: {_attr(str(exc))}</p>", doc_id, *library(contains)
+        note = "It stays out until its folder is indexed again with the file still there."
+        if uploads is not None and (path := upload_path(doc, uploads)) is not None:
+            path.unlink(missing_ok=True)  # an upload: its file goes too, or it would come back
+            note = "Its uploaded file was deleted too."
+        return (f"<p>Removed <b>{_attr(_flat(doc.title))}</b> from the index. {note}</p>", "",
+                *library(contains))
+
+    def upload(files: list[Any] | None) -> str:
+        if uploader is None or uploads is None:
+            return "<p>Uploads are off for this server.</p>"
+        saved, refused = [], []
+        for item in files or []:
+            source = Path(getattr(item, "name", None) or str(item))
+            original = getattr(item, "orig_name", None) or source.name
+            try:
+                saved.append(save_upload(source, str(original), uploads).name)
+            except AssistantError as exc:
+                refused.append(str(exc))
+        if saved:
+            uploader.start()
+        lines = [f"<p>Saved {', '.join(map(_attr, saved))}; indexing…</p>"] if saved else []
+        lines += [f"<p>Refused: {_attr(r)}</p>" for r in refused]
+        return "".join(lines) or "<p>Choose files first.</p>"
+
+    def poll() -> tuple[str, Any, Any]:
+        status = uploader.status if uploader is not None else None
+        collections, languages = choices()
+        return (format_upload_status(status) if status else "",
+                gr.update(choices=collections), gr.update(choices=languages))
+
+    # Gradio passes event data to a parameter annotated with the SelectData class itself;
+    # `from __future__ import annotations` left a string there, which it cannot resolve.
+    open_document.__annotations__["event"] = gr.SelectData
 
     def pick_example(event: gr.SelectData) -> str:
         value = event.value
         return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 
-    # Gradio passes event data to a parameter annotated with the SelectData class itself;
-    # `from __future__ import annotations` left a string there, which it cannot resolve.
     pick_example.__annotations__["event"] = gr.SelectData
 
+    collections0, languages0 = choices()
+    # The page's own events stay out of the API description: programs call "/ask".
+    hidden = "undocumented"
     # fill_height: the conversation takes whatever height the window has left.
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as app:
         gr.Markdown(f"## {TITLE}\n{SUBTITLE}")
-        chatbot = gr.Chatbot(
-            elem_id="chat",
-            show_label=False,
-            # Grows with the conversation up to most of the window, then scrolls inside, so the
-            # question box stays in view.
-            scale=1,
-            height=None,
-            min_height=420,
-            max_height="75vh",
-            # Kept on: our escaping is the first defence, the browser-side sanitizer the second.
-            sanitize_html=True,
-            render_markdown=True,
-            # No custom tags and no LaTeX: a release's "<thinking>" or "$$...$$" is text.
-            allow_tags=False,
-            latex_delimiters=[],
-            # Nothing records likes, and "share" would post the chat to Hugging Face.
-            feedback_options=None,
-            buttons=["copy", "copy_all"],
-            examples=[{"text": q} for q in EXAMPLES],
-            placeholder="Ask about the press releases in the archive.",
-        )
-        with gr.Row(equal_height=True):
-            question = gr.Textbox(elem_id="question", show_label=False, scale=8, autofocus=True,
-                                  placeholder="Your question, e.g. Who attended the Sanya meeting?")
-            ask = gr.Button("Ask", elem_id="ask", variant="primary", scale=1, min_width=80)
-            clear = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
-        with gr.Accordion("Filter by publication date", open=False, elem_id="dates"), gr.Row():
-            since = gr.Textbox(elem_id="since", label="Since (published on or after)",
-                               placeholder="YYYY-MM-DD", max_lines=1)
-            until = gr.Textbox(elem_id="until", label="Until (published on or before)",
-                               placeholder="YYYY-MM-DD", max_lines=1)
+        with gr.Row():
+            with gr.Column(scale=4), gr.Tabs():
+                with gr.Tab("Chat", id="chat-tab"):
+                    chatbot = gr.Chatbot(
+                        elem_id="chat", show_label=False,
+                        # Grows with the conversation up to most of the window, then
+                        # scrolls inside, so the question box stays in view.
+                        scale=1, height=None, min_height=420, max_height="75vh",
+                        # Kept on: our escaping is the first defence, the browser-side
+                        # sanitizer the second.
+                        sanitize_html=True, render_markdown=True,
+                        # No custom tags and no LaTeX: a release's "<thinking>" or
+                        # "$$...$$" is text.
+                        allow_tags=False, latex_delimiters=[],
+                        # Nothing records likes; "share" would post the chat to Hugging Face.
+                        feedback_options=None, buttons=["copy", "copy_all"],
+                        examples=[{"text": q} for q in EXAMPLES],
+                        placeholder="Ask about the press releases in the archive.")
+                    with gr.Row(equal_height=True):
+                        question = gr.Textbox(
+                            elem_id="question", show_label=False, scale=8, autofocus=True,
+                            placeholder="Your question, e.g. Who attended the Sanya meeting?")
+                        ask = gr.Button("Ask", elem_id="ask", variant="primary", scale=1,
+                                        min_width=80)
+                        clear = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
+                with gr.Tab("Search", id="search-tab"):
+                    with gr.Row(equal_height=True):
+                        query = gr.Textbox(elem_id="search-query", show_label=False, scale=8,
+                                           placeholder="Words or a question: the passages "
+                                                       "that match best, ranked")
+                        find = gr.Button("Search", elem_id="search", scale=1, min_width=80)
+                    results = gr.HTML(elem_id="search-results")
+                with gr.Tab("Library", id="library-tab"):
+                    stats = gr.Markdown(elem_id="library-stats")
+                    contains = gr.Textbox(elem_id="library-filter", show_label=False,
+                                          placeholder="Filter by title or id")
+                    table = gr.Dataframe(headers=["Date", "Title", "Collection", "Id"],
+                                         elem_id="library-table", interactive=False,
+                                         wrap=True, max_height=400)
+                    ids = gr.State([])
+                    opened_id = gr.State("")
+                    with gr.Row():
+                        remove = gr.Button("Remove the opened document", elem_id="remove",
+                                           variant="stop", scale=0)
+                    removed = gr.HTML(elem_id="remove-result")
+                    opened = gr.HTML(elem_id="document")
+                    if uploads is not None:
+                        gr.Markdown(
+                            f"**Add releases** ({', '.join(sorted(allowed_suffixes()))}; "
+                            f"up to {MAX_UPLOAD_BYTES // 2**20} MB each): they are saved "
+                            f"in {escape_text(str(uploads))} and indexed in the "
+                            "background; the chat answers meanwhile.")
+                        files = gr.File(elem_id="upload", file_count="multiple",
+                                        file_types=sorted(allowed_suffixes()),
+                                        label="Files to add")
+                        add = gr.Button("Add to the archive", elem_id="add")
+                        upload_note = gr.HTML(elem_id="upload-note")
+                    upload_status = gr.HTML(elem_id="upload-status")
+            with gr.Column(scale=1, min_width=220, elem_id="filters"):
+                gr.Markdown("**Filters** (for the next question)")
+                since = gr.Textbox(elem_id="since", label="Since (published on or after)",
+                                   placeholder="YYYY-MM-DD", max_lines=1)
+                until = gr.Textbox(elem_id="until", label="Until (published on or before)",
+                                   placeholder="YYYY-MM-DD", max_lines=1)
+                collections = gr.Dropdown(collections0, value=[], multiselect=True,
+                                          label="Collections", elem_id="collections")
+                languages = gr.Dropdown(languages0, value=[], multiselect=True,
+                                        label="Languages", elem_id="languages")
 
         # The conversation's turns (question, releases cited), for follow-up questions.
         turns = gr.State([])
-        # The page's own events stay out of the API description: programs call "/ask".
-        hidden = "undocumented"
-        gr.on(triggers=[ask.click, question.submit], fn=respond, api_visibility=hidden,
-              inputs=[question, chatbot, turns, since, until], outputs=[chatbot, question, turns])
+        chat_in = [question, chatbot, turns, since, until, collections, languages]
+        chat_out = [chatbot, question, turns]
+        gr.on(triggers=[ask.click, question.submit], fn=respond, inputs=chat_in,
+              outputs=chat_out, api_visibility=hidden)
         chatbot.example_select(pick_example, None, question, api_visibility=hidden).then(
-            respond, inputs=[question, chatbot, turns, since, until],
-            outputs=[chatbot, question, turns], api_visibility=hidden)
-        clear.click(lambda: ([], "", []), None, [chatbot, question, turns], queue=False,
-                    api_visibility=hidden)
+            respond, inputs=chat_in, outputs=chat_out, api_visibility=hidden)
+        clear.click(lambda: ([], "", []), None, chat_out, queue=False, api_visibility=hidden)
+        gr.on(triggers=[find.click, query.submit], fn=run_search,
+              inputs=[query, since, until, collections, languages], outputs=results,
+              api_visibility=hidden)
+        gr.on(triggers=[app.load, contains.submit, contains.change], fn=library,
+              inputs=contains, outputs=[stats, table, ids], api_visibility=hidden)
+        table.select(open_document, inputs=ids, outputs=[opened, opened_id],
+                     api_visibility=hidden)
+        remove.click(remove_document, inputs=[opened_id, contains],
+                     outputs=[removed, opened_id, stats, table, ids], api_visibility=hidden)
+        if uploads is not None:
+            add.click(upload, inputs=files, outputs=upload_note, api_visibility=hidden)
+        # The progress bar, the library and the filter choices follow background indexing.
+        timer = gr.Timer(1.0)
+        timer.tick(poll, None, [upload_status, collections, languages], api_visibility=hidden,
+                   queue=False)
         gr.api(_client_ask(assistant), api_name="ask",
                api_description="The answer as `press-assistant ask --json` prints it.")
     return app
@@ -313,9 +590,11 @@ def launch_auth(host: str) -> tuple[str, str] | None:
     return None
 
 
-def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860,
+          uploads: Path | None = None) -> None:
     """Open the index, load the model, and serve the chat at ``/`` and the JSON API at
-    ``/api`` (:mod:`assistant.api`) until interrupted; both behind the same credentials."""
+    ``/api`` (:mod:`assistant.api`) until interrupted; both behind the same credentials.
+    ``uploads``: the folder files added from the web go to (None: no uploads)."""
     import gradio as gr
     import uvicorn
 
@@ -326,8 +605,12 @@ def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> N
     assistant = Assistant.open(settings=settings)
     # Loads the embedding model and the index now, so the first question is not the slow one.
     assistant.search("warm up", k=1)
-    app = gr.mount_gradio_app(build_api(assistant, auth=auth), build_app(assistant), path="/",
-                              auth=auth, show_error=False, ssr_mode=False, css=_CSS)
+    from .uploads import MAX_UPLOAD_BYTES
+
+    app = gr.mount_gradio_app(build_api(assistant, auth=auth),
+                              build_app(assistant, uploads=uploads), path="/", auth=auth,
+                              show_error=False, ssr_mode=False, css=_CSS,
+                              max_file_size=MAX_UPLOAD_BYTES)
     shown = f"[{host}]" if ":" in host else host
     print(f"Serving the chat on http://{shown}:{port}/ and the API on http://{shown}:{port}/api "
           "(Ctrl+C stops)", flush=True)

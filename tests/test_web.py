@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Answer, Assistant, Citation, ConfigError, Settings
+from assistant import Answer, Assistant, Citation, ConfigError, Document, Settings
 from assistant.documents import NO_ANSWER
 from assistant.web import (
     build_app,
     escape_text,
     format_answer,
+    format_card,
     launch_auth,
     reply,
     safe_url,
@@ -65,49 +66,66 @@ def _render(markdown: str) -> str:
 
 
 def test_answer_lists_numbered_sources_with_title_date_link_and_quote() -> None:
-    second = _citation(n=2, title="Second release", date=None, url=None, doc_id="/data/b.txt",
+    second = _citation(n=2, title="Second release", date=None, url=None, doc_id="b/two.txt",
                        quote="Another sentence.", page=3)
-    message = format_answer(_answer(_citation(), second))
-    html = _render(message)
+    html = _render(format_answer(_answer(_citation(), second), turn=4))
 
-    assert "<strong>[1]</strong>" in html and "<strong>[2]</strong>" in html
-    assert "Prosecutor General took part in 14th meeting — 2016-11-30 — " in html
-    assert '<a href="https://www.prokuror.gov.kz/eng/news/1">' in html
-    assert ("<blockquote>\n<p>The event was attended by the heads of supreme supervisory "
-            "authorities.</p>\n</blockquote>") in html
-    # A release without a URL shows where it came from as text, undated, with its page.
-    assert "Second release — undated — " in html
-    assert '<code class="source-path">/data/b.txt</code> — page 3' in html
-    assert html.count("<a ") == 1
+    # Each marker links to its card; each card has number, title, date, link and the quote.
+    assert '<a href="#src-4-1"><strong>[1]</strong></a>' in html
+    assert '<a href="#src-4-2"><strong>[2]</strong></a>' in html
+    assert '<div class="card" id="src-4-1">' in html and '<div class="card" id="src-4-2">' in html
+    assert ('<span class="card-title">Prosecutor General took part in 14th meeting</span> — '
+            '<span class="card-date">2016-11-30</span>') in html
+    assert 'href="https://www.prokuror.gov.kz/eng/news/1" target="_blank"' in html
+    assert "<mark>The event was attended by the heads of supreme supervisory authorities.</mark>" in html
+    # A release without a URL is opened through the server (indexed files only), undated,
+    # with its page.
+    assert '<span class="card-date">undated</span>' in html
+    assert 'href="source/b%2Ftwo.txt"' in html and ">b/two.txt</a> — page 3" in html
+
+
+def test_a_card_shows_the_quote_among_its_neighbours_and_the_whole_release() -> None:
+    text = ("Title line\n\nFirst sentence here. Second sentence here. The quoted one is this. "
+            "Fourth sentence here. Fifth sentence here. Sixth sentence here.\n\nLast paragraph.")
+    doc = Document(id="d", title="Title line", text=text, date=dt.date(2020, 1, 2))
+    start = text.index("The quoted one")
+    quote = "The quoted one is this."
+    citation = _citation(doc_id="d", quote=quote, start=start, end=start + len(quote))
+    html = format_card(citation, turn=1, doc=doc)
+    assert ("First sentence here. Second sentence here. <mark>The quoted one is this.</mark> "
+            "Fourth sentence here. Fifth sentence here.</p>") in html
+    assert "Sixth" not in html.split("</p>")[0]  # two sentences each side, no more
+    assert '<details class="card-whole"><summary>Whole release</summary>' in html
+    assert "<p>Last paragraph.</p></details>" in html
+    # A quote that is not the document's text at its offsets gets no neighbours.
+    moved = format_card(_citation(doc_id="d", quote=quote, start=0, end=len(quote)), turn=1, doc=doc)
+    assert f"<p class=\"card-context\"> <mark>{quote}</mark> </p>" in moved
 
 
 def test_quotes_from_one_release_name_it_once() -> None:
     second = _citation(n=2, quote="Issues of countering terrorism were discussed.", page=2)
-    html = _render(format_answer(_answer(_citation(), second)))
+    html = _render(format_answer(_answer(_citation(), second), turn=1))
     assert html.count("Prosecutor General took part in 14th meeting") == 1
-    assert "<strong>[2]</strong> same release as [1] — page 2</p>" in html
-    assert "<p>Issues of countering terrorism were discussed.</p>" in html
+    assert 'same release as <a href="#src-1-1">[1]</a> — page 2</div>' in html
+    assert "<mark>Issues of countering terrorism were discussed.</mark>" in html
 
 
 def test_document_markup_is_shown_as_text_never_as_html() -> None:
     hostile = _citation(title=HOSTILE_TITLE, quote=HOSTILE_TEXT, url="javascript:alert(3)")
-    message = format_answer(_answer(hostile))
-    html = _render(message)
+    html = _render(format_answer(_answer(hostile)))
 
     # The markup is there, but only as escaped text: no element, no attribute, no link.
-    for raw in ("<script", "<img", 'href="javascript'):
+    for raw in ("<script", "<img", 'href="javascript', "onerror=\""):
         assert raw not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Harbour crane opened" in html
     assert "Visitors saw &lt;img src=x onerror=&quot;alert(2)&quot;&gt; the new harbour" in html
-    assert '<code class="source-path">javascript:alert(3)</code>' in html
-    assert "<a " not in html
+    assert ">javascript:alert(3)</a>" in html and 'href="source/corpus%2F000.txt"' in html
 
 
 def test_markdown_in_documents_stays_literal() -> None:
     quote = "See [prize](javascript:alert(1)) and ![x](http://t.example/p.png) **now** $$x$$ | a |"
     html = _render(format_answer(_answer(_citation(quote=quote))))
-    assert html.count("<a ") == 1  # the source's own link, and no other
-    assert '<a href="https://www.prokuror.gov.kz/eng/news/1">' in html
+    assert html.count('href="http') == 1  # the source's own link, and no other
     assert "<img" not in html and "<strong>now</strong>" not in html
     assert "[prize](javascript:alert(1))" in html
 
@@ -189,7 +207,9 @@ def bot(tmp_path: Path) -> Iterator[Assistant]:
 def test_reply_cites_the_indexed_release(bot: Assistant) -> None:
     html = _render(reply(bot, "Who attended the Sanya meeting?")[0])
     assert "Prosecutor General took part in 14th meeting" in html
-    assert "<blockquote>\n<p>The event was attended by" in html
+    assert "<mark>The event was attended by" in html
+    assert "<mark>" in html and "Issues of countering terrorism" in html  # neighbours or quotes
+    assert '<details class="card-whole">' in html
 
 
 @needs_readers
@@ -204,8 +224,8 @@ def test_reply_escapes_markup_from_indexed_text(bot: Assistant) -> None:
 def test_reply_never_links_a_javascript_url_from_an_export(bot: Assistant) -> None:
     html = _render(reply(bot, "When did the ferry terminal reopen?")[0])
     assert "Port authority statement" in html
-    assert '<code class="source-path">javascript:alert(1)</code>' in html
-    assert "<a " not in html and "<b " not in html
+    assert ">javascript:alert(1)</a>" in html and 'href="javascript' not in html
+    assert 'href="source/port-1"' in html and "<b " not in html
     assert "&lt;b onmouseover=alert(4)&gt;terminal&lt;/b&gt;" in html
 
 
