@@ -7,10 +7,8 @@ import datetime as dt
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -290,107 +288,3 @@ def test_app_py_reports_errors_in_one_line(tmp_path: Path) -> None:
                           text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.startswith("error: no index at ") and done.stderr.count("\n") == 1
-
-
-# -- a real browser -------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"the server did not answer on port {port} in {timeout:.0f}s:\n"
-                f"{log.read_text()[-3000:]}")
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The seed corpus indexed with the real model and served by `press-assistant serve`."""
-    tmp_path = tmp_path_factory.mktemp("live")
-    index = tmp_path / "index"
-    built = subprocess.run([sys.executable, "-m", "assistant", "index", "corpus", "--index",
-                            str(index)], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert built.returncode == 0, built.stderr[-3000:]
-    port = _free_port()
-    log = tmp_path / "server.log"
-    env = {k: v for k, v in os.environ.items() if k != "PRESS_ASSISTANT_AUTH"}
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--index", str(index), "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_for_port(port, server, log, timeout=120)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
-
-
-@pytest.mark.browser
-@pytest.mark.real_model
-@needs_readers
-@pytest.mark.skipif(not CHROMIUM.exists(),
-                    reason=f"{CHROMIUM} is missing: `make browser` (apt-get install chromium)")
-def test_chat_in_a_browser_answers_with_sources(live_server: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(live_server, wait_until="domcontentloaded", timeout=60_000)
-            box = page.locator("#question textarea")
-            box.wait_for(timeout=60_000)
-            box.fill("Who attended the Sanya meeting?")
-            box.press("Enter")
-
-            chat = page.locator("#chat")
-            sources = chat.get_by_text("Sources", exact=True)
-            sources.wait_for(timeout=60_000)
-            assert chat.get_by_text(SEED_TITLE).count() >= 1
-            quote = chat.locator("blockquote").filter(has_text=SEED_SENTENCE)
-            assert quote.count() >= 1
-            assert "<script" not in chat.inner_text()
-
-            (ROOT / "docs").mkdir(exist_ok=True)
-            page.screenshot(path=str(ROOT / "docs" / "chat.png"), full_page=True)
-        finally:
-            browser.close()
-
-
-@pytest.mark.real_model
-@needs_readers
-def test_the_served_app_answers_over_http_and_gradio_client(live_server: str) -> None:
-    import httpx
-    from gradio_client import Client
-
-    reply = httpx.post(f"{live_server}api/ask", json={"question": "Who attended the Sanya meeting?"},
-                       timeout=60)
-    assert reply.status_code == 200, reply.text
-    body = reply.json()
-    assert not body["abstained"] and "SCO" in body["answer"]
-    assert body["citations"][0]["date"] == "2016-11-30"
-    assert httpx.get(f"{live_server}api/health", timeout=10).json()["documents"] == 1
-    bad = httpx.post(f"{live_server}api/ask", json={"questio": "typo"}, timeout=10)
-    assert bad.status_code == 422 and "question" in bad.json()["error"]
-
-    client = Client(live_server, verbose=False)
-    answer = client.predict("Who attended the Sanya meeting?", "", "", api_name="/ask")
-    assert answer == body  # the same answer, the same shape, by either road
