@@ -364,17 +364,18 @@ def check(index: str | None) -> None:
 @reranker_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=7860, show_default=True, type=int)
-@click.option("--uploads", default="corpus/uploads", show_default=True, metavar="DIR",
-              help="Where files added from the web are saved (and indexed from).")
+@click.option("--corpus", default="corpus", show_default=True, metavar="DIR",
+              help="The indexed folder that files added from the web are saved under (in its "
+                   "uploads/ folder) and that is indexed again after each upload.")
 @click.option("--no-uploads", is_flag=True, help="No adding or removing files from the web.")
 def serve(index: str | None, model: str | None, reranker: str | None, host: str, port: int,
-          uploads: str, no_uploads: bool) -> None:
+          corpus: str, no_uploads: bool) -> None:
     """Serve the web chat (at /) and the JSON API (at /api)."""
     with _errors():
         from .web import serve as run
 
         run(settings=_settings(index, model, reranker=reranker), host=host, port=port,
-            uploads=None if no_uploads else Path(uploads))
+            corpus=None if no_uploads else Path(corpus))
 
 
 if __name__ == "__main__":  # pragma: no cover

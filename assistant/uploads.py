@@ -1,8 +1,9 @@
-"""Files added from the web: kept under one uploads folder with safe names, indexed in the
-background while the chat goes on answering.
+"""Files added from the web: kept in the ``uploads`` folder of the corpus folder with safe
+names, and the corpus folder indexed again in the background while the chat goes on answering.
 
-The uploads folder is an indexed folder like any other (``press-assistant index`` of it gives
-the same documents); the web only ever writes and deletes inside it.
+The corpus folder is indexed like any other (``press-assistant index corpus/`` gives the same
+documents, with the same ids: ``uploads/name.txt``); the web only ever writes and deletes
+inside its uploads folder.
 """
 
 from __future__ import annotations
@@ -96,17 +97,26 @@ class UploadStatus:
         return self.done / self.total if self.total else 0.0
 
 
+UPLOADS = "uploads"
+
+
 @dataclass
 class Uploader:
-    """Indexes the uploads folder in a background thread, one run at a time; a run asked for
-    while one is going starts again when it ends, so no saved file is left unindexed."""
+    """Indexes the corpus folder (uploads included) in a background thread, one run at a
+    time; a run asked for while one is going starts again when it ends, so no saved file is
+    left unindexed."""
 
     assistant: Assistant
-    folder: Path
+    corpus: Path
     _status: UploadStatus = field(default_factory=UploadStatus)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _again: bool = False
     _thread: threading.Thread | None = None
+
+    @property
+    def folder(self) -> Path:
+        """Where uploads are saved."""
+        return self.corpus / UPLOADS
 
     @property
     def status(self) -> UploadStatus:
@@ -138,7 +148,7 @@ class Uploader:
 
         while True:
             try:
-                report = self.assistant.index([self.folder], progress=self._progress)
+                report = self.assistant.index([self.corpus], progress=self._progress)
                 status = UploadStatus(stage="done", message=report.summary(), report=report,
                                       finished_at=time.time())
             except AssistantError as exc:

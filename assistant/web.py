@@ -322,16 +322,17 @@ def format_upload_status(status: UploadStatus) -> str:
 # -- the app -------------------------------------------------------------------------------
 
 
-def build_app(assistant: Assistant, *, uploads: Path | None = None) -> gr.Blocks:
-    """The page: the chat, the search view and the library (with uploads into ``uploads``
-    when given), and the filters beside them. Events call the assistant and the formatters
-    above."""
+def build_app(assistant: Assistant, *, corpus: Path | None = None) -> gr.Blocks:
+    """The page: the chat, the search view and the library (with uploads saved under
+    ``corpus``/uploads and ``corpus`` indexed again, when given), and the filters beside
+    them. Events call the assistant and the formatters above."""
     _ensure_no_analytics()
     import gradio as gr
 
     from .uploads import MAX_UPLOAD_BYTES, Uploader, allowed_suffixes, save_upload, upload_path
 
-    uploader = Uploader(assistant, uploads) if uploads is not None else None
+    uploader = Uploader(assistant, corpus) if corpus is not None else None
+    uploads = uploader.folder if uploader is not None else None
 
     def choices() -> tuple[list[str], list[str]]:
         try:
@@ -591,10 +592,11 @@ def launch_auth(host: str) -> tuple[str, str] | None:
 
 
 def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860,
-          uploads: Path | None = None) -> None:
+          corpus: Path | None = None) -> None:
     """Open the index, load the model, and serve the chat at ``/`` and the JSON API at
     ``/api`` (:mod:`assistant.api`) until interrupted; both behind the same credentials.
-    ``uploads``: the folder files added from the web go to (None: no uploads)."""
+    ``corpus``: the indexed folder files added from the web are saved under, in its uploads
+    folder (None: no uploads)."""
     import gradio as gr
     import uvicorn
 
@@ -608,7 +610,7 @@ def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     from .uploads import MAX_UPLOAD_BYTES
 
     app = gr.mount_gradio_app(build_api(assistant, auth=auth),
-                              build_app(assistant, uploads=uploads), path="/", auth=auth,
+                              build_app(assistant, corpus=corpus), path="/", auth=auth,
                               show_error=False, ssr_mode=False, css=_CSS,
                               max_file_size=MAX_UPLOAD_BYTES)
     shown = f"[{host}]" if ":" in host else host

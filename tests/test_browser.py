@@ -81,7 +81,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     with log.open("wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "assistant", "serve", "--index", str(index), "--port", str(port),
-             "--uploads", str(tmp / "uploads")],
+             "--corpus", str(corpus)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_for_port(port, server, log, timeout=120)
@@ -205,7 +205,7 @@ def test_an_uploaded_release_is_indexed_and_answers(page: Any, served: dict[str,
     page.locator("#upload input[type=file]").set_input_files(str(release))
     page.locator("#add").click()
     page.locator("#upload-status").get_by_text("1 added").wait_for(timeout=120_000)
-    assert (served["tmp"] / "uploads" / "aktau_ferry_2021_.txt").is_file()
+    assert (served["tmp"] / "corpus" / "uploads" / "aktau_ferry_2021_.txt").is_file()
     page.get_by_role("tab", name="Chat").click()
     answer = _ask(page, "How often do ferries to Baku leave the Aktau terminal?")
     card = answer.locator(".card").first
