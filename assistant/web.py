@@ -428,11 +428,17 @@ def build_app(assistant: Assistant, *, corpus: Path | None = None) -> gr.Blocks:
         lines += [f"<p>Refused: {_attr(r)}</p>" for r in refused]
         return "".join(lines) or "<p>Choose files first.</p>"
 
-    def poll() -> tuple[str, Any, Any]:
+    def poll(seen: float | None) -> tuple[Any, Any, Any, float | None]:
+        # Cheap while nothing happens: the page changes only while a run goes on and once
+        # when it ends (then the filters learn the new collections and languages).
         status = uploader.status if uploader is not None else None
+        if status is None or (not status.running and status.finished_at == seen):
+            return gr.update(), gr.update(), gr.update(), seen
+        if status.running:
+            return format_upload_status(status), gr.update(), gr.update(), seen
         collections, languages = choices()
-        return (format_upload_status(status) if status else "",
-                gr.update(choices=collections), gr.update(choices=languages))
+        return (format_upload_status(status), gr.update(choices=collections),
+                gr.update(choices=languages), status.finished_at)
 
     # Gradio passes event data to a parameter annotated with the SelectData class itself;
     # `from __future__ import annotations` left a string there, which it cannot resolve.
@@ -540,8 +546,10 @@ def build_app(assistant: Assistant, *, corpus: Path | None = None) -> gr.Blocks:
         if uploads is not None:
             add.click(upload, inputs=files, outputs=upload_note, api_visibility=hidden)
         # The progress bar, the library and the filter choices follow background indexing.
-        timer = gr.Timer(1.0)
-        timer.tick(poll, None, [upload_status, collections, languages], api_visibility=hidden,
+        timer = gr.Timer(1.0, active=uploader is not None)
+        finished = gr.State(None)
+        timer.tick(poll, finished, [upload_status, collections, languages, finished],
+                   api_visibility=hidden,
                    queue=False)
         gr.api(_client_ask(assistant), api_name="ask",
                api_description="The answer as `press-assistant ask --json` prints it.")
