@@ -13,11 +13,13 @@ This module imports FastAPI and pydantic at once: it is loaded only to serve.
 import datetime as dt
 import logging
 import secrets
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
@@ -26,8 +28,9 @@ from starlette.exceptions import HTTPException
 
 from . import __version__
 from .documents import Turn
-from .errors import AssistantError, IndexError_, QueryError
+from .errors import AssistantError, IndexError_, QueryError, UnsupportedFormat
 from .service import Assistant
+from .uploads import MAX_UPLOAD_BYTES, Uploader, save_upload, upload_path
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,30 @@ class DocumentTextOut(DocumentOut):
     text: str
 
 
+class UploadOut(BaseModel):
+    saved: list[str] = Field(description="File names as saved in the uploads folder.")
+    indexing: bool
+
+
+class SkippedOut(BaseModel):
+    path: str
+    reason: str
+
+
+class UploadStatusOut(BaseModel):
+    running: bool
+    stage: str
+    done: int
+    total: int
+    message: str
+    skipped: list[SkippedOut]
+
+
+class RemovedOut(BaseModel):
+    removed: str
+    file_deleted: bool
+
+
 class HealthOut(BaseModel):
     status: str
     version: str
@@ -149,7 +176,7 @@ class ErrorOut(BaseModel):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 413, 422, 503)}
+    code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422, 503)}
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -173,9 +200,10 @@ def _basic_auth(credentials: tuple[str, str]) -> Callable[..., None]:
     return check
 
 
-def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None) -> FastAPI:
+def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
+              uploader: Uploader | None = None) -> FastAPI:
     """The FastAPI app with the JSON endpoints under ``/api``; the chat is mounted on it by
-    :func:`assistant.web.serve`."""
+    :func:`assistant.web.serve`. With ``uploader``, files can be added and uploads removed."""
     app = FastAPI(title="Press archive assistant", version=__version__,
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
                   description="Ask an archive of press releases; every answer quotes the "
@@ -220,6 +248,56 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None) -> F
         return {"id": doc.id, "title": doc.title, "date": doc.date.isoformat() if doc.date else None,
                 "url": doc.url, "collection": doc.collection, "lang": doc.lang,
                 "chars": len(doc.text), "text": doc.text}
+
+    @router.post("/documents", status_code=202, response_model=UploadOut,
+                 responses={403: {"model": ErrorOut}, 415: {"model": ErrorOut}})
+    def add_documents(files: list[UploadFile]) -> dict[str, object]:
+        """Save release files (the formats the indexer reads, each within the size limit)
+        under the corpus folder and index it again in the background (see /api/uploads)."""
+        if uploader is None:
+            raise HTTPException(403, "uploads are off on this server (serve --no-uploads)")
+        saved = []
+        for item in files:
+            # Refused before anything is written: too big (as sent) or of a type not read.
+            if item.size is not None and item.size > MAX_UPLOAD_BYTES:
+                raise HTTPException(413, f"{item.filename}: {item.size / 1e6:.1f} MB is over the "
+                                         f"{MAX_UPLOAD_BYTES / 1e6:.0f} MB limit")
+            with tempfile.NamedTemporaryFile() as tmp:
+                shutil.copyfileobj(item.file, tmp)
+                tmp.flush()
+                try:
+                    saved.append(save_upload(Path(tmp.name), item.filename or "upload",
+                                             uploader.folder).name)
+                except UnsupportedFormat as exc:
+                    raise HTTPException(415, str(exc)) from exc
+                except QueryError as exc:
+                    raise HTTPException(413, str(exc)) from exc
+        uploader.start()
+        return {"saved": saved, "indexing": True}
+
+    @router.get("/uploads", response_model=UploadStatusOut)
+    def upload_status() -> dict[str, object]:
+        """The background indexing of uploads: running or how the last run ended."""
+        status = uploader.status if uploader is not None else None
+        if status is None:
+            return {"running": False, "stage": "", "done": 0, "total": 0, "message": "",
+                    "skipped": []}
+        skipped = [{"path": s.path, "reason": s.reason}
+                   for s in (status.report.skipped if status.report else ())]
+        return {"running": status.running, "stage": status.stage, "done": status.done,
+                "total": status.total, "message": status.message, "skipped": skipped}
+
+    @router.delete("/documents/{doc_id:path}", response_model=RemovedOut)
+    def remove_document(doc_id: str) -> dict[str, object]:
+        """Take a document out of the index; an uploaded one's file is deleted too (no other
+        file is ever touched)."""
+        if assistant.document(doc_id) is None:
+            raise HTTPException(404, f"no document {doc_id!r} in the index")
+        doc = assistant.remove(doc_id)
+        path = upload_path(doc, uploader.folder) if uploader is not None else None
+        if path is not None:
+            path.unlink(missing_ok=True)
+        return {"removed": doc.id, "file_deleted": path is not None}
 
     @router.get("/health", response_model=HealthOut)
     def health() -> dict[str, object]:
@@ -267,8 +345,10 @@ def _handle_errors(app: FastAPI) -> None:
                          call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         # Checked before the body is read: an oversized request costs nothing.
         size = request.headers.get("content-length", "")
-        if request.url.path.startswith("/api/") and size.isdigit() and int(size) > MAX_BODY:
-            return _error(413, f"the request has {int(size):,} bytes; the limit is {MAX_BODY:,}")
+        upload = request.method == "POST" and request.url.path == "/api/documents"
+        limit = MAX_UPLOAD_BYTES * 4 if upload else MAX_BODY  # a few files per request
+        if request.url.path.startswith("/api/") and size.isdigit() and int(size) > limit:
+            return _error(413, f"the request has {int(size):,} bytes; the limit is {limit:,}")
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import gradio as gr
 
     from .service import Assistant
-    from .uploads import UploadStatus
+    from .uploads import Uploader, UploadStatus
 
 log = logging.getLogger(__name__)
 
@@ -322,16 +322,15 @@ def format_upload_status(status: UploadStatus) -> str:
 # -- the app -------------------------------------------------------------------------------
 
 
-def build_app(assistant: Assistant, *, corpus: Path | None = None) -> gr.Blocks:
-    """The page: the chat, the search view and the library (with uploads saved under
-    ``corpus``/uploads and ``corpus`` indexed again, when given), and the filters beside
-    them. Events call the assistant and the formatters above."""
+def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.Blocks:
+    """The page: the chat, the search view and the library (with uploads through
+    ``uploader``, when given), and the filters beside them. Events call the assistant and
+    the formatters above."""
     _ensure_no_analytics()
     import gradio as gr
 
-    from .uploads import MAX_UPLOAD_BYTES, Uploader, allowed_suffixes, save_upload, upload_path
+    from .uploads import MAX_UPLOAD_BYTES, allowed_suffixes, save_upload, upload_path
 
-    uploader = Uploader(assistant, corpus) if corpus is not None else None
     uploads = uploader.folder if uploader is not None else None
 
     def choices() -> tuple[list[str], list[str]]:
@@ -615,10 +614,11 @@ def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     assistant = Assistant.open(settings=settings)
     # Loads the embedding model and the index now, so the first question is not the slow one.
     assistant.search("warm up", k=1)
-    from .uploads import MAX_UPLOAD_BYTES
+    from .uploads import MAX_UPLOAD_BYTES, Uploader
 
-    app = gr.mount_gradio_app(build_api(assistant, auth=auth),
-                              build_app(assistant, corpus=corpus), path="/", auth=auth,
+    uploader = Uploader(assistant, corpus) if corpus is not None else None
+    app = gr.mount_gradio_app(build_api(assistant, auth=auth, uploader=uploader),
+                              build_app(assistant, uploader=uploader), path="/", auth=auth,
                               show_error=False, ssr_mode=False, css=_CSS,
                               max_file_size=MAX_UPLOAD_BYTES)
     shown = f"[{host}]" if ":" in host else host

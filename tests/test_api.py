@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from assistant import Assistant
 from assistant.api import MAX_BODY, build_api
+from assistant.uploads import Uploader
 from tests.fakes import FakeEmbedder
 
 SANYA = ("Prosecutor General took part in 14th meeting of general prosecutors (Sanya)\n\n"
@@ -203,3 +204,55 @@ def test_an_unknown_collection_is_a_bad_request_naming_the_known_ones(mixed: Tes
     reply = mixed.post("/api/ask", json={"question": "crane?", "filters": {"collections": ["nope"]}})
     assert reply.status_code == 400
     assert "'nope'" in reply.json()["error"] and "harbour, port.jsonl" in reply.json()["error"]
+
+
+@pytest.fixture
+def with_uploads(tmp_path: Path) -> Iterator[tuple[TestClient, Uploader]]:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "sanya.txt").write_text(SANYA, encoding="utf-8")
+    bot = Assistant.open(tmp_path / "idx", create=True, embedder=FakeEmbedder())
+    bot.index([corpus])
+    uploader = Uploader(bot, corpus)
+    yield TestClient(build_api(bot, uploader=uploader), raise_server_exceptions=False), uploader
+    uploader.wait(timeout=60)
+    bot.close()
+
+
+def test_upload_index_ask_and_remove(with_uploads: tuple[TestClient, Uploader]) -> None:
+    client, uploader = with_uploads
+    reply = client.post("/api/documents",
+                        files=[("files", ("../crane release.txt", HARBOUR.encode(), "text/plain"))])
+    assert reply.status_code == 202, reply.text
+    assert reply.json() == {"saved": ["crane_release.txt"], "indexing": True}
+    uploader.wait(timeout=60)
+    status = client.get("/api/uploads").json()
+    assert not status["running"] and status["stage"] == "done" and "1 added" in status["message"]
+    answer = client.post("/api/ask", json={"question": "How much does the harbour crane lift?"}).json()
+    assert answer["citations"][0]["doc_id"] == "uploads/crane_release.txt"
+
+    removed = client.delete("/api/documents/uploads/crane_release.txt")
+    assert removed.status_code == 200 and removed.json()["file_deleted"] is True
+    assert not (uploader.folder / "crane_release.txt").exists()
+    kept = client.delete("/api/documents/sanya.txt")  # not an upload: out of the index only
+    assert kept.json() == {"removed": "sanya.txt", "file_deleted": False}
+    assert (uploader.corpus / "sanya.txt").is_file()
+    assert client.delete("/api/documents/sanya.txt").status_code == 404
+
+
+def test_bad_uploads_get_a_json_error(with_uploads: tuple[TestClient, Uploader],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    client, uploader = with_uploads
+    refused = client.post("/api/documents", files=[("files", ("tool.exe", b"MZ", "application/x"))])
+    assert refused.status_code == 415 and ".exe files cannot be indexed" in refused.json()["error"]
+    monkeypatch.setattr("assistant.api.MAX_UPLOAD_BYTES", 10)
+    big = client.post("/api/documents", files=[("files", ("big.txt", b"x" * 100, "text/plain"))])
+    assert big.status_code == 413 and "limit" in big.json()["error"]
+    none = client.post("/api/documents")
+    assert none.status_code == 422 and "files" in none.json()["error"]
+    assert not uploader.folder.exists() or not any(uploader.folder.iterdir())  # nothing saved
+
+
+def test_uploads_can_be_off(client: TestClient) -> None:
+    reply = client.post("/api/documents", files=[("files", ("a.txt", b"text", "text/plain"))])
+    assert reply.status_code == 403 and "uploads are off" in reply.json()["error"]
