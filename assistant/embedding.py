@@ -157,18 +157,21 @@ class VectorCache:
         """The vectors of ``texts``; only those not cached go through ``encode``."""
         import numpy as np
 
-        keys = [(model, t) for t in texts]
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if (model, t) not in self._items))
-        fresh = encode(missing) if missing else None
+            # Copied out under the lock: another thread may evict them before we are done.
+            vectors = {t: self._items[(model, t)] for t in texts if (model, t) in self._items}
+        missing = list(dict.fromkeys(t for t in texts if t not in vectors))
+        if missing:
+            vectors.update(zip(missing, encode(missing), strict=True))
         with self._lock:
-            for n, text in enumerate(missing):
-                self._items[(model, text)] = fresh[n]  # type: ignore[index]
-            for key in keys:
-                self._items.move_to_end(key)
-            out = np.stack([self._items[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+            for text in dict.fromkeys(texts):
+                self._items[(model, text)] = vectors[text]
+                self._items.move_to_end((model, text))
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        out = np.stack([vectors[t] for t in texts])
         return out
 
 

@@ -528,14 +528,18 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
         turns = gr.State([])
         chat_in = [question, chatbot, turns, since, until, collections, languages]
         chat_out = [chatbot, question, turns]
+        # Several people ask at once: answers share one index and model (both thread-safe),
+        # so a few run side by side instead of queueing behind each other.
         gr.on(triggers=[ask.click, question.submit], fn=respond, inputs=chat_in,
-              outputs=chat_out, api_visibility=hidden)
+              outputs=chat_out, api_visibility=hidden, concurrency_limit=4,
+              concurrency_id="answers")
         chatbot.example_select(pick_example, None, question, api_visibility=hidden).then(
-            respond, inputs=chat_in, outputs=chat_out, api_visibility=hidden)
+            respond, inputs=chat_in, outputs=chat_out, api_visibility=hidden,
+            concurrency_id="answers")
         clear.click(lambda: ([], "", []), None, chat_out, queue=False, api_visibility=hidden)
         gr.on(triggers=[find.click, query.submit], fn=run_search,
               inputs=[query, since, until, collections, languages], outputs=results,
-              api_visibility=hidden)
+              api_visibility=hidden, concurrency_id="answers")
         gr.on(triggers=[app.load, contains.submit, contains.change], fn=library,
               inputs=contains, outputs=[stats, table, ids], api_visibility=hidden)
         table.select(open_document, inputs=ids, outputs=[opened, opened_id],
