@@ -30,7 +30,7 @@ from . import __version__
 from .documents import Turn
 from .errors import AssistantError, IndexError_, QueryError, UnsupportedFormat
 from .service import Assistant
-from .uploads import MAX_UPLOAD_BYTES, Uploader, save_upload, upload_path
+from .uploads import MAX_UPLOAD_BYTES, Uploader, remove, save_upload
 
 log = logging.getLogger(__name__)
 
@@ -293,11 +293,8 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
         file is ever touched)."""
         if assistant.document(doc_id) is None:
             raise HTTPException(404, f"no document {doc_id!r} in the index")
-        doc = assistant.remove(doc_id)
-        path = upload_path(doc, uploader.folder) if uploader is not None else None
-        if path is not None:
-            path.unlink(missing_ok=True)
-        return {"removed": doc.id, "file_deleted": path is not None}
+        doc, deleted = remove(assistant, doc_id, uploader.folder if uploader is not None else None)
+        return {"removed": doc.id, "file_deleted": deleted}
 
     @router.get("/health", response_model=HealthOut)
     def health() -> dict[str, object]:

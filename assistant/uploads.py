@@ -80,6 +80,18 @@ def upload_path(doc: Document, folder: Path) -> Path | None:
     return path if path.is_relative_to(root) and path.is_file() else None
 
 
+def remove(assistant: Assistant, doc_id: str, folder: Path | None) -> tuple[Document, bool]:
+    """Take ``doc_id`` out of the index and, when it is an upload (its file inside
+    ``folder``; None: uploads are off), delete its file too, or indexing the corpus folder
+    again would bring it back. No other file is ever touched. Returns the removed document
+    and whether a file was deleted; an unknown id raises :class:`QueryError`."""
+    doc = assistant.remove(doc_id)
+    path = upload_path(doc, folder) if folder is not None else None
+    if path is not None:
+        path.unlink(missing_ok=True)
+    return doc, path is not None
+
+
 @dataclass(frozen=True, slots=True)
 class UploadStatus:
     """What the background indexing of uploads is doing, for the progress bar."""

@@ -21,9 +21,9 @@ import os
 import re
 import string
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Settings
 from .documents import Answer, Citation, Document, Hit, Turn
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .uploads import Uploader, UploadStatus
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 TITLE = "Press release archive"
 SUBTITLE = ("Ask a question: the answer quotes the releases word for word, and every sentence "
@@ -115,6 +116,12 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
+def _paragraphs(text: str) -> str:
+    """A release's text as escaped ``<p>`` elements, one per blank-line-separated paragraph,
+    each flattened to one line."""
+    return "".join(f"<p>{_attr(_flat(p))}</p>" for p in text.split("\n\n") if p.strip())
+
+
 def source_href(citation: Citation) -> tuple[str, str]:
     """Where a card's source link points, and what it shows: the release's web page, or the
     file it was read from, opened through the server (which serves indexed files only)."""
@@ -166,9 +173,8 @@ def format_card(citation: Citation, *, turn: int, doc: Document | None = None,
     whole = ""
     if doc is not None and same_as is None:
         text = doc.text if len(doc.text) <= _WHOLE_LIMIT else doc.text[:_WHOLE_LIMIT] + " …"
-        paragraphs = "".join(f"<p>{_attr(_flat(p))}</p>" for p in text.split("\n\n") if p.strip())
         whole = (f'<details class="card-whole"><summary>Whole release</summary>'
-                 f"{paragraphs}</details>")
+                 f"{_paragraphs(text)}</details>")
     return f'<div class="card" id="{anchor}"><div class="card-head">{head}</div>{body}{whole}</div>'
 
 
@@ -256,21 +262,33 @@ def _documents(assistant: Assistant, answer: Answer) -> dict[str, Document | Non
             for doc_id in dict.fromkeys(c.doc_id for c in answer.citations)}
 
 
+def _answer_or_error(question: str, work: Callable[[], _T]) -> _T | str:
+    """What ``work`` (answering ``question``) returns, or, when it raises, the chat message
+    for the error: a library error's own message, for anything else a generic one. ``work``
+    must not return a ``str`` itself: that is how the caller tells the two apart."""
+    try:
+        return work()
+    except Exception as exc:
+        if not isinstance(exc, AssistantError):
+            # A bug must not reach the page as a traceback; the log keeps it.
+            log.exception("answering %r failed", question)
+        return format_error(exc)
+
+
 def reply(assistant: Assistant, question: str, since: str | None = None,
           until: str | None = None, turns: Sequence[Turn] = (), *,
           collections: Sequence[str] | None = None, languages: Sequence[str] | None = None,
           turn: int = 0) -> tuple[str, Turn | None]:
     """The assistant's chat message for ``question`` (an answer with its source cards, an
     abstention or an error), and the turn to remember for follow-ups (None after an error)."""
-    try:
+
+    def answered() -> tuple[str, Turn]:
         answer = _ask(assistant, question, since, until, collections, languages, turns)
         return (format_answer(answer, turn=turn, documents=_documents(assistant, answer)),
                 Turn.of(answer))
-    except AssistantError as exc:
-        return format_error(exc), None
-    except Exception as exc:  # a bug must not reach the page as a traceback; the log keeps it
-        log.exception("answering %r failed", question)
-        return format_error(exc), None
+
+    result = _answer_or_error(question, answered)
+    return (result, None) if isinstance(result, str) else result
 
 
 def format_hits(hits: Sequence[Hit]) -> str:
@@ -297,10 +315,9 @@ def format_document(doc: Document | None) -> str:
     url = safe_url(doc.url)
     link = (f' — <a href="{_attr(url)}" target="_blank" rel="noopener noreferrer nofollow">'
             f"{_attr(doc.url or '')}</a>" if url else "")
-    paragraphs = "".join(f"<p>{_attr(_flat(p))}</p>" for p in doc.text.split("\n\n") if p.strip())
     return (f'<div class="document"><h3>{_attr(_flat(doc.title)) or "untitled"}</h3>'
             f"<p>{date} — {_attr(doc.collection)} — <code>{_attr(doc.id)}</code>{link}</p>"
-            f"{paragraphs}</div>")
+            f"{_paragraphs(doc.text)}</div>")
 
 
 def format_upload_status(status: UploadStatus) -> str:
@@ -329,7 +346,9 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
     _ensure_no_analytics()
     import gradio as gr
 
-    from .uploads import MAX_UPLOAD_BYTES, allowed_suffixes, save_upload, upload_path
+    # Aliased: `remove` names the page's button below.
+    from .uploads import MAX_UPLOAD_BYTES, allowed_suffixes, save_upload
+    from .uploads import remove as remove_with_upload
 
     uploads = uploader.folder if uploader is not None else None
 
@@ -350,14 +369,10 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
         history = [*(history or []), {"role": "user", "content": shown}]
         yield [*history, {"role": "assistant", "content": "*Searching the archive…*"}], "", turns
         turn = len(history)
-        try:
-            answer = _ask(assistant, question, since, until, collections, languages, turns)
-        except AssistantError as exc:
-            yield [*history, {"role": "assistant", "content": format_error(exc)}], "", turns
-            return
-        except Exception as exc:  # a bug must not reach the page as a traceback
-            log.exception("answering %r failed", question)
-            yield [*history, {"role": "assistant", "content": format_error(exc)}], "", turns
+        answer = _answer_or_error(question, lambda: _ask(assistant, question, since, until,
+                                                         collections, languages, turns))
+        if isinstance(answer, str):  # the error's message
+            yield [*history, {"role": "assistant", "content": answer}], "", turns
             return
         text = format_answer(answer, turn=turn, sources=False)
         yield [*history, {"role": "assistant", "content": text}], "", turns
@@ -400,13 +415,11 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
         if not doc_id:
             return "<p>Open a document first.</p>", "", *library(contains)
         try:
-            doc = assistant.remove(doc_id)
+            doc, deleted = remove_with_upload(assistant, doc_id, uploads)
         except AssistantError as exc:
             return f"<p>Sorry: {_attr(str(exc))}</p>", doc_id, *library(contains)
-        note = "It stays out until its folder is indexed again with the file still there."
-        if uploads is not None and (path := upload_path(doc, uploads)) is not None:
-            path.unlink(missing_ok=True)  # an upload: its file goes too, or it would come back
-            note = "Its uploaded file was deleted too."
+        note = ("Its uploaded file was deleted too." if deleted else
+                "It stays out until its folder is indexed again with the file still there.")
         return (f"<p>Removed <b>{_attr(_flat(doc.title))}</b> from the index. {note}</p>", "",
                 *library(contains))
 

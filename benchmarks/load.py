@@ -181,8 +181,9 @@ def _append(command: str, result: dict[str, object]) -> None:
                         encoding="utf-8")
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     during = "while a re-index runs" if result["reindex"] else "(no re-index)"
+    clients = f"{result['clients']} client{'' if result['clients'] == 1 else 's'}"
     lines = [
-        f"\n## Load: {result['clients']} clients asking over HTTP {during} ({when})\n",
+        f"\n## Load: {clients} asking over HTTP {during} ({when})\n",
         f"`{command}` on {platform.machine()}, {os.cpu_count()} cores; index: all press "
         f"archives plus what the re-index had committed ({result['documents_at_start']:,} "
         f"documents when the clients started, {result['documents_at_end']:,} when they stopped)."

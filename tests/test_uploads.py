@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, QueryError, UnsupportedFormat
-from assistant.uploads import Uploader, safe_name, save_upload, upload_path
+from assistant.uploads import UPLOADS, Uploader, remove, safe_name, save_upload, upload_path
 from tests.fakes import FakeEmbedder
 
 RELEASE = "Aktau ferry terminal reopened\n\n3 March 2021\n\nFerries to Baku leave twice a day.\n"
@@ -64,9 +64,27 @@ def test_uploads_are_indexed_with_the_corpus_and_only_they_are_deleted(tmp_path:
     assert uploaded is not None and seed is not None
     assert upload_path(uploaded, uploader.folder) == (uploader.folder / "ferry.txt").resolve()
     assert upload_path(seed, uploader.folder) is None  # not an upload: never deleted
-    removed = bot.remove("seed.txt")
-    assert removed.title == "Seed release" and bot.document("seed.txt") is None
-    assert (corpus / "seed.txt").is_file()
+    bot.close()
+
+
+def test_remove_deletes_the_file_of_an_upload_only(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    folder = corpus / UPLOADS
+    folder.mkdir(parents=True)
+    (corpus / "seed.txt").write_text("Seed release\n\n1 May 2020\n\nThe seed text.\n", encoding="utf-8")
+    (folder / "ferry.txt").write_text(RELEASE, encoding="utf-8")
+    (folder / "kept.txt").write_text(RELEASE.replace("Aktau", "Kuryk"), encoding="utf-8")
+    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
+    bot.index([corpus])
+
+    doc, deleted = remove(bot, "seed.txt", folder)  # outside the uploads folder
+    assert doc.title == "Seed release" and not deleted
+    assert bot.document("seed.txt") is None and (corpus / "seed.txt").is_file()
+    doc, deleted = remove(bot, "uploads/ferry.txt", folder)
+    assert doc.id == "uploads/ferry.txt" and deleted
+    assert bot.document("uploads/ferry.txt") is None and not (folder / "ferry.txt").exists()
+    doc, deleted = remove(bot, "uploads/kept.txt", None)  # uploads off: no file is touched
+    assert doc.id == "uploads/kept.txt" and not deleted and (folder / "kept.txt").is_file()
     with pytest.raises(QueryError, match="no document"):
-        bot.remove("seed.txt")
+        remove(bot, "seed.txt", folder)
     bot.close()
