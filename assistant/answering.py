@@ -60,8 +60,14 @@ class _Candidate:
         return self.doc.text[self.start:self.end]
 
 
+def sentence_spans(doc: Document, store: Store) -> tuple[tuple[int, int], ...]:
+    """The document's sentences: as the indexer stored them, or split now (older index)."""
+    stored = store.sentence_spans(doc.id)
+    return stored if stored is not None else _split(doc.id, doc.text, doc.lang)
+
+
 @lru_cache(maxsize=256)
-def _sentences(doc_id: str, text: str, lang: str | None) -> tuple[tuple[int, int], ...]:
+def _split(doc_id: str, text: str, lang: str | None) -> tuple[tuple[int, int], ...]:
     return tuple(split_sentences(text, lang))
 
 
@@ -240,7 +246,7 @@ def _candidates(hits: Sequence[Hit], store: Store) -> list[_Candidate]:
         doc = store.document(hit.doc_id)
         if doc is None:  # removed since retrieval by a concurrent indexing run
             continue
-        for a, b in _sentences(doc.id, doc.text, doc.lang):
+        for a, b in sentence_spans(doc, store):
             if b <= hit.start or a >= hit.end or (doc.id, a) in seen:
                 continue
             if len(re.findall(r"\w+", doc.text[a:b])) < 3:

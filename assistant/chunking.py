@@ -169,12 +169,14 @@ def chunk_document(
     max_tokens: int,
     overlap_tokens: int = 0,
     title_tokens: int = 48,
+    sentences: Sequence[tuple[int, int]] | None = None,
 ) -> list[Chunk]:
     """Cut ``document`` into chunks whose ``embedding_text`` has at most ``max_tokens``
     word pieces (special tokens excluded).
 
     ``title_tokens`` caps how much of a long title is carried into each chunk, so a title
-    cannot crowd the passage out of the window.
+    cannot crowd the passage out of the window. ``sentences``: the text's sentence spans
+    when the caller has them already (the indexer keeps them for answering).
     """
     text = document.text
     title = _fit_title(document.title, title_tokens, count_tokens)
@@ -184,7 +186,8 @@ def chunk_document(
     if budget < 16:
         raise ValueError(f"max_tokens={max_tokens} leaves no room for text after the title")
 
-    sentences = split_sentences(text, document.lang)
+    if sentences is None:
+        sentences = split_sentences(text, document.lang)
     costs = count_tokens([text[a:b] for a, b in sentences]) if sentences else []
     units: list[tuple[int, int, int]] = []
     for span, cost in zip(sentences, costs, strict=True):

@@ -19,6 +19,11 @@ class Settings:
     """Embedding model name or local path; ``None`` means: the one the index was built with,
     or :data:`DEFAULT_MODEL` for a new index."""
 
+    backend: str = "auto"
+    """How the embedding model runs: "onnx" (int8 ONNX Runtime, several times faster on a
+    CPU; used only when it agrees with torch, onnx_embedding.py), "torch", or "auto": ONNX
+    when it can serve the model, torch otherwise. ``PRESS_ASSISTANT_BACKEND`` sets it."""
+
     chunk_tokens: int = 200
     """Word pieces per chunk, title included; under MiniLM's 256 so nothing is cut."""
 
@@ -79,6 +84,8 @@ class Settings:
             env["index_dir"] = Path(value)
         if value := os.environ.get("PRESS_ASSISTANT_MODEL"):
             env["model"] = value
+        if value := os.environ.get("PRESS_ASSISTANT_BACKEND"):
+            env["backend"] = value
         if value := os.environ.get("PRESS_ASSISTANT_RERANKER"):
             env["reranker"] = value
         env.update({k: v for k, v in overrides.items() if v is not None})

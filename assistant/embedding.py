@@ -7,6 +7,7 @@ the default name ``all-MiniLM-L6-v2`` resolves to the copy shipped by the PyPI p
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -21,6 +22,8 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     import numpy as np
     from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
 
 _PACKAGED = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
@@ -112,8 +115,30 @@ def _unpack_split_model(name: str) -> Path:
     return target
 
 
+BACKENDS = ("auto", "onnx", "torch")
+
+
+def load_embedder(name: str = DEFAULT_MODEL, *, backend: str = "auto", batch_size: int = 32) -> Embedder:
+    """The model ``name`` on ``backend``: "onnx" (int8 ONNX Runtime, judged against torch on
+    first use), "torch", or "auto": ONNX when it can serve the model, else torch."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if backend != "torch":
+        from .onnx_embedding import OnnxEmbedder, OnnxUnavailable
+
+        try:
+            return OnnxEmbedder(name)
+        except OnnxUnavailable as exc:
+            if backend == "onnx":
+                raise
+            log.warning("embedding with torch: %s", exc)
+    return SentenceTransformerEmbedder(name, batch_size=batch_size)
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU (or whatever torch picks)."""
+
+    backend = "torch"
 
     def __init__(self, name: str = DEFAULT_MODEL, *, batch_size: int = 32) -> None:
         self.name = name

@@ -14,13 +14,14 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .chunking import chunk_document
+from .chunking import chunk_document, split_sentences
 from .config import Settings
-from .documents import Document, IndexReport, Skipped
+from .documents import Chunk, Document, IndexReport, Skipped
 from .errors import ReadError
 from .store import Store, take_write_lock
 
@@ -131,22 +132,37 @@ def _embed_and_write(
     embedded = 0
     report("embed", 0, total)
     pending_removals = list(removed)
+
+    def chunk(start: int) -> list[tuple[Document, list[Chunk], list[tuple[int, int]]]]:
+        out = []
+        for doc in documents[start:start + _BATCH_DOCS]:
+            # Split once: the chunker cuts along these sentences, answering quotes them.
+            spans = split_sentences(doc.text, doc.lang)
+            out.append((doc, chunk_document(doc, count_tokens=embedder.count_tokens,
+                                            max_tokens=max_tokens, overlap_tokens=overlap,
+                                            sentences=spans), spans))
+        return out
+
     # Chunk, embed and commit one batch at a time: memory stays bounded, and a run killed
-    # late keeps every batch before it.
-    for start in range(0, total, _BATCH_DOCS):
-        batch = [(doc, chunk_document(doc, count_tokens=embedder.count_tokens,
-                                      max_tokens=max_tokens, overlap_tokens=overlap))
-                 for doc in documents[start:start + _BATCH_DOCS]]
-        vectors = embedder.embed([c.embedding_text for _, chunks in batch for c in chunks])
-        items = []
-        offset = 0
-        for doc, chunks in batch:
-            items.append((doc, chunks, vectors[offset:offset + len(chunks)]))
-            offset += len(chunks)
-        store.write(items, remove=pending_removals)
-        pending_removals = []
-        embedded += offset
-        report("embed", min(start + _BATCH_DOCS, total), total)
+    # late keeps every batch before it. The next batch is chunked in a thread while this one
+    # is embedded (the embedder's native code releases the GIL), so chunking costs no time.
+    with ThreadPoolExecutor(1, thread_name_prefix="chunker") as chunker:
+        upcoming = chunker.submit(chunk, 0) if total else None
+        for start in range(0, total, _BATCH_DOCS):
+            assert upcoming is not None
+            batch = upcoming.result()
+            upcoming = chunker.submit(chunk, start + _BATCH_DOCS) if start + _BATCH_DOCS < total else None
+            vectors = embedder.embed([c.embedding_text for _, chunks, _ in batch for c in chunks])
+            items = []
+            offset = 0
+            for doc, chunks, _ in batch:
+                items.append((doc, chunks, vectors[offset:offset + len(chunks)]))
+                offset += len(chunks)
+            store.write(items, remove=pending_removals,
+                        sentences={doc.id: spans for doc, _, spans in batch})
+            pending_removals = []
+            embedded += offset
+            report("embed", min(start + _BATCH_DOCS, total), total)
     if pending_removals:
         store.write([], remove=pending_removals)
     return embedded

@@ -87,7 +87,7 @@ def answer_list(question: str, intent: ListIntent, store: Store, filters: Filter
                 *, dated: bool = False) -> Answer:
     """Every release matching the question, one cited row each, oldest first. ``dated``: the
     question names a period (already in ``filters``)."""
-    from .answering import _sentences, is_verbatim
+    from .answering import is_verbatim, sentence_spans
 
     terms = key_terms(question, dated=dated)
     if not terms:
@@ -113,7 +113,7 @@ def answer_list(question: str, intent: ListIntent, store: Store, filters: Filter
     lines: list[str] = []
     for doc in docs[:MAX_ROWS]:
         best = None
-        for a, b in _sentences(doc.id, doc.text, doc.lang):
+        for a, b in sentence_spans(doc, store):
             found = content_stems(doc.text[a:b]) & wanted
             value = sum(weight[t] for t in found)
             if best is None or value > best[0]:

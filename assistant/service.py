@@ -84,10 +84,10 @@ class Assistant:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                from .embedding import SentenceTransformerEmbedder
+                from .embedding import load_embedder
 
-                self._embedder = SentenceTransformerEmbedder(
-                    self.model_name(), batch_size=self.settings.batch_size)
+                self._embedder = load_embedder(self.model_name(), backend=self.settings.backend,
+                                               batch_size=self.settings.batch_size)
             return self._embedder
 
     @property

@@ -4,7 +4,8 @@
 
     index/
       manifest.json            format version, embedding model and dimension, chunker settings
-      store.sqlite3            documents, chunks (with their vectors), FTS5 keyword index
+      store.sqlite3            documents, chunks (with their vectors), sentence spans, FTS5
+                               keyword index
       vectors-<generation>.faiss   FAISS vectors keyed by chunk id, as of that store generation
       write.lock               held by the one process that writes
 
@@ -26,7 +27,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +68,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     page INTEGER, vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+-- Sentence spans of each document (int32 start, end pairs), found once while chunking, so
+-- answering never splits a release into sentences again. Absent for documents indexed by an
+-- older version: answering then splits them itself.
+CREATE TABLE IF NOT EXISTS sentences (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE, spans BLOB NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -148,6 +156,7 @@ class Store:
         self._vectors_generation = -1
         self._lock_fd: int | None = None
         self._docs_cache: dict[str, Document] = {}
+        self._spans_cache: dict[str, tuple[tuple[int, int], ...] | None] = {}
         self._cache_generation = -1
 
     # -- opening ---------------------------------------------------------------------------
@@ -218,12 +227,17 @@ class Store:
         rows = self._query(sql + " WHERE source = ?", (source,)) if source else self._query(sql)
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def document(self, doc_id: str) -> Document | None:
+    def _fresh_caches(self) -> None:
         generation = self.generation()
         with self._lock:
             if generation != self._cache_generation:  # another process committed
                 self._docs_cache.clear()
+                self._spans_cache.clear()
                 self._cache_generation = generation
+
+    def document(self, doc_id: str) -> Document | None:
+        self._fresh_caches()
+        with self._lock:
             cached = self._docs_cache.get(doc_id)
         if cached is not None:
             return cached
@@ -241,6 +255,25 @@ class Store:
                 self._docs_cache.clear()
             self._docs_cache[doc_id] = doc
         return doc
+
+    def sentence_spans(self, doc_id: str) -> tuple[tuple[int, int], ...] | None:
+        """The document's sentences as (start, end) offsets, as the indexer found them;
+        None when it stored none (an index written by an older version)."""
+        self._fresh_caches()
+        with self._lock:
+            if doc_id in self._spans_cache:
+                return self._spans_cache[doc_id]
+        rows = self._query("SELECT spans FROM sentences WHERE doc_id = ?", (doc_id,))
+        spans = None
+        if rows:
+            flat = array("i")
+            flat.frombytes(rows[0][0])
+            spans = tuple(zip(flat[0::2], flat[1::2], strict=True))
+        with self._lock:
+            if len(self._spans_cache) > 2048:
+                self._spans_cache.clear()
+            self._spans_cache[doc_id] = spans
+        return spans
 
     def iter_documents(self) -> Iterator[Document]:
         """Every stored document, in id order, read in pages (bounded memory)."""
@@ -475,10 +508,14 @@ class Store:
                 raise
             finally:
                 self._docs_cache.clear()
+                self._spans_cache.clear()
 
     def write(self, items: Iterable[tuple[Document, Sequence[Chunk], np.ndarray]],
-              remove: Iterable[str] = ()) -> None:
-        """Replace documents (with their chunks and vectors) and remove others, atomically."""
+              remove: Iterable[str] = (), *,
+              sentences: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> None:
+        """Replace documents (with their chunks and vectors, and their ``sentences`` spans
+        when given) and remove others, atomically."""
+        sentences = sentences or {}
         with self._transaction() as db:
             for doc_id in remove:
                 self._delete(db, doc_id)
@@ -497,6 +534,9 @@ class Store:
                          vector.astype("float32").tobytes()))
                     db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
                                (cur.lastrowid, index_text(chunk.title), index_text(chunk.text)))
+                if (spans := sentences.get(doc.id)) is not None:
+                    db.execute("INSERT INTO sentences VALUES (?, ?)",
+                               (doc.id, array("i", [o for span in spans for o in span]).tobytes()))
             db.execute("INSERT INTO meta(key, value) VALUES ('updated_at', ?) ON CONFLICT(key)"
                        " DO UPDATE SET value = excluded.value", (_now(),))
 
@@ -505,6 +545,7 @@ class Store:
         db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)",
                    (doc_id,))
         db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        db.execute("DELETE FROM sentences WHERE doc_id = ?", (doc_id,))
         db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
     def check(self) -> list[str]:

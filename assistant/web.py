@@ -136,9 +136,9 @@ def _context(doc: Document | None, citation: Citation, around: int) -> tuple[str
     """Up to ``around`` sentences of the release before and after the quote."""
     if doc is None or doc.text[citation.start:citation.end] != citation.quote:
         return "", ""
-    from .answering import _sentences
+    from .answering import _split
 
-    spans = _sentences(doc.id, doc.text, doc.lang)
+    spans = _split(doc.id, doc.text, doc.lang)
     before = [a for a, b in spans if b <= citation.start][-around:]
     after = [b for a, b in spans if a >= citation.end][:around]
     start = before[0] if before else citation.start

@@ -29,7 +29,8 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Iterator[object]:
-    """all-MiniLM-L6-v2 from its PyPI package, loaded once per test session."""
-    from assistant.embedding import SentenceTransformerEmbedder
+    """all-MiniLM-L6-v2 from its PyPI package as the product runs it (ONNX when it agrees
+    with torch), loaded once per test session."""
+    from assistant.embedding import load_embedder
 
-    yield SentenceTransformerEmbedder()
+    yield load_embedder()

@@ -8,8 +8,12 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, IndexLocked, IndexMismatch, IndexNotFound
+from assistant.config import Settings
+from assistant.indexing import run_index
 from assistant.store import Store
 from tests.fakes import FakeEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def write(folder: Path, name: str, title: str, body: str) -> Path:
@@ -233,3 +237,23 @@ def test_export_reindexed_gives_the_same_answers(tmp_path: Path, corpus: Path) -
         assert a.text == b.text
         assert [(c.doc_id, c.start, c.end, c.date) for c in a.citations] == \
                [(c.doc_id, c.start, c.end, c.date) for c in b.citations]
+
+
+def test_sentences_are_stored_once_and_older_indexes_still_answer(tmp_path: Path) -> None:
+    """The indexer keeps each release's sentence spans, so answering does not split it again;
+    a document indexed without them (an older index) is split when asked."""
+    from assistant.answering import sentence_spans
+    from assistant.chunking import split_sentences
+
+    store = Store.create_or_open(tmp_path / "index", model="fake", dimension=FakeEmbedder().dimension,
+                                 chunk_tokens=200, overlap_tokens=40)
+    run_index(store, FakeEmbedder(), [ROOT / "corpus"], Settings())
+    doc = store.document(next(iter(store.document_hashes())))
+    assert doc is not None
+    expected = tuple(split_sentences(doc.text, doc.lang))
+    assert store.sentence_spans(doc.id) == expected and len(expected) > 3
+    store._db.execute("DELETE FROM sentences")  # as an index written before they were stored
+    store._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+    assert store.sentence_spans(doc.id) is None
+    assert sentence_spans(doc, store) == expected
+    store.close()
