@@ -30,7 +30,7 @@ import time
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,13 +89,16 @@ class Manifest:
     overlap_tokens: int
     created_at: str
     updated_at: str
+    vectors: dict[str, Any] = field(default_factory=dict)
+    """The FAISS layout (vector_index.Layout): exact, or IVF with its parameters and the
+    recall measured when it was built. Empty: exact (an index from before the choice)."""
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:
         path = folder / MANIFEST
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+            return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
         except FileNotFoundError:
             raise IndexNotFound(
                 f"no index at {folder}: build one with `press-assistant index PATH --index {folder}`"
@@ -152,7 +155,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
-        self._vectors: faiss.IndexIDMap2 | None = None
+        self._vectors: faiss.Index | None = None
         self._vectors_generation = -1
         self._lock_fd: int | None = None
         self._docs_cache: dict[str, Document] = {}
@@ -407,13 +410,14 @@ class Store:
     def dense_search(self, vector: np.ndarray, *, limit: int,
                      filters: Filters | None = None) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity) of the nearest chunks to ``vector``."""
-        import faiss
         import numpy as np
+
+        from . import vector_index
 
         index = self.vectors()
         if index.ntotal == 0:
             return []
-        params = None
+        allowed = None
         where, args = self._where(filters)
         if where:
             allowed = np.array([r[0] for r in self._query(
@@ -421,14 +425,13 @@ class Store:
                 tuple(args))], dtype=np.int64)
             if allowed.size == 0:
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = index.search(vector.reshape(1, -1).astype(np.float32),
-                                   min(limit, index.ntotal), params=params)
+        scores, ids = vector_index.search(index, vector.reshape(1, -1).astype(np.float32),
+                                          min(limit, index.ntotal), allowed)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     # -- vectors (derived) -----------------------------------------------------------------
 
-    def vectors(self) -> faiss.IndexIDMap2:
+    def vectors(self) -> faiss.Index:
         """The FAISS index as of the store's current generation, repaired if it lags."""
         generation = self.generation()
         with self._lock:
@@ -437,43 +440,78 @@ class Store:
                 self._vectors_generation = generation
             return self._vectors
 
-    def _sync_vectors(self, index: faiss.IndexIDMap2 | None) -> faiss.IndexIDMap2:
-        import faiss
+    def _sync_vectors(self, index: faiss.Index | None) -> faiss.Index:
         import numpy as np
+
+        from . import vector_index
 
         if index is None:
             index = self._load_newest_vectors()
-        have = faiss.vector_to_array(index.id_map) if index.ntotal else np.zeros(0, np.int64)
+        have = vector_index.ids_of(index)
         want = np.array([r[0] for r in self._query("SELECT id FROM chunks ORDER BY id")],
                         dtype=np.int64)
+        if self.writable and vector_index.needs_ivf(index, want.size):
+            # Past the exact search's size: build the approximate index from the stored
+            # vectors, block by block, and record its layout.
+            index, layout = vector_index.build_ivf(self._vector_blocks, want.size,
+                                                   self.manifest.dimension)
+            self.manifest = replace(self.manifest, vectors=layout.to_json())
+            self.manifest.write(self.folder)
+            return index
         stale = np.setdiff1d(have, want, assume_unique=True)
         if stale.size:
             index.remove_ids(stale)
         missing = np.setdiff1d(want, have, assume_unique=True)
-        for start in range(0, missing.size, 10_000):
-            ids = missing[start:start + 10_000]
-            marks = ",".join("?" * len(ids))
-            rows = self._query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})",
-                               tuple(int(i) for i in ids))
-            found = np.array([r[0] for r in rows], dtype=np.int64)
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            index.add_with_ids(matrix.reshape(len(rows), self.manifest.dimension), found)
+        for ids, matrix in self._vector_blocks(missing):
+            index.add_with_ids(matrix, ids)
         return index
 
-    def _load_newest_vectors(self) -> faiss.IndexIDMap2:
+    def _vector_blocks(self, ids: np.ndarray | None = None,
+                       size: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Stored vectors as (ids, matrix) blocks: those of ``ids``, or all of them."""
+        import numpy as np
+
+        def block(rows: list[tuple[Any, ...]]) -> tuple[np.ndarray, np.ndarray]:
+            found = np.array([r[0] for r in rows], dtype=np.int64)
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            return found, matrix.reshape(len(rows), self.manifest.dimension)
+
+        if ids is None:
+            last = -1
+            while rows := self._query("SELECT id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
+                                      (last, size)):
+                yield block(rows)
+                last = int(rows[-1][0])
+            return
+        for start in range(0, ids.size, size):
+            part = ids[start:start + size]
+            marks = ",".join("?" * len(part))
+            rows = self._query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})",
+                               tuple(int(i) for i in part))
+            if rows:
+                yield block(rows)
+
+    def _load_newest_vectors(self) -> faiss.Index:
         import faiss
+
+        from . import vector_index
 
         files = sorted(((int(m.group(1)), p) for p in self.folder.iterdir()
                         if (m := _VECTORS.match(p.name))), reverse=True)
         for _, path in files:
             try:
                 index = faiss.read_index(str(path))
-                if index.d == self.manifest.dimension:
-                    return faiss.IndexIDMap2(index) if not isinstance(
-                        index, faiss.IndexIDMap2) else index
             except RuntimeError:  # a torn file from a crash: fall back to an older one
                 continue
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.manifest.dimension))
+            if index.d != self.manifest.dimension:
+                continue
+            if isinstance(index, faiss.IndexIVF):
+                # The probes tuned when it was built (kept in the manifest, the file may
+                # predate a re-tune).
+                index.nprobe = int(self.manifest.vectors.get("nprobe") or index.nprobe)
+                return index
+            return index if isinstance(index, faiss.IndexIDMap2) else faiss.IndexIDMap2(index)
+        return vector_index.empty(self.manifest.dimension)
 
     def save_vectors(self) -> None:
         """Persist the FAISS index under the store's generation; drop older files."""

@@ -1,0 +1,153 @@
+"""The FAISS index over the chunk vectors, chosen by size.
+
+Up to :data:`EXACT_LIMIT` vectors the search is exact (a flat inner-product index: at that
+size a question costs a few milliseconds). Beyond it the flat index is replaced, once, by an
+inverted-file index with 8-bit scalar quantization (IVF-SQ8): a quarter of the memory (a
+million 384-dimension vectors in ~400 MB instead of 1.5 GB) and a search that reads only the
+lists nearest the question. Its ``nprobe`` is the smallest that finds ≥ :data:`RECALL_TARGET`
+of the exact top ten for held-out stored vectors used as questions; the layout and that
+measurement go into the manifest. Both kinds take ids, additions and removals in place, so
+the index grows incrementally.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import faiss
+    import numpy as np
+
+EXACT_LIMIT = 200_000
+"""Vectors searched exactly; an IVF index takes over beyond (docs/BENCHMARKS.md)."""
+RECALL_TARGET = 0.99
+"""Recall@10 against exact search the IVF probes must reach on held-out vectors (real
+questions are measured by benchmarks/scale.py; the issue's bar for them is 0.98)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How the vectors are indexed, as recorded in the manifest."""
+
+    kind: str = "flat"
+    """"flat" (exact) or "ivf-sq8"."""
+    nlist: int = 0
+    nprobe: int = 0
+    trained_on: int = 0
+    recall_at_10: float | None = None
+    """Measured against exact search when the IVF index was built."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (0, None)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Layout:
+        return cls(**{k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__})
+
+
+def empty(dimension: int) -> faiss.Index:
+    import faiss
+
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+def ids_of(index: faiss.Index) -> np.ndarray:
+    """Every id held by ``index`` (flat behind an id map, or IVF)."""
+    import faiss
+    import numpy as np
+
+    if index.ntotal == 0:
+        return np.zeros(0, np.int64)
+    if isinstance(index, faiss.IndexIDMap2 | faiss.IndexIDMap):
+        return faiss.vector_to_array(index.id_map).astype(np.int64)
+    lists = faiss.extract_index_ivf(index).invlists
+    parts = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+             for i in range(lists.nlist) if lists.list_size(i)]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+def layout_of(index: faiss.Index) -> Layout:
+    import faiss
+
+    if isinstance(index, faiss.IndexIVF):
+        return Layout("ivf-sq8", nlist=index.nlist, nprobe=index.nprobe)
+    return Layout()
+
+
+def needs_ivf(index: faiss.Index, total: int) -> bool:
+    import faiss
+
+    return total > EXACT_LIMIT and not isinstance(index, faiss.IndexIVF)
+
+
+Blocks = Callable[[], Iterator[tuple["np.ndarray", "np.ndarray"]]]
+"""Called to read every stored vector again, as (ids, float32 matrix) blocks: a million
+vectors never need to be in memory at once."""
+
+
+def build_ivf(blocks: Blocks, count: int, dimension: int, *, seed: int = 0) -> tuple[faiss.Index, Layout]:
+    """An IVF-SQ8 index of the ``count`` vectors ``blocks`` yields (unit length, inner
+    product), its probes tuned for recall against exact search."""
+    import faiss
+    import numpy as np
+
+    # About 2·√n lists, a power of two: lists of a few hundred to a few thousand vectors.
+    nlist = 2 ** max(6, round(math.log2(2 * math.sqrt(count))))
+    rng = np.random.default_rng(seed)
+    share = min(1.0, 40 * nlist / count)  # k-means wants ~40 points a centroid, no more
+    sample = np.concatenate([m[rng.random(len(m)) < share] for _, m in blocks()])
+    quantizer = faiss.IndexFlatIP(dimension)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    # Stand-ins for questions: stored vectors, nudged so none is exactly its own answer.
+    probes = sample[rng.choice(len(sample), size=min(len(sample), 300), replace=False)]
+    probes = probes + rng.normal(0, 0.02, probes.shape).astype(np.float32)
+    probes /= np.linalg.norm(probes, axis=1, keepdims=True)
+    best = np.full((len(probes), 10), -np.inf, np.float32)
+    truth = np.full((len(probes), 10), -1, np.int64)
+    for ids, matrix in blocks():
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        index.add_with_ids(matrix, ids)
+        # Exact top ten, merged block by block.
+        scores = probes @ matrix.T
+        take = min(10, scores.shape[1])
+        top = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+        merged_scores = np.concatenate([best, np.take_along_axis(scores, top, 1)], axis=1)
+        merged_ids = np.concatenate([truth, ids[top]], axis=1)
+        order = np.argsort(-merged_scores, axis=1)[:, :10]
+        best = np.take_along_axis(merged_scores, order, 1)
+        truth = np.take_along_axis(merged_ids, order, 1)
+    nprobe, recall = nlist, 1.0
+    for candidate in (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256):
+        if candidate >= nlist:
+            break
+        index.nprobe = candidate
+        _, found = index.search(probes, 10)
+        hits = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+        if hits >= RECALL_TARGET:
+            nprobe, recall = candidate, hits
+            break
+    index.nprobe = nprobe
+    return index, Layout("ivf-sq8", nlist=nlist, nprobe=nprobe, trained_on=count,
+                         recall_at_10=round(recall, 4))
+
+
+def search(index: faiss.Index, query: np.ndarray, k: int,
+           allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and ids of the ``k`` nearest, only among ``allowed`` ids when given."""
+    import faiss
+
+    if allowed is None:
+        return index.search(query, k)
+    selector = faiss.IDSelectorBatch(allowed)
+    if isinstance(index, faiss.IndexIVF):
+        # A filter that keeps a small share of the vectors leaves few of them in the usual
+        # probes: probe more lists, in proportion, up to all of them.
+        share = max(allowed.size / max(index.ntotal, 1), 1e-6)
+        nprobe = min(index.nlist, max(index.nprobe, math.ceil(index.nprobe / share)))
+        return index.search(query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=nprobe))
+    return index.search(query, k, params=faiss.SearchParameters(sel=selector))
