@@ -54,6 +54,8 @@ class _Candidate:
     start: int
     end: int
     passage_score: float
+    number: int
+    """The sentence's place in the document's sentence spans."""
 
     @property
     def text(self) -> str:
@@ -103,7 +105,7 @@ def answer(
         # The question names someone or something the archive never mentions: whatever
         # sentence scores best is about something else.
         return Answer(question=question, text=NO_ANSWER, abstained=True)
-    vectors = _VECTORS.get(embedder.name, [c.text for c in candidates], embedder.embed)
+    vectors = _sentence_vectors(candidates, store, embedder)
     similarity = vectors @ query_vector
     wanted = content_stems(question)
     around = wanted | content_stems(context)
@@ -233,6 +235,19 @@ def question_names(question: str, store: Store) -> set[str]:
     return names
 
 
+def _sentence_vectors(candidates: Sequence[_Candidate], store: Store, embedder: Embedder) -> np.ndarray:
+    """The candidates' vectors: pooled at indexing time when the store has them (no model
+    work per question), else embedded now (and cached)."""
+    import numpy as np
+
+    stored = {c.doc.id: store.sentence_vectors(c.doc.id) for c in candidates}
+    missing = [c.text for c in candidates if stored[c.doc.id] is None]
+    fresh = iter(_VECTORS.get(embedder.name, missing, embedder.embed) if missing else ())
+    rows = [matrix[c.number] if (matrix := stored[c.doc.id]) is not None else next(fresh)
+            for c in candidates]
+    return np.stack(rows).astype(np.float32)
+
+
 @lru_cache(maxsize=512)
 def _document_stems(doc_id: str, title: str, text: str) -> frozenset[str]:
     return frozenset(stems(f"{title} {text}"))
@@ -246,11 +261,11 @@ def _candidates(hits: Sequence[Hit], store: Store) -> list[_Candidate]:
         doc = store.document(hit.doc_id)
         if doc is None:  # removed since retrieval by a concurrent indexing run
             continue
-        for a, b in sentence_spans(doc, store):
+        for number, (a, b) in enumerate(sentence_spans(doc, store)):
             if b <= hit.start or a >= hit.end or (doc.id, a) in seen:
                 continue
             if len(re.findall(r"\w+", doc.text[a:b])) < 3:
                 continue  # dates, bylines and headings alone answer nothing
             seen.add((doc.id, a))
-            out.append(_Candidate(doc=doc, start=a, end=b, passage_score=hit.score))
+            out.append(_Candidate(doc=doc, start=a, end=b, passage_score=hit.score, number=number))
     return out

@@ -9,6 +9,7 @@ read keeps its previous version.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import shutil
@@ -26,6 +27,8 @@ from .errors import ReadError
 from .store import Store, take_write_lock
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .embedding import Embedder
 
 Progress = Callable[[str, int, int], None]
@@ -152,20 +155,70 @@ def _embed_and_write(
             assert upcoming is not None
             batch = upcoming.result()
             upcoming = chunker.submit(chunk, start + _BATCH_DOCS) if start + _BATCH_DOCS < total else None
-            vectors = embedder.embed([c.embedding_text for _, chunks, _ in batch for c in chunks])
+            texts = [c.embedding_text for _, chunks, _ in batch for c in chunks]
+            sentence_vectors = None
+            if hasattr(embedder, "embed_with_regions"):
+                vectors, sentence_vectors = _with_sentence_vectors(embedder, texts, batch)
+            else:
+                vectors = embedder.embed(texts)
             items = []
             offset = 0
             for doc, chunks, _ in batch:
                 items.append((doc, chunks, vectors[offset:offset + len(chunks)]))
                 offset += len(chunks)
             store.write(items, remove=pending_removals,
-                        sentences={doc.id: spans for doc, _, spans in batch})
+                        sentences={doc.id: spans for doc, _, spans in batch},
+                        sentence_vectors=sentence_vectors)
             pending_removals = []
             embedded += offset
             report("embed", min(start + _BATCH_DOCS, total), total)
     if pending_removals:
         store.write([], remove=pending_removals)
     return embedded
+
+
+def _with_sentence_vectors(
+    embedder: Embedder, texts: list[str],
+    batch: Sequence[tuple[Document, Sequence[Chunk], Sequence[tuple[int, int]]]],
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Chunk vectors, and each document's sentence vectors pooled from the same pass: the
+    mean of a sentence's token vectors over every chunk that holds it, normalised."""
+    import numpy as np
+
+    regions: list[list[tuple[int, int]]] = []
+    owners: list[list[int]] = []  # sentence number of each region
+    for _, chunks, spans in batch:
+        starts = [a for a, _ in spans]
+        for chunk in chunks:
+            # The embedded text is "title\npassage": passage offsets move by the title's length.
+            shift = len(chunk.title) + 1 if chunk.title else 0
+            here, numbers = [], []
+            first = max(0, bisect.bisect_right(starts, chunk.start) - 1)
+            for n in range(first, len(spans)):
+                a, b = spans[n]
+                if a >= chunk.end:
+                    break
+                if b > chunk.start:
+                    here.append((max(a, chunk.start) - chunk.start + shift,
+                                 min(b, chunk.end) - chunk.start + shift))
+                    numbers.append(n)
+            regions.append(here)
+            owners.append(numbers)
+    vectors, pooled = embedder.embed_with_regions(texts, regions)  # type: ignore[attr-defined]
+    out: dict[str, np.ndarray] = {}
+    index = 0
+    for doc, chunks, spans in batch:
+        sums = np.zeros((len(spans), vectors.shape[1]), np.float32)
+        counts = np.zeros(len(spans), np.int64)
+        for _ in chunks:
+            part_sums, part_counts = pooled[index]
+            np.add.at(sums, owners[index], part_sums)
+            np.add.at(counts, owners[index], part_counts)
+            index += 1
+        sums /= np.maximum(counts, 1)[:, None]
+        sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        out[doc.id] = sums
+    return vectors, out
 
 
 def rebuild(folder: Path, embedder: Embedder, settings: Settings,

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 MIN_AGREEMENT = 0.99
 """Mean cosine between ONNX and torch vectors below which an ONNX model is not used."""
 
-_EXPORT_VERSION = 1  # bump when the export or the quantization recipe changes
+_EXPORT_VERSION = 2  # bump when the export or the quantization recipe changes
 _BATCH_TOKENS = 4096  # padded tokens per forward pass: 16 chunks of 256, or many short texts
 _MAX_BATCH = 64
 
@@ -250,14 +250,17 @@ def _export(spec: ModelSpec, target: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        def forward(self, input_ids: torch.Tensor,
+                    attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             if spec.pooling == "cls":
                 pooled = hidden[:, 0]
             else:
                 mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+            # The token vectors too: the indexer pools each sentence's tokens out of its
+            # chunk's pass, so answering needs no model for the sentences.
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1), hidden
 
     sample = tokenizer(["an example", "a somewhat longer example sentence"], padding=True,
                        return_tensors="pt")
@@ -266,9 +269,10 @@ def _export(spec: ModelSpec, target: Path) -> None:
         staged = Path(tmp) / target.name
         torch.onnx.export(
             Pooled(), (sample["input_ids"], sample["attention_mask"]), str(staged),
-            input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+            input_names=["input_ids", "attention_mask"], output_names=["embedding", "tokens"],
             dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                          "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
+                          "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"},
+                          "tokens": {0: "batch", 1: "tokens"}},
             opset_version=17, dynamo=False)
         os.replace(staged, target)
 
@@ -362,11 +366,26 @@ class OnnxEmbedder:
         return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._run(texts, None)[0]
+
+    def embed_with_regions(self, texts: Sequence[str], regions: Sequence[Sequence[tuple[int, int]]]
+                           ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """The vectors of ``texts``, and for each text the sum of its token vectors over each
+        of its ``regions`` (character offsets into the text) with the number of tokens summed:
+        sentence vectors pooled out of the passage's own forward pass ("late chunking"), at no
+        extra model cost. Sums, not means, so a sentence split over two chunks adds up."""
+        return self._run(texts, regions)
+
+    def _run(self, texts: Sequence[str], regions: Sequence[Sequence[tuple[int, int]]] | None
+             ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
         import numpy as np
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[tuple[np.ndarray, np.ndarray]] = [
+            (np.zeros((len(r), self.dimension), np.float32), np.zeros(len(r), np.int64))
+            for r in regions or ()]
         if not texts:
-            return out
+            return out, pooled
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(lengths, kind="stable")
@@ -383,6 +402,7 @@ class OnnxEmbedder:
                 end += 1
             batches.append(order[start:end])
             start = end
+        outputs = ["embedding", "tokens"] if regions is not None else ["embedding"]
 
         def run(batch: np.ndarray) -> None:
             width = int(lengths[batch[-1]])
@@ -392,7 +412,24 @@ class OnnxEmbedder:
                 tokens = encodings[index].ids
                 ids[row, :len(tokens)] = tokens
                 mask[row, :len(tokens)] = 1
-            out[batch] = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            result = self._session.run(outputs, {"input_ids": ids, "attention_mask": mask})
+            out[batch] = result[0]
+            if regions is None:
+                return
+            for row, index in enumerate(batch):
+                if not regions[index]:
+                    continue
+                encoding = encodings[index]
+                # Word pieces only (special tokens have no text), by where they start.
+                starts = np.array([a if special == 0 and b > a else -1 for (a, b), special in
+                                   zip(encoding.offsets, encoding.special_tokens_mask, strict=True)])
+                sums, counts = pooled[index]
+                vectors = result[1][row, :len(starts)]
+                for n, (a, b) in enumerate(regions[index]):
+                    inside = (starts >= a) & (starts < b)
+                    if inside.any():
+                        sums[n] = vectors[inside].sum(axis=0)
+                        counts[n] = int(inside.sum())
 
         if len(batches) == 1 or self._workers == 1:
             for batch in batches:
@@ -401,7 +438,7 @@ class OnnxEmbedder:
             list(self._executor().map(run, batches))
         # Normalised again in float32: the graph's own division is done at its precision.
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return out
+        return out, pooled
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:

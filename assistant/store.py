@@ -69,10 +69,13 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 -- Sentence spans of each document (int32 start, end pairs), found once while chunking, so
--- answering never splits a release into sentences again. Absent for documents indexed by an
--- older version: answering then splits them itself.
+-- answering never splits a release into sentences again, and, when the embedder gives them,
+-- the sentences' vectors (float16, pooled from their chunks' forward pass), so answering
+-- needs no model. Absent for documents indexed by an older version: answering then splits
+-- and embeds them itself.
 CREATE TABLE IF NOT EXISTS sentences (
-    doc_id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE, spans BLOB NOT NULL
+    doc_id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE, spans BLOB NOT NULL,
+    vectors BLOB
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'unicode61 remove_diacritics 2'
@@ -159,7 +162,7 @@ class Store:
         self._vectors_generation = -1
         self._lock_fd: int | None = None
         self._docs_cache: dict[str, Document] = {}
-        self._spans_cache: dict[str, tuple[tuple[int, int], ...] | None] = {}
+        self._spans_cache: dict[str, tuple[tuple[tuple[int, int], ...] | None, np.ndarray | None]] = {}
         self._cache_generation = -1
 
     # -- opening ---------------------------------------------------------------------------
@@ -262,21 +265,36 @@ class Store:
     def sentence_spans(self, doc_id: str) -> tuple[tuple[int, int], ...] | None:
         """The document's sentences as (start, end) offsets, as the indexer found them;
         None when it stored none (an index written by an older version)."""
+        return self._sentences(doc_id)[0]
+
+    def sentence_vectors(self, doc_id: str) -> np.ndarray | None:
+        """One unit vector per sentence of :meth:`sentence_spans`, pooled at indexing time;
+        None when the indexer stored none (the torch backend, an older index)."""
+        return self._sentences(doc_id)[1]
+
+    def _sentences(self, doc_id: str) -> tuple[tuple[tuple[int, int], ...] | None, np.ndarray | None]:
         self._fresh_caches()
         with self._lock:
             if doc_id in self._spans_cache:
                 return self._spans_cache[doc_id]
-        rows = self._query("SELECT spans FROM sentences WHERE doc_id = ?", (doc_id,))
-        spans = None
+        rows = self._query("SELECT spans, vectors FROM sentences WHERE doc_id = ?", (doc_id,))
+        found: tuple[tuple[tuple[int, int], ...] | None, np.ndarray | None] = (None, None)
         if rows:
             flat = array("i")
             flat.frombytes(rows[0][0])
             spans = tuple(zip(flat[0::2], flat[1::2], strict=True))
+            vectors = None
+            if rows[0][1] is not None:
+                import numpy as np
+
+                vectors = np.frombuffer(rows[0][1], dtype=np.float16).astype(np.float32)
+                vectors = vectors.reshape(len(spans), self.manifest.dimension)
+            found = (spans, vectors)
         with self._lock:
-            if len(self._spans_cache) > 2048:
+            if len(self._spans_cache) > 512:  # a few MB: answers reread few documents
                 self._spans_cache.clear()
-            self._spans_cache[doc_id] = spans
-        return spans
+            self._spans_cache[doc_id] = found
+        return found
 
     def iter_documents(self) -> Iterator[Document]:
         """Every stored document, in id order, read in pages (bounded memory)."""
@@ -550,10 +568,12 @@ class Store:
 
     def write(self, items: Iterable[tuple[Document, Sequence[Chunk], np.ndarray]],
               remove: Iterable[str] = (), *,
-              sentences: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> None:
+              sentences: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+              sentence_vectors: Mapping[str, np.ndarray] | None = None) -> None:
         """Replace documents (with their chunks and vectors, and their ``sentences`` spans
-        when given) and remove others, atomically."""
+        and ``sentence_vectors`` when given) and remove others, atomically."""
         sentences = sentences or {}
+        sentence_vectors = sentence_vectors or {}
         with self._transaction() as db:
             for doc_id in remove:
                 self._delete(db, doc_id)
@@ -573,8 +593,10 @@ class Store:
                     db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
                                (cur.lastrowid, index_text(chunk.title), index_text(chunk.text)))
                 if (spans := sentences.get(doc.id)) is not None:
-                    db.execute("INSERT INTO sentences VALUES (?, ?)",
-                               (doc.id, array("i", [o for span in spans for o in span]).tobytes()))
+                    matrix = sentence_vectors.get(doc.id)
+                    db.execute("INSERT INTO sentences VALUES (?, ?, ?)",
+                               (doc.id, array("i", [o for span in spans for o in span]).tobytes(),
+                                None if matrix is None else matrix.astype("float16").tobytes()))
             db.execute("INSERT INTO meta(key, value) VALUES ('updated_at', ?) ON CONFLICT(key)"
                        " DO UPDATE SET value = excluded.value", (_now(),))
 

@@ -41,6 +41,12 @@ def _vectors(folder: Path) -> dict[tuple[str, int], np.ndarray]:
 
 
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default="torch,onnx",
+                        help="comma-separated; the comparison needs both (one: its scores only)")
+    args = parser.parse_args()
     if not MNAG.exists():
         sys.exit(f"{DATA} (the shared data) is absent: nothing to measure")
     work = ROOT / ".eval"
@@ -49,7 +55,7 @@ def main() -> int:
                                if '"archive": "mn_ag"' in line))
     scores: dict[str, dict[str, float]] = {}
     backends: dict[str, str] = {}
-    for backend in ("torch", "onnx"):
+    for backend in args.backends.split(","):
         started = time.perf_counter()
         embedder = load_embedder(backend=backend)
         backends[backend] = getattr(embedder, "backend", backend)
@@ -71,6 +77,8 @@ def main() -> int:
         scores[backend] = row
         print(backend, json.dumps(row), f"{time.perf_counter() - started:.0f} s", flush=True)
 
+    if set(scores) != {"torch", "onnx"}:
+        return 0
     torch_vectors = _vectors(work / "backend-torch" / "mnag")
     onnx_vectors = _vectors(work / "backend-onnx" / "mnag")
     shared = sorted(set(torch_vectors) & set(onnx_vectors))
