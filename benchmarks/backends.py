@@ -50,6 +50,7 @@ def main() -> int:
     if not MNAG.exists():
         sys.exit(f"{DATA} (the shared data) is absent: nothing to measure")
     work = ROOT / ".eval"
+    work.mkdir(exist_ok=True)
     mnag_qa = work / "mnag_qa.jsonl"
     mnag_qa.write_text("".join(line + "\n" for line in (QUESTIONS / "press_qa.jsonl").read_text().splitlines()
                                if '"archive": "mn_ag"' in line))
