@@ -289,6 +289,11 @@ def info(index: str | None, as_json: bool) -> None:
         click.echo(f"updated:     {data.updated_at or 'never'}")
         click.echo(f"collections: {', '.join(data.collections) or '-'}")
         click.echo(f"languages:   {', '.join(data.languages) or '-'}")
+        layout = data.vectors
+        click.echo("vectors:     " + ("exact search" if layout.get("kind", "flat") == "flat" else
+                                      f"{layout['kind']}, {layout.get('nlist')} lists, "
+                                      f"{layout.get('nprobe')} probed, recall@10 "
+                                      f"{layout.get('recall_at_10')} when built"))
 
 
 @main.command(name="eval")

@@ -276,3 +276,6 @@ class IndexInfo:
     updated_at: str | None
     collections: tuple[str, ...] = field(default_factory=tuple)
     languages: tuple[str, ...] = field(default_factory=tuple)
+    vectors: dict[str, object] = field(default_factory=dict)
+    """The FAISS layout from the manifest: {} or {"kind": "flat"} exact; IVF with its
+    parameters and the recall measured when it was built."""

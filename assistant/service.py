@@ -268,7 +268,7 @@ class Assistant:
             model=store.manifest.model, dimension=store.manifest.dimension,
             format_version=store.manifest.format_version, size_bytes=store.size_bytes(),
             updated_at=store.updated_at(), collections=tuple(store.collections()),
-            languages=tuple(store.languages()))
+            languages=tuple(store.languages()), vectors=dict(store.manifest.vectors))
 
     def export(self, path: str | Path) -> int:
         """Write every document with its metadata to a JSONL file that ``index`` reads back
