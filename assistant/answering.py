@@ -101,7 +101,7 @@ def answer(
     if not candidates:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
     names = question_names(question, store)
-    if any(store.document_frequency(n) == 0 for n in names):
+    if any(store.chunk_frequency(n) == 0 for n in names):
         # The question names someone or something the archive never mentions: whatever
         # sentence scores best is about something else.
         return Answer(question=question, text=NO_ANSWER, abstained=True)
@@ -224,13 +224,14 @@ def has_answer_type(expected: str | None, sentence: str, question_words: set[str
 
 def question_names(question: str, store: Store) -> set[str]:
     """Stems of the names the question uses (capitalised words after the first) that are
-    informative in this archive: rare ones. A name in one release of twenty or more (the
-    office's own name, the president's) says nothing about which release answers."""
-    total = max(1, store.counts()[0])
+    informative in this archive: rare ones. A name in one passage of twenty or more (the
+    office's own name, the president's) says nothing about which release answers. Counted
+    in passages, not releases: a lookup in the keyword index, at any size."""
+    total = max(1, store.counts()[1])
     names = set()
     for match in _NAME.finditer(question, 1):
         for stem in stems(match.group(0), drop_stopwords=True):
-            if len(stem) > 2 and stem not in month_stems() and store.document_frequency(stem) < total / 20:
+            if len(stem) > 2 and stem not in month_stems() and store.chunk_frequency(stem) < total / 20:
                 names.add(stem)
     return names
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .documents import Chunk, Document, DocumentPage, DocumentSummary, Filters
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
-from .lexical import index_text, keyword_query
+from .lexical import index_text, keyword_query, stems
 
 if TYPE_CHECKING:
     import faiss
@@ -47,6 +47,9 @@ MANIFEST = "manifest.json"
 STORE = "store.sqlite3"
 LOCK = "write.lock"
 _VECTORS = re.compile(r"^vectors-(\d+)\.faiss$")
+LARGE_INDEX = 200_000
+"""Chunks beyond which the keyword query leaves out its commonest words (``_prune``)."""
+COMMON_SHARE = 0.05
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -80,6 +83,9 @@ CREATE TABLE IF NOT EXISTS sentences (
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'unicode61 remove_diacritics 2'
 );
+-- How many chunks hold each stem, read from the keyword index's own term lists: a lookup,
+-- where counting matches through a join grows with the archive.
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 """
 
 
@@ -164,6 +170,7 @@ class Store:
         self._docs_cache: dict[str, Document] = {}
         self._spans_cache: dict[str, tuple[tuple[tuple[int, int], ...] | None, np.ndarray | None]] = {}
         self._cache_generation = -1
+        self._counts: tuple[int, tuple[int, int]] = (-1, (0, 0))
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -349,8 +356,16 @@ class Store:
                                   r[9], r[10]) for r in rows}
 
     def counts(self) -> tuple[int, int]:
+        """(documents, chunks), counted once per store generation: counting a million rows
+        is tens of milliseconds, and every question asks."""
+        generation = self.generation()
+        with self._lock:
+            if self._counts[0] == generation:
+                return self._counts[1]
         docs = self._query("SELECT count(*) FROM documents")[0][0]
         chunks = self._query("SELECT count(*) FROM chunks")[0][0]
+        with self._lock:
+            self._counts = (generation, (int(docs), int(chunks)))
         return int(docs), int(chunks)
 
     def newest_date(self) -> dt.date | None:
@@ -398,6 +413,9 @@ class Store:
         query = keyword_query(text)
         if query is None:
             return []
+        total = self.counts()[1]
+        if total > LARGE_INDEX:
+            query = self._prune(text, total) or query
         where, params = self._where(filters)
         join = "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id" if where else ""
         rows = self._query(
@@ -406,6 +424,15 @@ class Store:
                 ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?""",
             (query, *params, limit))
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _prune(self, text: str, total: int) -> str | None:
+        """The query without the words in more than :data:`COMMON_SHARE` of the chunks (the
+       three rarest always stay): in a large index ranking every chunk that holds "said" or
+       "state" costs seconds, and such words barely move BM25's order."""
+        words = list(dict.fromkeys(stems(text, drop_stopwords=True)))
+        counts = sorted((self.chunk_frequency(w), w) for w in words)
+        kept = [w for n, (df, w) in enumerate(counts) if n < 3 or df <= COMMON_SHARE * total]
+        return " OR ".join(_fts_term(w) for w in kept) if kept else None
 
     def documents_with(self, stem: str, *, filters: Filters | None = None) -> set[str]:
         """Ids of the documents whose title or text holds the word ``stem`` (a stem as
@@ -423,6 +450,11 @@ class Store:
         rows = self._query(
             """SELECT count(DISTINCT c.doc_id) FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
                WHERE chunks_fts MATCH ?""", (_fts_term(stem),))
+        return int(rows[0][0]) if rows else 0
+
+    def chunk_frequency(self, stem: str) -> int:
+        """How many chunks hold ``stem`` (title or text), over the whole index."""
+        rows = self._query("SELECT doc FROM chunks_vocab WHERE term = ?", (stem,))
         return int(rows[0][0]) if rows else 0
 
     def dense_search(self, vector: np.ndarray, *, limit: int,
@@ -464,10 +496,15 @@ class Store:
         from . import vector_index
 
         if index is None:
-            index = self._load_newest_vectors()
+            index, generation = self._load_newest_vectors()
+            if generation == self.generation() and not (
+                    self.writable and vector_index.needs_ivf(index, index.ntotal)):
+                return index  # the file is as of the store: nothing to compare
         have = vector_index.ids_of(index)
-        want = np.array([r[0] for r in self._query("SELECT id FROM chunks ORDER BY id")],
-                        dtype=np.int64)
+        # Through the doc_id index: its entries carry the ids, without the vector blobs
+        # that a scan of the table itself would read.
+        want = np.sort(np.array([r[0] for r in self._query("SELECT id FROM chunks INDEXED BY chunks_doc")],
+                                dtype=np.int64))
         if self.writable and vector_index.needs_ivf(index, want.size):
             # Past the exact search's size: build the approximate index from the stored
             # vectors, block by block, and record its layout.
@@ -509,14 +546,15 @@ class Store:
             if rows:
                 yield block(rows)
 
-    def _load_newest_vectors(self) -> faiss.Index:
+    def _load_newest_vectors(self) -> tuple[faiss.Index, int]:
+        """The newest readable FAISS file and the store generation it reflects (-1: none)."""
         import faiss
 
         from . import vector_index
 
         files = sorted(((int(m.group(1)), p) for p in self.folder.iterdir()
                         if (m := _VECTORS.match(p.name))), reverse=True)
-        for _, path in files:
+        for generation, path in files:
             try:
                 index = faiss.read_index(str(path))
             except RuntimeError:  # a torn file from a crash: fall back to an older one
@@ -527,9 +565,9 @@ class Store:
                 # The probes tuned when it was built (kept in the manifest, the file may
                 # predate a re-tune).
                 index.nprobe = int(self.manifest.vectors.get("nprobe") or index.nprobe)
-                return index
-            return index if isinstance(index, faiss.IndexIDMap2) else faiss.IndexIDMap2(index)
-        return vector_index.empty(self.manifest.dimension)
+                return index, generation
+            return (index if isinstance(index, faiss.IndexIDMap2) else faiss.IndexIDMap2(index)), generation
+        return vector_index.empty(self.manifest.dimension), -1
 
     def save_vectors(self) -> None:
         """Persist the FAISS index under the store's generation; drop older files."""
@@ -539,7 +577,13 @@ class Store:
         index = self.vectors()
         path = self.folder / f"vectors-{generation}.faiss"
         if not path.exists():
-            _atomic_write(path, faiss.serialize_index(index).tobytes())
+            # Written by FAISS straight to a file, then renamed: serialising to bytes first
+            # would hold two more copies of a large index in memory.
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            faiss.write_index(index, str(tmp))
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
         for p in self.folder.iterdir():
             m = _VECTORS.match(p.name)
             if m and int(m.group(1)) != generation:

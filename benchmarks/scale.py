@@ -16,10 +16,11 @@ press archives of ../shared/data, Reuters-21578 included, are read with
 `assistant.readers.read_path`; documents are drawn from them in a seeded random order, split
 into sentences and chunked (`chunk_document`, the index's chunk settings, the real model's
 token counts) until ``--base`` chunks are reached, and those real chunks are embedded once by
-the real model on torch (vectors cached in an .npy under ``--work``). An index holds these real
-documents first, then *variants* of them, cycling through them: a variant is the real document
-with " (variant v)" added to its id and title and its date moved v weeks, with the real chunk
-and sentence spans, and each vector is the real chunk's vector plus Gaussian noise
+the real model as `press-assistant index` runs it for ``--backend`` (with ONNX, also the
+sentence vectors pooled from the same pass; all cached in an .npz under ``--work``). An index
+holds these real documents first, then *variants* of them, cycling through them: a variant is
+the real document with " (variant v)" added to its id and title and its date moved v weeks,
+with the real chunk and sentence spans, and each vector is the real one plus Gaussian noise
 (``--sigma`` per component), re-normalised to unit length. Everything goes through the store's
 public write path (`Store.write` in batches of 500 documents, then `Store.save_vectors`, which
 picks the FAISS layout for the size), so the index is what `press-assistant index` would
@@ -27,10 +28,11 @@ leave, only with repeated texts.
 
 Indexes are built under ``--work`` (index-<N>/, with index-<N>.json saying how it was made)
 and reused by later runs when their chunk count and recipe match, so the 1M build is paid
-once (here about 0.7 ms a chunk in `Store.write`, mostly SQLite and stemming, plus the IVF
-build). Each size is measured in subprocesses of its own, so peak RSS is that size's alone;
-the parent only builds and orchestrates. Questions are embedded the way `press-assistant`
-does it (``--backend auto``: ONNX when it can serve the model), the same warm and cold.
+once (0.6 to 0.9 ms a chunk in `Store.write` at 10k here, half SQLite, half stemming for the
+keyword index; plus the IVF build past 200k vectors). Each size is measured in subprocesses
+of its own, so peak RSS is that size's alone; the parent only builds and orchestrates.
+Questions are embedded the way `press-assistant` does it (``--backend auto``: ONNX when it
+can serve the model), the same warm and cold.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import math
 import os
 import platform
 import random
@@ -68,7 +71,9 @@ ARCHIVES = ("mn_ag_press_releases/press_releases.jsonl",
             "srilanka_pmd_press_releases/press_releases.jsonl",
             "fomc_statements/fomc_statements.jsonl",
             "reuters21578/reuters21578.jsonl")
-# The README's question sets: XQuAD's English questions (BEIR layout, field "text").
+# Questions from a benchmark the README names: XQuAD's English ones (BEIR layout, "text").
+# They are not about these archives, so most asks abstain (the table says how many);
+# --questions benchmarks/questions/press_qa.jsonl asks about the press releases instead.
 QUESTIONS = DATA / "xquad_en_ru" / "beir_en" / "queries.jsonl"
 BATCH_DOCS = 500
 # Issue 7's targets: (what, size in chunks, limit, unit).
@@ -118,7 +123,7 @@ def _percentile(values: list[float], share: float) -> float:
     """Nearest rank, as benchmarks/load.py reports p95: the value that ``share`` of the
     values do not exceed."""
     ordered = sorted(values)
-    return ordered[max(0, int(share * len(ordered) + 0.999999) - 1)] if ordered else float("nan")
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
 
 
 def _disk_bytes(folder: Path) -> int:
@@ -140,18 +145,11 @@ def _questions(path: Path, count: int, seed: int) -> list[str]:
     return random.Random(seed).sample(texts, count)
 
 
-def _reference_embedder() -> Any:
-    # The base sample is embedded by the sentence-transformers model itself (torch): the
-    # reference vectors, whatever backend later answers the questions.
-    from assistant.embedding import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder()
-
-
-def _query_embedder(backend: str) -> Any:
-    """The embedder the questions are asked with, made as `press-assistant` makes it for
-    ``backend`` (auto: ONNX when it can serve the model, else torch), so that the warm run
-    and the cold start (which goes through Assistant's default) measure the same thing."""
+def _embedder(backend: str) -> Any:
+    """The embedder `press-assistant` makes for ``backend`` (auto: ONNX when it can serve the
+    model, else torch). The base sample is indexed with it and the questions are asked with
+    it, warm and cold (the cold start through Assistant's own default), so each figure is the
+    one a user of that backend gets."""
     from assistant.config import DEFAULT_MODEL
     from assistant.embedding import SentenceTransformerEmbedder
 
@@ -162,6 +160,17 @@ def _query_embedder(backend: str) -> Any:
             raise SystemExit("--backend onnx: this version of assistant has no ONNX backend") from None
         return SentenceTransformerEmbedder()
     return load_embedder(DEFAULT_MODEL, backend=backend)
+
+
+def _pooler(embedder: Any) -> Any:
+    """indexing's own helper that pools sentence vectors out of the chunks' forward pass, when
+    this embedder can (ONNX); None otherwise (torch: answering embeds sentences per question).
+    Private, but copying it would measure a copy."""
+    from assistant import indexing
+
+    if not hasattr(embedder, "embed_with_regions"):
+        return None
+    return getattr(indexing, "_with_sentence_vectors", None)
 
 
 # -- the base sample: real documents, real chunks, real vectors --------------------------------
@@ -176,6 +185,8 @@ class Base:
     rows: list[int]
     """The row of each document's first chunk in ``vectors``."""
     vectors: np.ndarray
+    sentence_vectors: list[np.ndarray] | None
+    """Each document's sentence vectors (one row per span), when the embedder pools them."""
     archives: dict[str, int]
     """Documents read per archive file (all of them, not only the sample)."""
 
@@ -202,26 +213,25 @@ def _read_archives() -> tuple[list[Document], dict[str, int]]:
     return documents, read
 
 
-def _load_base(work: Path, base_chunks: int, seed: int) -> Base:
-    """The real sample, from the cache under ``work`` when it matches the archives and the
-    chunk settings, else chunked and embedded now (minutes) and cached."""
+def _load_base(work: Path, base_chunks: int, seed: int, embedder: Any) -> Base:
+    """The real sample, from the cache under ``work`` when it matches the archives, the chunk
+    settings and the embedder, else chunked and embedded now (minutes) and cached."""
     import numpy as np
-    from tqdm import tqdm
 
     from assistant import Chunk, Settings
-    from assistant.chunking import chunk_document, split_sentences
-    from assistant.config import DEFAULT_MODEL
 
     settings = Settings.from_env()
     documents, read = _read_archives()
     by_id = {d.id: d for d in documents}
-    meta_path = work / f"base-{base_chunks}-seed{seed}.json"
-    npy_path = meta_path.with_suffix(".npy")
-    recipe = {"model": DEFAULT_MODEL, "chunk_tokens": settings.chunk_tokens,
+    kind = type(embedder).__name__
+    meta_path = work / f"base-{base_chunks}-seed{seed}-{kind}.json"
+    npz_path = meta_path.with_suffix(".npz")
+    recipe = {"model": embedder.name, "embedder": kind, "chunk_tokens": settings.chunk_tokens,
               "overlap_tokens": settings.overlap_tokens, "base": base_chunks, "seed": seed}
-    if meta_path.exists() and npy_path.exists():
+    if meta_path.exists() and npz_path.exists():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        vectors = np.load(npy_path)
+        arrays = np.load(npz_path)
+        vectors = arrays["vectors"]
         # The spans are only valid for the very text they were cut from: the cache is used
         # when every sampled document is still there, unchanged (its content hash).
         fine = (meta["recipe"] == recipe and all(
@@ -233,25 +243,44 @@ def _load_base(work: Path, base_chunks: int, seed: int) -> Base:
             chunks = [[Chunk(doc_id=doc.id, ordinal=o, start=a, end=b, text=doc.text[a:b],
                              title=title, page=page) for o, a, b, page, title in d["chunks"]]
                       for doc, d in zip(sample, meta["documents"], strict=True)]
-            if any("sentences" not in d for d in meta["documents"]):
-                # A cache from before the store kept sentence spans: the same split the
-                # chunker made, so the vectors stand.
-                for doc, d in zip(sample, meta["documents"], strict=True):
-                    d["sentences"] = split_sentences(doc.text, doc.lang)
-                meta_path.write_text(json.dumps(meta), encoding="utf-8")
             sentences = [[(a, b) for a, b in d["sentences"]] for d in meta["documents"]]
+            pooled = None
+            if "sentences" in arrays:
+                cuts = np.cumsum([len(spans) for spans in sentences])[:-1]
+                pooled = np.split(arrays["sentences"].astype(np.float32), cuts)
             print(f"base sample: {len(vectors):,} real chunks of {len(sample):,} documents, "
-                  f"vectors from {npy_path}", file=sys.stderr)
-            return Base(sample, chunks, sentences, _rows(chunks), vectors, read)
-        print(f"{meta_path} does not match the archives or the settings: embedding again",
-              file=sys.stderr)
+                  f"vectors from {npz_path}", file=sys.stderr)
+            return Base(sample, chunks, sentences, _rows(chunks), vectors, pooled, read)
+        print(f"{meta_path} does not match the archives, the settings or the embedder: "
+              "embedding again", file=sys.stderr)
 
-    embedder = _reference_embedder()
+    sample, chunks, sentences = _sample(documents, base_chunks, seed, embedder)
+    vectors, pooled = _embed_sample(embedder, sample, chunks, sentences)
+    arrays_out = {"vectors": vectors}
+    if pooled is not None:
+        arrays_out["sentences"] = np.concatenate(pooled).astype(np.float16)  # as the store keeps them
+    np.savez(npz_path, **arrays_out)
+    meta_path.write_text(json.dumps({"recipe": recipe, "documents": [
+        {"id": doc.id, "hash": doc.content_hash,
+         "chunks": [[c.ordinal, c.start, c.end, c.page, c.title] for c in pieces],
+         "sentences": spans}
+        for doc, pieces, spans in zip(sample, chunks, sentences, strict=True)]}), encoding="utf-8")
+    return Base(sample, chunks, sentences, _rows(chunks), vectors, pooled, read)
+
+
+def _sample(documents: list[Document], base_chunks: int, seed: int, embedder: Any
+            ) -> tuple[list[Document], list[list[Chunk]], list[list[tuple[int, int]]]]:
+    """Documents in a seeded random order, each chunked whole, until ``base_chunks``: the
+    sample mixes the archives roughly as their documents do."""
+    from tqdm import tqdm
+
+    from assistant import Settings
+    from assistant.chunking import chunk_document, split_sentences
+
+    settings = Settings.from_env()
     max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
     order = list(documents)
     random.Random(seed).shuffle(order)
-    # Documents in a seeded random order, each chunked whole, until the base is reached: the
-    # sample mixes the archives roughly as their documents do.
     sample, chunks, sentences = [], [], []
     total = 0
     with tqdm(total=base_chunks, desc="chunk sample", unit="chunk") as bar:
@@ -270,18 +299,30 @@ def _load_base(work: Path, base_chunks: int, seed: int) -> Base:
                 sentences.append(spans)
                 total += len(pieces)
                 bar.update(len(pieces))
-    texts = [c.embedding_text for pieces in chunks for c in pieces]
-    parts = []
-    for start in tqdm(range(0, len(texts), 256), desc="embed sample", unit="batch"):
-        parts.append(embedder.embed(texts[start:start + 256]))
-    vectors = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
-    np.save(npy_path, vectors)
-    meta_path.write_text(json.dumps({"recipe": recipe, "documents": [
-        {"id": doc.id, "hash": doc.content_hash,
-         "chunks": [[c.ordinal, c.start, c.end, c.page, c.title] for c in pieces],
-         "sentences": spans}
-        for doc, pieces, spans in zip(sample, chunks, sentences, strict=True)]}), encoding="utf-8")
-    return Base(sample, chunks, sentences, _rows(chunks), vectors, read)
+    return sample, chunks, sentences
+
+
+def _embed_sample(embedder: Any, sample: list[Document], chunks: list[list[Chunk]],
+                  sentences: list[list[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """Chunk vectors, and sentence vectors when the embedder pools them, as indexing makes
+    them: batches of 64 documents through the same calls."""
+    import numpy as np
+    from tqdm import tqdm
+
+    pool = _pooler(embedder)
+    parts: list[np.ndarray] = []
+    pooled: list[np.ndarray] = []
+    for start in tqdm(range(0, len(sample), 64), desc="embed sample", unit="batch"):
+        batch = list(zip(sample[start:start + 64], chunks[start:start + 64],
+                         sentences[start:start + 64], strict=True))
+        texts = [c.embedding_text for _, pieces, _ in batch for c in pieces]
+        if pool is not None:
+            vectors, by_doc = pool(embedder, texts, batch)
+            pooled.extend(np.asarray(by_doc[doc.id], dtype=np.float32) for doc, _, _ in batch)
+        else:
+            vectors = embedder.embed(texts)
+        parts.append(np.asarray(vectors, dtype=np.float32))
+    return np.ascontiguousarray(np.vstack(parts)), (pooled if pool is not None else None)
 
 
 def _rows(chunks: list[list[Chunk]]) -> list[int]:
@@ -294,17 +335,19 @@ def _rows(chunks: list[list[Chunk]]) -> list[int]:
 
 # -- building an index of N chunks -----------------------------------------------------------
 
-def _recipe(base: int, sigma: float, seed: int) -> dict[str, object]:
+def _recipe(base: int, sigma: float, seed: int, embedder: Any) -> dict[str, object]:
     from assistant import Settings
-    from assistant.config import DEFAULT_MODEL
     from assistant.store import FORMAT_VERSION
 
     settings = Settings.from_env()
     # "sentences": the spans are written with the documents, as `press-assistant index` does
-    # (an index without them makes every answer split its releases again).
-    return {"model": DEFAULT_MODEL, "chunk_tokens": settings.chunk_tokens,
-            "overlap_tokens": settings.overlap_tokens, "base": base, "sigma": sigma, "seed": seed,
-            "batch_docs": BATCH_DOCS, "format": FORMAT_VERSION, "sentences": True}
+    # (without them every answer splits its releases again); "sentence_vectors": so are the
+    # sentence vectors when the embedder pools them (without them every answer embeds).
+    return {"model": embedder.name, "embedder": type(embedder).__name__,
+            "chunk_tokens": settings.chunk_tokens, "overlap_tokens": settings.overlap_tokens,
+            "base": base, "sigma": sigma, "seed": seed, "batch_docs": BATCH_DOCS,
+            "format": FORMAT_VERSION, "sentences": True,
+            "sentence_vectors": _pooler(embedder) is not None}
 
 
 def _built(folder: Path, size: int, recipe: dict[str, object]) -> dict[str, Any] | None:
@@ -343,7 +386,6 @@ def _build(folder: Path, size: int, base: Base, sigma: float, seed: int,
     from tqdm import tqdm
 
     from assistant import Settings
-    from assistant.config import DEFAULT_MODEL
     from assistant.store import Store
 
     if not base.documents:
@@ -357,13 +399,14 @@ def _build(folder: Path, size: int, base: Base, sigma: float, seed: int,
     variants = 0
     collections: Counter[str] = Counter()
     started = time.perf_counter()
-    store = Store.create_or_open(folder, model=DEFAULT_MODEL, dimension=int(base.vectors.shape[1]),
+    store = Store.create_or_open(folder, model=str(recipe["model"]), dimension=int(base.vectors.shape[1]),
                                  chunk_tokens=settings.chunk_tokens,
                                  overlap_tokens=settings.overlap_tokens)
     try:
         with tqdm(total=size, desc=f"build {size:,}", unit="chunk", smoothing=0.05) as bar:
             items: list[tuple[Document, list[Chunk], np.ndarray]] = []
             spans: dict[str, list[tuple[int, int]]] = {}
+            pooled: dict[str, np.ndarray] | None = None if base.sentence_vectors is None else {}
             # Round 0 writes the real documents; round v >= 1 their v-th variants.
             for round_ in itertools.count():
                 if written >= size:
@@ -375,25 +418,32 @@ def _build(folder: Path, size: int, base: Base, sigma: float, seed: int,
                     # The last document may be cut short so the index holds exactly ``size``.
                     pieces = base.chunks[i][:size - written]
                     vectors = base.vectors[base.rows[i]:base.rows[i] + len(pieces)]
+                    sentence_vectors = None if base.sentence_vectors is None else base.sentence_vectors[i]
                     if round_ == 0:
                         doc = real
                         real_docs += 1
                         real_chunks += len(pieces)
                     else:
-                        doc, pieces, vectors = _variant(real, pieces, vectors, round_, sigma, rng)
+                        doc, pieces = _variant(real, pieces, round_)
+                        vectors = _noisy(vectors, sigma, rng)
+                        if sentence_vectors is not None:
+                            sentence_vectors = _noisy(sentence_vectors, sigma, rng)
                         variant_docs += 1
                     variants = round_
                     collections[doc.collection] += 1
                     items.append((doc, pieces, vectors))
                     spans[doc.id] = base.sentences[i]  # same text, same sentences
+                    if pooled is not None and sentence_vectors is not None:
+                        pooled[doc.id] = sentence_vectors
                     written += len(pieces)
                     timings["variants"] += time.perf_counter() - t0
                     if len(items) >= BATCH_DOCS or written >= size:
-                        timings["write"] += _write(store, items, spans)
+                        timings["write"] += _write(store, items, spans, pooled)
                         bar.update(sum(len(p) for _, p, _ in items))
                         items, spans = [], {}
+                        pooled = None if pooled is None else {}
             if items:
-                timings["write"] += _write(store, items, spans)
+                timings["write"] += _write(store, items, spans, pooled)
                 bar.update(sum(len(p) for _, p, _ in items))
         t0 = time.perf_counter()
         print(f"saving the FAISS vectors of {size:,} chunks", file=sys.stderr)
@@ -419,10 +469,7 @@ def _build(folder: Path, size: int, base: Base, sigma: float, seed: int,
     return info
 
 
-def _variant(doc: Document, pieces: list[Chunk], vectors: np.ndarray, v: int, sigma: float,
-             rng: np.random.Generator) -> tuple[Document, list[Chunk], np.ndarray]:
-    import numpy as np
-
+def _variant(doc: Document, pieces: list[Chunk], v: int) -> tuple[Document, list[Chunk]]:
     suffix = f" (variant {v})"
     new = dataclasses.replace(
         doc, id=f"{doc.id}{suffix}", title=doc.title + suffix,
@@ -431,15 +478,26 @@ def _variant(doc: Document, pieces: list[Chunk], vectors: np.ndarray, v: int, si
     # suffix goes there too, as chunk_document would have put it.
     chunks = [dataclasses.replace(c, doc_id=new.id, title=c.title + suffix if c.title else "")
               for c in pieces]
-    noisy = vectors + rng.normal(0.0, sigma, vectors.shape).astype(np.float32)
-    noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-    return new, chunks, noisy
+    return new, chunks
+
+
+def _noisy(vectors: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit vectors near ``vectors``: Gaussian noise per component, re-normalised. A zero row
+    (a sentence no chunk covers) stays zero, as pooling left it."""
+    import numpy as np
+
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    noisy = vectors + rng.normal(0.0, sigma, vectors.shape).astype(np.float32) * (norms > 0)
+    return noisy / np.maximum(np.linalg.norm(noisy, axis=1, keepdims=True), 1e-12)
 
 
 def _write(store: Any, items: list[tuple[Document, list[Chunk], np.ndarray]],
-           spans: dict[str, list[tuple[int, int]]]) -> float:
+           spans: dict[str, list[tuple[int, int]]], pooled: dict[str, np.ndarray] | None) -> float:
     started = time.perf_counter()
-    store.write(items, sentences=spans)
+    if pooled is None:
+        store.write(items, sentences=spans)
+    else:
+        store.write(items, sentences=spans, sentence_vectors=pooled)
     return time.perf_counter() - started
 
 
@@ -453,9 +511,9 @@ def _measure(folder: Path, questions: list[str], warmup: int, backend: str,
 
     from assistant import Assistant
 
-    embedder = _query_embedder(backend)
+    embedder = _embedder(backend)
     bot = Assistant.open(folder, embedder=embedder)
-    # Warm-up: the FAISS file read, SQLite's pages and torch's first passes are paid here.
+    # Warm-up: the FAISS file read, SQLite's pages and the model's first passes are paid here.
     for question in questions[:warmup]:
         bot.search(question)
         bot.ask(question)
@@ -650,20 +708,25 @@ def _method(rows: list[dict[str, Any]]) -> str:
            f"{r['variants_per_document']} per document)" if r["variant_documents"] else "")
         for r in rows)
     read = ", ".join(f"{Path(a).parent.name}/{Path(a).name}" for a in ARCHIVES)
+    pooled = (", with its sentence vectors pooled from the same pass" if recipe.get("sentence_vectors")
+              else " (no sentence vectors: answering embeds a question's candidate sentences)")
     return (
         f"How each index was made: documents of {read} (read with `read_path`), in a seeded "
         f"random order (seed {recipe['seed']}), chunked by `chunk_document` at "
         f"{recipe['chunk_tokens']}/{recipe['overlap_tokens']} tokens until {recipe['base']:,} "
-        f"real chunks, which {recipe['model']} embedded once. An index of N chunks holds those "
+        f"real chunks, which {recipe['model']} ({recipe['embedder']}, as `press-assistant "
+        f"index` runs it with this backend) embedded once{pooled}. An index of N chunks holds those "
         "real documents first, then variants cycling through them: the real document with "
-        "\" (variant v)\" added to id and title and its date moved v weeks, the same chunk "
-        f"spans, and vectors = the real vector + Gaussian noise (sigma {recipe['sigma']} per "
-        "component), re-normalised; written with `Store.write` (with the documents' sentence "
-        f"spans, as indexing stores them) in batches of {recipe['batch_docs']} documents, then "
+        "\" (variant v)\" added to id and title and its date moved v weeks, the same chunk and "
+        f"sentence spans, and vectors = the real vector + Gaussian noise (sigma {recipe['sigma']} "
+        "per component), re-normalised; written with `Store.write` (with the documents' "
+        f"sentence spans{' and vectors' if recipe.get('sentence_vectors') else ''}, as "
+        f"indexing stores them) in batches of {recipe['batch_docs']} documents, then "
         f"`Store.save_vectors`, which chose the FAISS layout. Sizes: {parts}. "
         "Variants repeat their real document's text, so the keyword index holds each passage "
-        "many times over and an answer's sentences repeat across releases (the answerer embeds "
-        "a repeated sentence once): queries see the size of a big archive, not its variety.")
+        "many times over (its postings grow with N as a real archive's would, but every variant "
+        "of a passage matches a question alike): queries see the size of a big archive, not "
+        "its variety.")
 
 
 def _measured(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -673,7 +736,7 @@ def _measured(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "searched (`Assistant.search`, top 5) and then, in a second pass, asked "
         "(`Assistant.ask`); p50 is the median, p95 the nearest rank. \"answered\": the "
         "questions answered rather than abstained on, and the median ask of those alone (an "
-        "abstention on a name the archive lacks skips embedding the passages' sentences). "
+        "abstention on a name the archive lacks returns before any sentence is scored). "
         "Dense recall@10: the share of the exact top ten (brute force over every stored "
         "vector) that the store's dense search returns for the same questions. Each size is "
         "measured in a subprocess of its own; peak RSS is its `VmHWM` (`ru_maxrss` would "
@@ -705,7 +768,7 @@ def _append(command: str, rows: list[dict[str, Any]], args: argparse.Namespace) 
         _method(rows) + "\n",
         *_table(rows),
         "",
-        *_parts(rows),
+        "\n\n".join(_parts(rows)),
         "\nTargets (issue 7):\n",
         *_targets(rows),
     ]
@@ -753,8 +816,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5, help="Warm-up questions before them.")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
-                        help="How the questions are embedded (PRESS_ASSISTANT_BACKEND); "
-                             "auto is what press-assistant does.")
+                        help="The embedder that indexes the base sample and embeds the "
+                             "questions (PRESS_ASSISTANT_BACKEND); auto is what press-assistant does.")
     parser.add_argument("--threads", type=int,
                         help="OMP_NUM_THREADS for every process (default: the libraries' own).")
     parser.add_argument("--profile", action="store_true",
@@ -764,7 +827,6 @@ def main() -> int:
     # Internal: the per-size measuring subprocess.
     parser.add_argument("--measure-index", help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
-    parser.add_argument("--prime", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.threads:
@@ -773,10 +835,6 @@ def main() -> int:
         # the slower one: a one-line query took 480 ms here against 23 ms with one thread.
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[name] = str(args.threads)
-
-    if args.prime:
-        _query_embedder(args.backend).embed(["warm the caches"])
-        return 0
 
     if args.measure_index:
         questions = _questions(Path(args.questions), args.warmup + args.count, args.seed)
@@ -791,7 +849,10 @@ def main() -> int:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     questions = _questions(Path(args.questions), args.warmup + args.count, args.seed)
-    recipe = _recipe(args.base, args.sigma, args.seed)
+    # Loaded here even when every index is reused: the recipe names it. Its first load also
+    # pays the ONNX export (cached), which a timed cold start must not.
+    embedder = _embedder(args.backend)
+    recipe = _recipe(args.base, args.sigma, args.seed, embedder)
 
     infos: dict[int, dict[str, Any]] = {}
     for size in sizes:
@@ -801,20 +862,17 @@ def main() -> int:
             infos[size] = info
     missing = [s for s in sizes if s not in infos]
     if missing:
-        base = _load_base(work, args.base, args.seed)
+        base = _load_base(work, args.base, args.seed, embedder)
         for size in missing:
             infos[size] = _build(work / f"index-{size}", size, base, args.sigma, args.seed, recipe)
             print(f"built {size:,} chunks in {infos[size]['build_seconds']:,.0f} s "
                   f"({infos[size]['timings']}); builder peak RSS so far "
                   f"{infos[size]['builder_peak_rss_mb']:,} MB", file=sys.stderr)
-        del base  # the parent only orchestrates from here
+        del base
+    del embedder  # the parent only orchestrates from here
     if args.build_only:
         return 0
 
-    # Once, untimed: the ONNX backend exports and checks its model on first use and caches it
-    # (tens of seconds); a cold start is a user's every launch after that first one.
-    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--prime", "--backend",
-                    args.backend], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     rows = []
     for size in sizes:
         folder = work / f"index-{size}"
