@@ -74,3 +74,24 @@ def test_a_filter_that_keeps_few_vectors_still_finds_them(tmp_path: Path,
     _, ids = vector_index.search(index, items[0][2][:1], 5, allowed)
     assert sorted(int(i) for i in ids[0]) == sorted(int(i) for i in allowed)
     store.close()
+
+
+def test_a_large_index_leaves_its_commonest_words_out_of_the_keyword_query(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.store as store_module
+
+    rng = np.random.default_rng(3)
+    store = Store.create_or_open(tmp_path / "index", model="fake", dimension=DIM, chunk_tokens=200,
+                                 overlap_tokens=0)
+    store.write(_docs(0, 100, rng))
+    assert store.chunk_frequency("releas") == 200 and store.chunk_frequency("zebra") == 0
+    query = "release number 42 topic"
+    exact = store.keyword_search(query, limit=5)
+    monkeypatch.setattr(store_module, "LARGE_INDEX", 10)
+    # "releas", "number" and "topic" are in every chunk; the three rarest always stay, so a
+    # query of common words still runs.
+    assert store._prune(query, 200) is not None
+    pruned = store.keyword_search("release said the number 42 about zebras today", limit=5)
+    assert {store.chunks([i])[i].doc_id for i, _ in pruned} >= {"doc-42"}
+    assert store.chunks([exact[0][0]])[exact[0][0]].doc_id == "doc-42"
+    store.close()
