@@ -107,6 +107,8 @@ def main() -> int:
     parser.add_argument("--set", choices=sorted(SETS), default="mnag")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="ours only (documents/s, no-op re-index), no ratio")
     parser.add_argument("--worker", choices=("baseline", "ours"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     paths = [Path(p) for p in args.paths] or [DATA / p for p in SETS[args.set]]
@@ -118,10 +120,14 @@ def main() -> int:
 
     base_runs, our_runs = [], []
     for n in range(args.runs):  # alternated, so drift in the machine's speed hits both
-        base_runs.append(_measure("baseline", paths))
+        if not args.no_baseline:
+            base_runs.append(_measure("baseline", paths))
         our_runs.append(_measure("ours", paths))
-        print(f"run {n + 1}: baseline {base_runs[-1]['seconds']:.1f} s, ours {our_runs[-1]['seconds']:.1f} s "
-              f"(no-op {our_runs[-1]['noop_seconds']:.2f} s)", flush=True)
+        print(f"run {n + 1}: baseline {base_runs[-1]['seconds'] if base_runs else '-'} s, "
+              f"ours {our_runs[-1]['seconds']:.1f} s (no-op {our_runs[-1]['noop_seconds']:.2f} s)",
+              flush=True)
+    if args.no_baseline:
+        return _ours_only(our_runs, paths, args)
     base = statistics.median(float(r["seconds"]) for r in base_runs)
     mine = statistics.median(float(r["seconds"]) for r in our_runs)
     noop = statistics.median(float(r["noop_seconds"]) for r in our_runs)
@@ -155,6 +161,28 @@ def main() -> int:
             f"No-op re-index of the same {int(docs):,} documents: **{noop:.2f} s** (target ≤ 5 s "
             "for the ~5,000 press releases).",
         ]
+        with (ROOT / "docs" / "BENCHMARKS.md").open("a", encoding="utf-8") as out:
+            out.write("\n".join(text) + "\n")
+    return 0
+
+
+def _ours_only(runs: list[dict[str, float | str]], paths: list[Path], args: argparse.Namespace) -> int:
+    mine = statistics.median(float(r["seconds"]) for r in runs)
+    noop = statistics.median(float(r["noop_seconds"]) for r in runs)
+    docs, chunks = int(runs[0]["documents"]), int(runs[0]["chunks"])
+    peak = max(float(r["peak_mb"]) for r in runs)
+    line = (f"| press-assistant index ({runs[0]['backend']}) | {docs / mine:.1f} | {chunks / mine:.1f} | "
+            f"{mine:.1f} | {peak:,.0f} | {noop:.2f} |")
+    print(line)
+    if not args.no_write:
+        when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        names = ", ".join(dict.fromkeys(p.parent.name for p in paths))
+        text = [f"\n## Indexing, ours alone ({when})\n",
+                f"`python benchmarks/indexing.py {' '.join(sys.argv[1:])}` on {platform.machine()}, "
+                f"{os.cpu_count()} cores (CPU flags: {cpu_flags()}); {names}: {docs:,} documents, "
+                f"{chunks:,} chunks; median of {args.runs} run(s); no baseline in this run.\n",
+                "| pipeline | documents/s | chunks/s | seconds | peak RSS (MB) | no-op re-index (s) |",
+                "|---|---|---|---|---|---|", line]
         with (ROOT / "docs" / "BENCHMARKS.md").open("a", encoding="utf-8") as out:
             out.write("\n".join(text) + "\n")
     return 0
