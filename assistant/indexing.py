@@ -10,6 +10,7 @@ read keeps its previous version.
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ from .chunking import chunk_document, split_sentences
 from .config import Settings
 from .documents import Chunk, Document, IndexReport, Skipped
 from .errors import ReadError
-from .store import Store, take_write_lock
+from .store import FORMAT_VERSION, Store, take_write_lock
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,20 +49,67 @@ class _Source:
     complete: bool
     """False when a record of an export could not be read: its id is unknown, so nothing of
     that export is removed (it might be the one that failed)."""
+    kept: tuple[str, ...] = ()
+    """Ids of documents in files unchanged since they were last read (not read again)."""
+    files: tuple[tuple[str, int, int, str, tuple[str, ...]], ...] = ()
+    """Files read whole this time: path, size, mtime, reading settings, document ids."""
+    gone: tuple[str, ...] = ()
+    """Remembered files of this root that are no longer there."""
 
 
 _RECORD = re.compile(r":\d+$")  # how readers name a record of an export: "file.jsonl:17"
 
 
-def _read_source(path: Path, settings: Settings) -> _Source:
-    from .readers import read_path
+def _reading(settings: Settings) -> str:
+    """What else decides a file's documents besides its bytes: the column mapping and the
+    reader's version (a new version reads every file again)."""
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        release = version("press-assistant")
+    except PackageNotFoundError:  # running from a source tree
+        release = "source"
+    return json.dumps({"fields": sorted((settings.field_map or {}).items()), "reader": release,
+                       "format": FORMAT_VERSION})
+
+
+def _read_source(path: Path, settings: Settings,
+                 known: dict[str, tuple[int, int, str, tuple[str, ...]]],
+                 existing: dict[str, tuple[str, str]]) -> _Source:
+    from .readers import read_source_file, source_files
+
+    reading = _reading(settings)
     docs: list[Document] = []
     skipped: list[Skipped] = []
-    for item in read_path(path, field_map=settings.field_map or None):
-        (docs if isinstance(item, Document) else skipped).append(item)  # type: ignore[arg-type]
+    kept: list[str] = []
+    files: list[tuple[str, int, int, str, tuple[str, ...]]] = []
+    listed: set[str] = set()
+    for file, root in source_files(path):
+        key = str(file.resolve())
+        listed.add(key)
+        try:
+            stat = file.stat()
+        except OSError:
+            stat = None
+        record = known.get(key)
+        if (stat is not None and record is not None
+                and record[:3] == (stat.st_size, stat.st_mtime_ns, reading)
+                and all(doc_id in existing for doc_id in record[3])):
+            kept.extend(record[3])  # same bytes as last time: same documents
+            continue
+        file_docs: list[Document] = []
+        file_skips: list[Skipped] = []
+        for item in read_source_file(file, root, field_map=settings.field_map or None):
+            (file_docs if isinstance(item, Document) else file_skips).append(item)  # type: ignore[arg-type]
+        docs.extend(file_docs)
+        skipped.extend(file_skips)
+        if stat is not None and not file_skips and file_docs:
+            files.append((key, stat.st_size, stat.st_mtime_ns, reading, tuple(d.id for d in file_docs)))
     complete = not any(_RECORD.search(s.path) for s in skipped)
-    return _Source(path.resolve(), tuple(docs), tuple(skipped), complete=complete)
+    root = path.resolve()
+    gone = tuple(p for p in known if p not in listed and (p == str(root) or p.startswith(f"{root}{os.sep}")))
+    return _Source(root, tuple(docs), tuple(skipped), complete=complete, kept=tuple(kept),
+                   files=tuple(files), gone=gone)
 
 
 def run_index(
@@ -75,14 +123,15 @@ def run_index(
     """Bring ``store`` up to date with ``paths`` (files, folders, JSONL/CSV exports)."""
     started = time.perf_counter()
     report = progress or (lambda stage, done, total: None)
+    existing = store.document_hashes()
+    known = store.files()
     sources: list[_Source] = []
     for number, path in enumerate(paths, start=1):
         if not Path(path).exists():
             raise ReadError(f"{path}: no such file or folder")
-        sources.append(_read_source(Path(path), settings))
+        sources.append(_read_source(Path(path), settings, known, existing))
         report("read", number, len(paths))
 
-    existing = store.document_hashes()
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
@@ -91,6 +140,10 @@ def run_index(
     seen: set[str] = set()
     for source in sources:
         skipped.extend(source.skipped)
+        for doc_id in source.kept:
+            if doc_id not in seen:
+                seen.add(doc_id)
+                unchanged.append(doc_id)
         for doc in source.documents:
             if doc.id in seen:
                 skipped.append(Skipped(doc.id, "duplicate document id: the first one was kept"))
@@ -113,6 +166,10 @@ def run_index(
                        if src == str(source.root) and doc_id not in seen and doc_id not in kept)
 
     chunks_embedded = _embed_and_write(store, embedder, todo, removed, report)
+    # Remembered only now that their documents are committed: a run killed earlier reads
+    # them again next time.
+    store.record_files([f for source in sources for f in source.files],
+                       forget=[p for source in sources for p in source.gone])
     store.save_vectors()
     return IndexReport(
         added=tuple(added), updated=tuple(updated), unchanged=tuple(unchanged),

@@ -185,6 +185,23 @@ def read_path(
         yield from _read_guarded(_Origin.of(path, None), fields)
 
 
+def source_files(path: Path) -> list[tuple[Path, Path | None]]:
+    """The files :func:`read_path` reads for ``path``, each with the root that names its
+    documents (None: the file itself), in the same order."""
+    path = Path(path)
+    if not path.exists():
+        raise ReadError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return [(file, path) for file in _walk(path)]
+    return [(path, None)]
+
+
+def read_source_file(file: Path, root: Path | None, *,
+                     field_map: Mapping[str, str] | None = None) -> Iterator[Document | Skipped]:
+    """What :func:`read_path` yields for one of its :func:`source_files`."""
+    return _read_guarded(_Origin.of(file, root), _check_field_map(field_map))
+
+
 def read_file(
     path: Path, *, root: Path | None = None, field_map: Mapping[str, str] | None = None
 ) -> list[Document]:

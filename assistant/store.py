@@ -83,6 +83,12 @@ CREATE TABLE IF NOT EXISTS sentences (
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'unicode61 remove_diacritics 2'
 );
+-- What each file held when it was last read whole: a file with the same size, modification
+-- time and reading settings is not read again (a no-op re-index costs a stat a file).
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    reading TEXT NOT NULL, doc_ids TEXT NOT NULL
+);
 -- How many chunks hold each stem, read from the keyword index's own term lists: a lookup,
 -- where counting matches through a join grows with the archive.
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
@@ -302,6 +308,30 @@ class Store:
                 self._spans_cache.clear()
             self._spans_cache[doc_id] = found
         return found
+
+    def files(self) -> dict[str, tuple[int, int, str, tuple[str, ...]]]:
+        """path -> (size, mtime_ns, reading settings, ids of its documents), as last read."""
+        return {r[0]: (int(r[1]), int(r[2]), r[3], tuple(json.loads(r[4])))
+                for r in self._query("SELECT path, size, mtime_ns, reading, doc_ids FROM files")}
+
+    def record_files(self, rows: Iterable[tuple[str, int, int, str, Sequence[str]]],
+                     forget: Iterable[str] = ()) -> None:
+        """Remember files read whole (and forget others). Not a change of what the index
+        answers, so the generation stays (the FAISS file stays current)."""
+        if not self.writable:
+            raise IndexLocked("this index was opened for reading")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in forget])
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                    [(path, size, mtime, reading, json.dumps(list(ids)))
+                     for path, size, mtime, reading, ids in rows])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def iter_documents(self) -> Iterator[Document]:
         """Every stored document, in id order, read in pages (bounded memory)."""

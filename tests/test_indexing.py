@@ -257,3 +257,31 @@ def test_sentences_are_stored_once_and_older_indexes_still_answer(tmp_path: Path
     assert store.sentence_spans(doc.id) is None
     assert sentence_spans(doc, store) == expected
     store.close()
+
+
+def test_an_unchanged_file_is_not_read_again(tmp_path: Path, corpus: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A no-op re-index costs a stat a file: files with the same size and modification time
+    are not read; a touched or changed one is, and a deleted one's documents go."""
+    import os
+
+    import assistant.readers as readers
+
+    bot = open_bot(tmp_path)
+    first = bot.index([corpus])
+    assert len(first.added) == 3
+    reads: list[str] = []
+    real = readers._read_guarded
+    monkeypatch.setattr(readers, "_read_guarded",
+                        lambda origin, fields: reads.append(origin.file.name) or real(origin, fields))
+    again = bot.index([corpus])
+    assert reads == [] and len(again.unchanged) == 3 and not again.added and not again.removed
+
+    changed = sorted(corpus.iterdir())[0]
+    changed.write_text(changed.read_text() + "\n\nA new closing paragraph about the budget.\n")
+    stat = changed.stat()
+    os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    sorted(corpus.iterdir())[1].unlink()
+    third = bot.index([corpus])
+    assert reads == [changed.name]
+    assert len(third.updated) == 1 and len(third.removed) == 1 and len(third.unchanged) == 1
