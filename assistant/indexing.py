@@ -25,7 +25,7 @@ from .chunking import chunk_document, split_sentences
 from .config import Settings
 from .documents import Chunk, Document, IndexReport, Skipped
 from .errors import ReadError
-from .store import FORMAT_VERSION, Store, take_write_lock
+from .store import FORMAT_VERSION, FileRecord, Store, take_write_lock
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,8 +51,8 @@ class _Source:
     that export is removed (it might be the one that failed)."""
     kept: tuple[str, ...] = ()
     """Ids of documents in files unchanged since they were last read (not read again)."""
-    files: tuple[tuple[str, int, int, str, tuple[str, ...]], ...] = ()
-    """Files read whole this time: path, size, mtime, reading settings, document ids."""
+    files: tuple[tuple[str, FileRecord], ...] = ()
+    """Files read this time, as the store remembers them."""
     gone: tuple[str, ...] = ()
     """Remembered files of this root that are no longer there."""
 
@@ -73,8 +73,7 @@ def _reading(settings: Settings) -> str:
                        "format": FORMAT_VERSION})
 
 
-def _read_source(path: Path, settings: Settings,
-                 known: dict[str, tuple[int, int, str, tuple[str, ...]]],
+def _read_source(path: Path, settings: Settings, known: dict[str, FileRecord],
                  existing: dict[str, tuple[str, str]]) -> _Source:
     from .readers import read_source_file, source_files
 
@@ -82,7 +81,7 @@ def _read_source(path: Path, settings: Settings,
     docs: list[Document] = []
     skipped: list[Skipped] = []
     kept: list[str] = []
-    files: list[tuple[str, int, int, str, tuple[str, ...]]] = []
+    files: list[tuple[str, FileRecord]] = []
     listed: set[str] = set()
     for file, root in source_files(path):
         key = str(file.resolve())
@@ -92,10 +91,11 @@ def _read_source(path: Path, settings: Settings,
         except OSError:
             stat = None
         record = known.get(key)
-        if (stat is not None and record is not None
-                and record[:3] == (stat.st_size, stat.st_mtime_ns, reading)
-                and all(doc_id in existing for doc_id in record[3])):
-            kept.extend(record[3])  # same bytes as last time: same documents
+        same = stat is not None and record is not None and (
+            (record.size, record.mtime_ns, record.reading) == (stat.st_size, stat.st_mtime_ns, reading))
+        if same and record is not None and all(doc_id in existing for doc_id in record.doc_ids):
+            kept.extend(record.doc_ids)  # same bytes as last time: same documents
+            skipped.extend(record.skipped)  # and the same records that could not be read
             continue
         file_docs: list[Document] = []
         file_skips: list[Skipped] = []
@@ -103,8 +103,9 @@ def _read_source(path: Path, settings: Settings,
             (file_docs if isinstance(item, Document) else file_skips).append(item)  # type: ignore[arg-type]
         docs.extend(file_docs)
         skipped.extend(file_skips)
-        if stat is not None and not file_skips and file_docs:
-            files.append((key, stat.st_size, stat.st_mtime_ns, reading, tuple(d.id for d in file_docs)))
+        if stat is not None:
+            files.append((key, FileRecord(stat.st_size, stat.st_mtime_ns, reading,
+                                          tuple(d.id for d in file_docs), tuple(file_skips))))
     complete = not any(_RECORD.search(s.path) for s in skipped)
     root = path.resolve()
     gone = tuple(p for p in known if p not in listed and (p == str(root) or p.startswith(f"{root}{os.sep}")))
@@ -168,7 +169,7 @@ def run_index(
     chunks_embedded = _embed_and_write(store, embedder, todo, removed, report)
     # Remembered only now that their documents are committed: a run killed earlier reads
     # them again next time.
-    store.record_files([f for source in sources for f in source.files],
+    store.record_files(dict(f for source in sources for f in source.files),
                        forget=[p for source in sources for p in source.gone])
     store.save_vectors()
     return IndexReport(

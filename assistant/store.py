@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .documents import Chunk, Document, DocumentPage, DocumentSummary, Filters
+from .documents import Chunk, Document, DocumentPage, DocumentSummary, Filters, Skipped
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from .lexical import index_text, keyword_query, stems
 
@@ -83,11 +83,12 @@ CREATE TABLE IF NOT EXISTS sentences (
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'unicode61 remove_diacritics 2'
 );
--- What each file held when it was last read whole: a file with the same size, modification
--- time and reading settings is not read again (a no-op re-index costs a stat a file).
+-- What each file held when it was last read: a file with the same size, modification time
+-- and reading settings is not read again (a no-op re-index costs a stat a file); what could
+-- not be read of it is remembered too, and reported again.
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    reading TEXT NOT NULL, doc_ids TEXT NOT NULL
+    reading TEXT NOT NULL, doc_ids TEXT NOT NULL, skipped TEXT NOT NULL
 );
 -- How many chunks hold each stem, read from the keyword index's own term lists: a lookup,
 -- where counting matches through a join grows with the archive.
@@ -124,6 +125,18 @@ class Manifest:
     def write(self, folder: Path) -> None:
         _atomic_write(folder / MANIFEST, json.dumps(
             {k: getattr(self, k) for k in self.__dataclass_fields__}, indent=2).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A file as the last indexing run read it."""
+
+    size: int
+    mtime_ns: int
+    reading: str
+    """The reading settings (column mapping, reader version) it was read with."""
+    doc_ids: tuple[str, ...]
+    skipped: tuple[Skipped, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,14 +322,14 @@ class Store:
             self._spans_cache[doc_id] = found
         return found
 
-    def files(self) -> dict[str, tuple[int, int, str, tuple[str, ...]]]:
-        """path -> (size, mtime_ns, reading settings, ids of its documents), as last read."""
-        return {r[0]: (int(r[1]), int(r[2]), r[3], tuple(json.loads(r[4])))
-                for r in self._query("SELECT path, size, mtime_ns, reading, doc_ids FROM files")}
+    def files(self) -> dict[str, FileRecord]:
+        """path -> what the file held when it was last read."""
+        return {r[0]: FileRecord(int(r[1]), int(r[2]), r[3], tuple(json.loads(r[4])),
+                                 tuple(Skipped(*pair) for pair in json.loads(r[5])))
+                for r in self._query("SELECT path, size, mtime_ns, reading, doc_ids, skipped FROM files")}
 
-    def record_files(self, rows: Iterable[tuple[str, int, int, str, Sequence[str]]],
-                     forget: Iterable[str] = ()) -> None:
-        """Remember files read whole (and forget others). Not a change of what the index
+    def record_files(self, records: Mapping[str, FileRecord], forget: Iterable[str] = ()) -> None:
+        """Remember files as read (and forget others). Not a change of what the index
         answers, so the generation stays (the FAISS file stays current)."""
         if not self.writable:
             raise IndexLocked("this index was opened for reading")
@@ -325,9 +338,9 @@ class Store:
             try:
                 self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in forget])
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                    [(path, size, mtime, reading, json.dumps(list(ids)))
-                     for path, size, mtime, reading, ids in rows])
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                    [(path, r.size, r.mtime_ns, r.reading, json.dumps(list(r.doc_ids)),
+                      json.dumps([[s.path, s.reason] for s in r.skipped])) for path, r in records.items()])
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
