@@ -518,9 +518,19 @@ class Store:
                 tuple(args))], dtype=np.int64)
             if allowed.size == 0:
                 return []
-        scores, ids = vector_index.search(index, vector.reshape(1, -1).astype(np.float32),
-                                          min(limit, index.ntotal), allowed)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        query = vector.reshape(1, -1).astype(np.float32)
+        if vector_index.layout_of(index).kind == "flat":
+            scores, ids = vector_index.search(index, query, min(limit, index.ntotal), allowed)
+            return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        # Approximate: more candidates, re-scored with their exact stored vectors.
+        _, ids = vector_index.search(index, query, min(limit * vector_index.REFINE, index.ntotal),
+                                     allowed)
+        found = ids[0][ids[0] >= 0]
+        exact: list[tuple[int, float]] = []
+        for block_ids, matrix in self._vector_blocks(found):
+            exact.extend(zip(block_ids.tolist(), (matrix @ query[0]).tolist(), strict=True))
+        exact.sort(key=lambda pair: -pair[1])
+        return exact[:limit]
 
     # -- vectors (derived) -----------------------------------------------------------------
 
