@@ -47,9 +47,10 @@ MANIFEST = "manifest.json"
 STORE = "store.sqlite3"
 LOCK = "write.lock"
 _VECTORS = re.compile(r"^vectors-(\d+)\.faiss$")
-LARGE_INDEX = 200_000
-"""Chunks beyond which the keyword query leaves out its commonest words (``_prune``)."""
-COMMON_SHARE = 0.05
+LARGE_INDEX = 60_000
+"""Chunks beyond which the keyword query leaves out its commonest words (``_prune``); every
+quality set in docs/QUALITY.md is below it (the largest, the XQuAD haystack, 58,701)."""
+POSTINGS_BUDGET = 40_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -469,12 +470,17 @@ class Store:
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def _prune(self, text: str, total: int) -> str | None:
-        """The query without the words in more than :data:`COMMON_SHARE` of the chunks (the
-       three rarest always stay): in a large index ranking every chunk that holds "said" or
-       "state" costs seconds, and such words barely move BM25's order."""
+        """The query's words, rarest first, while the chunks they are found in add up to at
+        most :data:`POSTINGS_BUDGET` (the three rarest always stay): BM25 scores every chunk
+        a word is in, so in a large index one common word costs more than all the rest, and
+        such words barely move the order."""
         words = list(dict.fromkeys(stems(text, drop_stopwords=True)))
-        counts = sorted((self.chunk_frequency(w), w) for w in words)
-        kept = [w for n, (df, w) in enumerate(counts) if n < 3 or df <= COMMON_SHARE * total]
+        kept, used = [], 0
+        for n, (df, word) in enumerate(sorted((self.chunk_frequency(w), w) for w in words)):
+            if n >= 3 and used + df > POSTINGS_BUDGET:
+                break
+            kept.append(word)
+            used += df
         return " OR ".join(_fts_term(w) for w in kept) if kept else None
 
     def documents_with(self, stem: str, *, filters: Filters | None = None) -> set[str]:

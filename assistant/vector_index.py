@@ -107,9 +107,11 @@ def build_ivf(blocks: Blocks, count: int, dimension: int, *, seed: int = 0) -> t
     index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit,
                                           faiss.METRIC_INNER_PRODUCT)
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
-    # Stand-ins for questions: stored vectors, nudged so none is exactly its own answer.
+    # Stand-ins for questions: stored vectors moved as far from them as a question is from
+    # the passage that answers it (noise of about the vector's own length: cosine ≈ 0.7).
+    # Nudged only slightly, they tuned 4 probes that found 0.88 of the real questions' top ten.
     probes = sample[rng.choice(len(sample), size=min(len(sample), 300), replace=False)]
-    probes = probes + rng.normal(0, 0.02, probes.shape).astype(np.float32)
+    probes = probes + rng.normal(0, 1 / math.sqrt(dimension), probes.shape).astype(np.float32)
     probes /= np.linalg.norm(probes, axis=1, keepdims=True)
     best = np.full((len(probes), 10), -np.inf, np.float32)
     truth = np.full((len(probes), 10), -1, np.int64)

@@ -88,6 +88,7 @@ def test_a_large_index_leaves_its_commonest_words_out_of_the_keyword_query(
     query = "release number 42 topic"
     exact = store.keyword_search(query, limit=5)
     monkeypatch.setattr(store_module, "LARGE_INDEX", 10)
+    monkeypatch.setattr(store_module, "POSTINGS_BUDGET", 50)
     # "releas", "number" and "topic" are in every chunk; the three rarest always stay, so a
     # query of common words still runs.
     assert store._prune(query, 200) is not None
