@@ -554,6 +554,8 @@ def _measure(folder: Path, questions: list[str], warmup: int, backend: str,
         "answered": len(answered_ms), "dated": dated,
         "ask_answered_p50_ms": statistics.median(answered_ms) if answered_ms else float("nan"),
         "peak_rss_mb": _peak_rss_mb(), "rss_after_mb": _current_rss_mb(),
+        # As the index is now (its FAISS layout may have been rebuilt since it was made).
+        "layout": dict(bot.info().vectors) or {"kind": "flat"},
     }
     # After the memory figures: the exact search below reads every vector once more.
     result["recall_at_10"] = _recall(folder, embedder, measured)
