@@ -47,9 +47,6 @@ class Layout:
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (0, None)}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> Layout:
-        return cls(**{k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__})
 
 
 def empty(dimension: int) -> faiss.Index:

@@ -56,6 +56,9 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from indexing import cpu_flags
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -83,17 +86,6 @@ TARGETS = (("ask p95", 100_000, 150.0, "ms"), ("ask p95", 1_000_000, 300.0, "ms"
 
 
 # -- small helpers ---------------------------------------------------------------------------
-
-def _cpu_flags() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
-                  if line.startswith("flags")), [])
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
-    return ", ".join(f for f in wanted if f in flags) or "none of " + ", ".join(wanted)
-
 
 def _status_mb(field: str) -> float | None:
     """A memory line of /proc/self/status (VmRSS, VmHWM) in MB; None off Linux."""
@@ -791,7 +783,7 @@ def _append(command: str, rows: list[dict[str, Any]], args: argparse.Namespace) 
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = [
         f"\n## Query speed at scale ({when})\n",
-        f"`{command}` on {platform.machine()}, {os.cpu_count()} cores (CPU flags: {_cpu_flags()}), "
+        f"`{command}` on {platform.machine()}, {os.cpu_count()} cores (CPU flags: {cpu_flags()}), "
         f"Python {platform.python_version()}; {_measured(rows, args)}\n",
         _method(rows) + "\n",
         *_table(rows),
