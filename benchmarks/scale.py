@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from indexing import cpu_flags
+from indexing import SETS, cpu_flags  # the CPU flags and the press archives, each in one place
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,12 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 # The press-release archives of ../shared/data/README.md, Reuters-21578 included (the one big
 # corpus); the raw HTML/SGML tarballs and the listing CSV are other forms of the same releases.
-ARCHIVES = ("mn_ag_press_releases/press_releases.jsonl",
-            "kremlin_ukraine_press_releases_en/putin.jsonl",
-            "kremlin_ukraine_press_releases_en/zelenskyy.jsonl",
-            "srilanka_pmd_press_releases/press_releases.jsonl",
-            "fomc_statements/fomc_statements.jsonl",
-            "reuters21578/reuters21578.jsonl")
+ARCHIVES = (*SETS["all"], "reuters21578/reuters21578.jsonl")
 # Questions from a benchmark the README names: XQuAD's English ones (BEIR layout, "text").
 # They are not about these archives, so most asks abstain (the table says how many);
 # --questions benchmarks/questions/press_qa.jsonl asks about the press releases instead.
