@@ -12,6 +12,7 @@ answer says so, and says when the list was cut at ``MAX_ROWS``.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -105,9 +106,19 @@ def answer_list(question: str, intent: ListIntent, store: Store, filters: Filter
             scores[doc_id] = scores.get(doc_id, 0.0) + weight[term] / full
     best = max(scores.values(), default=0.0)
     matched = [d for d, s in scores.items() if s >= max(MIN_COVERAGE, RELATIVE_COVERAGE * best)]
-    docs = [doc for d in matched if (doc := store.document(d)) is not None]
-    docs.sort(key=lambda d: (d.date is None, d.date or 0, d.title))
-    cut = len(docs) > MAX_ROWS
+    # Oldest first by the catalog's dates, and only the rows shown (with any that share the
+    # last one's date, which the title orders) are loaded: in a large archive a common
+    # subject matches thousands of releases.
+    dates = store.document_dates(matched)
+    matched.sort(key=lambda d: (dates[d] is None, dates[d] or dt.date.min))
+    shown = matched[:MAX_ROWS]
+    if shown:
+        last = dates[shown[-1]]
+        shown += [d for d in matched[MAX_ROWS:] if dates[d] == last]
+    docs = [doc for d in shown if (doc := store.document(d)) is not None]
+    docs.sort(key=lambda d: (d.date is None, d.date or dt.date.min, d.title))
+    count = len(matched)
+    cut = count > MAX_ROWS
     wanted = set(terms)
     citations: list[Citation] = []
     lines: list[str] = []
@@ -133,11 +144,11 @@ def answer_list(question: str, intent: ListIntent, store: Store, filters: Filter
     if not citations:
         return Answer(question=question, text="No release in the archive matches this list.",
                       abstained=True)
-    head = "1 release matches" if len(docs) == 1 else f"{len(docs)} releases match"
+    head = "1 release matches" if count == 1 else f"{count} releases match"
     dated = [c.date for c in citations if c.date]
     if dated:
         head += f", from {min(dated).isoformat()} to {max(dated).isoformat()}"
     note = (f" Showing the first {MAX_ROWS}." if cut else "") + (
         " Found by the question's words: a release that says it in other words may be missing.")
     return Answer(question=question, text=f"{head}.{note}\n" + "\n".join(lines), abstained=False,
-                  citations=tuple(citations), count=len(docs))
+                  citations=tuple(citations), count=count)

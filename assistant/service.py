@@ -112,6 +112,12 @@ class Assistant:
                 self._store = Store.open(self.settings.index_dir, model=model)
             return self._store
 
+    def warm_up(self) -> None:
+        """Load the embedding model, the vectors and the index's in-memory catalog now, so
+        that the first question (or the first list or dated one) is not the slow one."""
+        self.search("warm up", k=1)
+        self._reader().warm_up()
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

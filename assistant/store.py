@@ -51,6 +51,8 @@ LARGE_INDEX = 60_000
 """Chunks beyond which the keyword query leaves out its commonest words (``_prune``); every
 quality set in docs/QUALITY.md is below it (the largest, the XQuAD haystack, 58,701)."""
 POSTINGS_BUDGET = 40_000
+_NO_DATE = -(2**62)
+"""An undated document's day number in the catalog."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -170,6 +172,20 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+@dataclass(frozen=True, slots=True)
+class _Catalog:
+    """What lists and filters need of every chunk and document, in memory."""
+
+    rowids: dict[str, int]
+    """Document id -> its SQLite row id."""
+    doc_ids: np.ndarray
+    """Document id by row id ("" for a row id no document has)."""
+    doc_days: np.ndarray
+    """Publication date by document row id, as days since 1970 (``_NO_DATE``: none)."""
+    chunk_doc: np.ndarray
+    """Document row id by chunk id (-1 for a chunk id no chunk has)."""
+
+
 class Store:
     """An open index folder. Reads are safe from many threads; one process writes."""
 
@@ -191,6 +207,12 @@ class Store:
         self._spans_cache: dict[str, tuple[tuple[tuple[int, int], ...] | None, np.ndarray | None]] = {}
         self._cache_generation = -1
         self._counts: tuple[int, tuple[int, int]] = (-1, (0, 0))
+        # Per generation, like the caches above: a word's chunk count, its documents, the
+        # chunks a filter allows, and the chunk -> document catalog.
+        self._frequencies: dict[str, int] = {}
+        self._term_docs: dict[str, np.ndarray] = {}
+        self._allowed: dict[Filters, tuple[np.ndarray, np.ndarray, bytes]] = {}
+        self._catalog: _Catalog | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -266,6 +288,10 @@ class Store:
             if generation != self._cache_generation:  # another process committed
                 self._docs_cache.clear()
                 self._spans_cache.clear()
+                self._frequencies.clear()
+                self._term_docs.clear()
+                self._allowed.clear()
+                self._catalog = None
                 self._cache_generation = generation
 
     def document(self, doc_id: str) -> Document | None:
@@ -460,13 +486,27 @@ class Store:
         total = self.counts()[1]
         if total > LARGE_INDEX:
             query = self._prune(text, total) or query
-        where, params = self._where(filters)
-        join = "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id" if where else ""
+        allowed = self._allowed_chunks(filters)
+        if allowed is None:
+            return self._ranked(query, limit, "")
+        ids, _, mask = allowed
+        if ids.size == 0:
+            return []
+        # The filter is a lookup in a byte mask, not a join: joining each match to its chunk
+        # and document rows cost 150-200 ms a question at 100k chunks (the chunk rows hold
+        # the vectors), the mask a few. SQLite tests it before computing BM25, so only the
+        # allowed matches are scored.
+        size = len(mask)
+        with self._lock:
+            self._db.create_function("allowed_chunk", 1,
+                                     lambda rowid: rowid < size and mask[rowid], deterministic=True)
+            return self._ranked(query, limit, "AND allowed_chunk(f.rowid)")
+
+    def _ranked(self, query: str, limit: int, condition: str) -> list[tuple[int, float]]:
         rows = self._query(
-            f"""SELECT f.rowid, -bm25(chunks_fts, 0.5, 1.0) AS score FROM chunks_fts f {join}
-                WHERE chunks_fts MATCH ? {'AND ' + where if where else ''}
-                ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?""",
-            (query, *params, limit))
+            f"""SELECT f.rowid, -bm25(chunks_fts, 0.5, 1.0) AS score FROM chunks_fts f
+                WHERE chunks_fts MATCH ? {condition}
+                ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?""", (query, limit))
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def _prune(self, text: str, total: int) -> str | None:
@@ -483,28 +523,137 @@ class Store:
             used += df
         return " OR ".join(_fts_term(w) for w in kept) if kept else None
 
+    def _allowed_chunks(self, filters: Filters | None
+                        ) -> tuple[np.ndarray, np.ndarray, bytes] | None:
+        """For a restrictive filter: the chunk ids it allows (sorted), their documents' row
+        ids (sorted, unique), and a byte mask over chunk ids; None when nothing is filtered.
+        Kept for the generation: a question looks the same filter up several times."""
+        import numpy as np
+
+        where, args = self._where(filters)
+        if not where or filters is None:
+            return None
+        self._fresh_caches()
+        with self._lock:
+            if filters in self._allowed:
+                return self._allowed[filters]
+        rows = self._query(
+            f"SELECT c.id, d.rowid FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",
+            tuple(args))
+        ids = np.array(sorted(r[0] for r in rows), dtype=np.int64)
+        docs = np.unique(np.array([r[1] for r in rows], dtype=np.int64))
+        mask = np.zeros(int(ids[-1]) + 1 if ids.size else 0, dtype=np.uint8)
+        mask[ids] = 1
+        found = (ids, docs, mask.tobytes())
+        with self._lock:
+            if len(self._allowed) >= 16:  # each is a byte a chunk: a few at a million chunks
+                self._allowed.clear()
+            self._allowed[filters] = found
+        return found
+
+    def _documents_holding(self, stem: str) -> np.ndarray:
+        """Row ids (sorted, unique) of the documents whose title or text holds ``stem``: the
+        keyword index's matches mapped through the in-memory catalog, where a join would
+        read every matching chunk's row (seconds for a common word at a million chunks)."""
+        import numpy as np
+
+        self._fresh_caches()
+        with self._lock:
+            cached = self._term_docs.get(stem)
+        if cached is not None:
+            return cached
+        rows = self._query("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?",
+                           (_fts_term(stem),))
+        catalog = self._chunk_catalog()
+        chunk_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        chunk_ids = chunk_ids[chunk_ids < catalog.chunk_doc.size]
+        docs = np.unique(catalog.chunk_doc[chunk_ids])
+        docs = docs[docs >= 0]
+        with self._lock:
+            if len(self._term_docs) >= 256:
+                self._term_docs.clear()
+            self._term_docs[stem] = docs
+        return docs
+
     def documents_with(self, stem: str, *, filters: Filters | None = None) -> set[str]:
         """Ids of the documents whose title or text holds the word ``stem`` (a stem as
         lexical.stems makes it)."""
-        where, params = self._where(filters)
-        rows = self._query(
-            f"""SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
-                JOIN documents d ON d.id = c.doc_id
-                WHERE chunks_fts MATCH ? {'AND ' + where if where else ''}""",
-            (_fts_term(stem), *params))
-        return {str(r[0]) for r in rows}
+        import numpy as np
+
+        docs = self._documents_holding(stem)
+        allowed = self._allowed_chunks(filters)
+        if allowed is not None:
+            docs = np.intersect1d(docs, allowed[1], assume_unique=True)
+        return set(self._chunk_catalog().doc_ids[docs].tolist())
 
     def document_frequency(self, stem: str) -> int:
         """How many documents hold ``stem``, over the whole index."""
-        rows = self._query(
-            """SELECT count(DISTINCT c.doc_id) FROM chunks_fts f JOIN chunks c ON c.id = f.rowid
-               WHERE chunks_fts MATCH ?""", (_fts_term(stem),))
-        return int(rows[0][0]) if rows else 0
+        return int(self._documents_holding(stem).size)
+
+    def document_dates(self, doc_ids: Iterable[str]) -> dict[str, dt.date | None]:
+        """Publication dates of these documents (None: undated or not in the index), read
+        from the in-memory catalog, so that ordering a long list loads no document."""
+        import numpy as np
+
+        catalog = self._chunk_catalog()
+        found: dict[str, dt.date | None] = {}
+        for doc_id in doc_ids:
+            rowid = catalog.rowids.get(doc_id)
+            days = catalog.doc_days[rowid] if rowid is not None else _NO_DATE
+            found[doc_id] = None if days == _NO_DATE else (
+                np.datetime64(int(days), "D").astype(dt.date))
+        return found
+
+    def warm_up(self) -> None:
+        """Read the vectors and build the chunk catalog (0.2 s at 100k chunks, a few seconds
+        at a million): what lists and filters would otherwise pay on first use."""
+        self.vectors()
+        self._chunk_catalog()
+
+    def _chunk_catalog(self) -> _Catalog:
+        """Which document each chunk is part of, and each document's id and date, as arrays,
+        built once a generation from covering indexes (no document text or vector is read:
+        0.2 s at 100k chunks)."""
+        import numpy as np
+
+        self._fresh_caches()
+        with self._lock:
+            if self._catalog is not None:
+                return self._catalog
+            docs = self._db.execute("SELECT rowid, id FROM documents").fetchall()
+            rowids = {doc_id: rowid for rowid, doc_id in docs}
+            size = max(rowids.values(), default=-1) + 1
+            doc_ids = np.full(size, "", dtype=object)
+            if docs:
+                doc_ids[[r for r, _ in docs]] = [d for _, d in docs]
+            doc_days = np.full(size, _NO_DATE, dtype=np.int64)
+            dated = self._db.execute(
+                "SELECT rowid, date FROM documents WHERE date IS NOT NULL").fetchall()
+            if dated:
+                doc_days[[r for r, _ in dated]] = np.array(
+                    [d for _, d in dated], dtype="datetime64[D]").astype(np.int64)
+            pairs = self._db.execute("SELECT id, doc_id FROM chunks INDEXED BY chunks_doc").fetchall()
+            chunk_doc = np.full(max((p[0] for p in pairs), default=-1) + 1, -1, dtype=np.int64)
+            if pairs:
+                chunk_doc[[p[0] for p in pairs]] = [rowids[p[1]] for p in pairs]
+            self._catalog = _Catalog(rowids, doc_ids, doc_days, chunk_doc)
+            return self._catalog
 
     def chunk_frequency(self, stem: str) -> int:
-        """How many chunks hold ``stem`` (title or text), over the whole index."""
+        """How many chunks hold ``stem`` (title or text), over the whole index; kept for the
+        generation, since the vocabulary table counts a word's postings to answer."""
+        self._fresh_caches()
+        with self._lock:
+            cached = self._frequencies.get(stem)
+        if cached is not None:
+            return cached
         rows = self._query("SELECT doc FROM chunks_vocab WHERE term = ?", (stem,))
-        return int(rows[0][0]) if rows else 0
+        count = int(rows[0][0]) if rows else 0
+        with self._lock:
+            if len(self._frequencies) >= 4096:
+                self._frequencies.clear()
+            self._frequencies[stem] = count
+        return count
 
     def dense_search(self, vector: np.ndarray, *, limit: int,
                      filters: Filters | None = None) -> list[tuple[int, float]]:
@@ -516,14 +665,10 @@ class Store:
         index = self.vectors()
         if index.ntotal == 0:
             return []
-        allowed = None
-        where, args = self._where(filters)
-        if where:
-            allowed = np.array([r[0] for r in self._query(
-                f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",
-                tuple(args))], dtype=np.int64)
-            if allowed.size == 0:
-                return []
+        filtered = self._allowed_chunks(filters)
+        allowed = None if filtered is None else filtered[0]
+        if allowed is not None and allowed.size == 0:
+            return []
         query = vector.reshape(1, -1).astype(np.float32)
         if vector_index.layout_of(index).kind == "flat":
             scores, ids = vector_index.search(index, query, min(limit, index.ntotal), allowed)

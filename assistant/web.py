@@ -629,8 +629,7 @@ def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860,
 
     auth = launch_auth(host)  # before the slow part: a refused config fails at once
     assistant = Assistant.open(settings=settings)
-    # Loads the embedding model and the index now, so the first question is not the slow one.
-    assistant.search("warm up", k=1)
+    assistant.warm_up()  # the model, the vectors, the catalog: not on the first question
     from .uploads import MAX_UPLOAD_BYTES, Uploader
 
     uploader = Uploader(assistant, corpus) if corpus is not None else None

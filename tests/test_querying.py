@@ -234,3 +234,66 @@ def test_a_period_read_from_the_question_keeps_undated_releases(tmp_path: Path) 
     assert not asked.abstained and asked.searched == "releases from 2020-01-01 to 2020-12-31"
     # An explicit filter is the user's own: it leaves undated releases out.
     assert not bot.search("harbour crane", since=D(2020, 1, 1))
+
+
+@pytest.mark.shared_data
+def test_the_catalog_agrees_with_the_store(fomc: Assistant) -> None:
+    """Lists and filters read chunks' documents and dates from an in-memory catalog; it must
+    say what a join over the store's own tables says, with and without a period."""
+    from assistant.documents import Filters
+    from assistant.store import _fts_term
+
+    store = fomc._reader()
+    period = Filters(since=D(2008, 1, 1), until=D(2009, 12, 31))
+    for stem in ("fund", "inflat", "dissent", "nosuchword"):
+        joined = {r[0] for r in store._query(
+            "SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
+            "WHERE chunks_fts MATCH ?", (_fts_term(stem),))}
+        assert store.documents_with(stem) == joined
+        assert store.document_frequency(stem) == len(joined)
+        in_period = {d for d in joined if D(2008, 1, 1) <= fomc.document(d).date <= D(2009, 12, 31)}  # type: ignore[union-attr,operator]
+        assert store.documents_with(stem, filters=period) == in_period
+    assert store.documents_with("fund") and store.documents_with("fund", filters=period)
+    some = [*sorted(store.documents_with("fund"))[:20], "no such release"]
+    dates = store.document_dates(some)
+    assert dates == {d: (doc.date if (doc := fomc.document(d)) else None) for d in some}
+
+
+def test_lists_and_filters_see_what_was_indexed_after_them(tmp_path: Path) -> None:
+    """The catalog and the filter masks belong to one generation of the index."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Harbour crane\n\nDate: 2020-05-01\n\nThe harbour crane "
+                                  "lifts forty tonnes.\n")
+    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
+    bot.index([folder])
+    first = bot.ask("List every release about the harbour crane")
+    assert first.count == 1
+    assert [h.doc_id for h in bot.search("harbour crane", since=D(2020, 1, 1))] == ["a.txt"]
+    (folder / "b.txt").write_text("Second harbour crane\n\nDate: 2021-03-02\n\nA second harbour "
+                                  "crane arrived.\n")
+    bot.index([folder])
+    assert bot.ask("List every release about the harbour crane").count == 2
+    assert {h.doc_id for h in bot.search("harbour crane", since=D(2020, 1, 1))} == {"a.txt", "b.txt"}
+    assert [h.doc_id for h in bot.search("harbour crane", since=D(2021, 1, 1))] == ["b.txt"]
+
+
+def test_a_long_list_shows_the_oldest_rows_in_order(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the rows shown are loaded; they are the oldest, titles ordering a shared date."""
+    from assistant import listing
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    days = ["2020-01-03", "2020-01-01", "2020-01-02", "2020-01-02", "2020-01-05", "2020-01-02"]
+    for n, day in enumerate(days):
+        (folder / f"r{n}.txt").write_text(f"Crane release {'zyxwvu'[n]}\n\nDate: {day}\n\n"
+                                          f"The harbour crane number {n} was delivered.\n")
+    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
+    bot.index([folder])
+    monkeypatch.setattr(listing, "MAX_ROWS", 3)
+    answer = bot.ask("List every release about the harbour crane")
+    assert answer.count == 6 and len(answer.citations) == 3
+    # 2020-01-01 first, then two of the three dated 2020-01-02, by title: r5 ("u"), r3 ("w").
+    assert [c.doc_id for c in answer.citations] == ["r1.txt", "r5.txt", "r3.txt"]
+    assert "Showing the first 3" in answer.text
