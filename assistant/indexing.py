@@ -213,12 +213,7 @@ def _embed_and_write(
             assert upcoming is not None
             batch = upcoming.result()
             upcoming = chunker.submit(chunk, start + _BATCH_DOCS) if start + _BATCH_DOCS < total else None
-            texts = [c.embedding_text for _, chunks, _ in batch for c in chunks]
-            sentence_vectors = None
-            if hasattr(embedder, "embed_with_regions"):
-                vectors, sentence_vectors = _with_sentence_vectors(embedder, texts, batch)
-            else:
-                vectors = embedder.embed(texts)
+            vectors, sentence_vectors = embed_chunks(embedder, batch)
             items = []
             offset = 0
             for doc, chunks, _ in batch:
@@ -235,14 +230,20 @@ def _embed_and_write(
     return embedded
 
 
-def _with_sentence_vectors(
-    embedder: Embedder, texts: list[str],
+def embed_chunks(
+    embedder: Embedder,
     batch: Sequence[tuple[Document, Sequence[Chunk], Sequence[tuple[int, int]]]],
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Chunk vectors, and each document's sentence vectors pooled from the same pass: the
-    mean of a sentence's token vectors over every chunk that holds it, normalised."""
+) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+    """The vectors of a batch of chunked documents (each with its chunks and sentence spans),
+    one row per chunk in order, and, when the embedder gives token vectors (ONNX), each
+    document's sentence vectors pooled from the same pass: the mean of a sentence's token
+    vectors over every chunk that holds it, normalised. None for those otherwise (torch:
+    answering embeds the sentences it scores)."""
     import numpy as np
 
+    texts = [c.embedding_text for _, chunks, _ in batch for c in chunks]
+    if not hasattr(embedder, "embed_with_regions"):
+        return embedder.embed(texts), None
     regions: list[list[tuple[int, int]]] = []
     owners: list[list[int]] = []  # sentence number of each region
     for _, chunks, spans in batch:

@@ -149,17 +149,6 @@ def _embedder(backend: str) -> Any:
     return load_embedder(DEFAULT_MODEL, backend=backend)
 
 
-def _pooler(embedder: Any) -> Any:
-    """indexing's own helper that pools sentence vectors out of the chunks' forward pass, when
-    this embedder can (ONNX); None otherwise (torch: answering embeds sentences per question).
-    Private, but copying it would measure a copy."""
-    from assistant import indexing
-
-    if not hasattr(embedder, "embed_with_regions"):
-        return None
-    return getattr(indexing, "_with_sentence_vectors", None)
-
-
 # -- the base sample: real documents, real chunks, real vectors --------------------------------
 
 @dataclasses.dataclass
@@ -292,24 +281,24 @@ def _sample(documents: list[Document], base_chunks: int, seed: int, embedder: An
 def _embed_sample(embedder: Any, sample: list[Document], chunks: list[list[Chunk]],
                   sentences: list[list[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray] | None]:
     """Chunk vectors, and sentence vectors when the embedder pools them, as indexing makes
-    them: batches of 64 documents through the same calls."""
+    them: batches of 64 documents through indexing's own `embed_chunks`."""
     import numpy as np
     from tqdm import tqdm
 
-    pool = _pooler(embedder)
+    from assistant.indexing import embed_chunks
+
     parts: list[np.ndarray] = []
-    pooled: list[np.ndarray] = []
+    pooled: list[np.ndarray] | None = []
     for start in tqdm(range(0, len(sample), 64), desc="embed sample", unit="batch"):
         batch = list(zip(sample[start:start + 64], chunks[start:start + 64],
                          sentences[start:start + 64], strict=True))
-        texts = [c.embedding_text for _, pieces, _ in batch for c in pieces]
-        if pool is not None:
-            vectors, by_doc = pool(embedder, texts, batch)
-            pooled.extend(np.asarray(by_doc[doc.id], dtype=np.float32) for doc, _, _ in batch)
+        vectors, by_doc = embed_chunks(embedder, batch)
+        if by_doc is None or pooled is None:
+            pooled = None
         else:
-            vectors = embedder.embed(texts)
+            pooled.extend(np.asarray(by_doc[doc.id], dtype=np.float32) for doc, _, _ in batch)
         parts.append(np.asarray(vectors, dtype=np.float32))
-    return np.ascontiguousarray(np.vstack(parts)), (pooled if pool is not None else None)
+    return np.ascontiguousarray(np.vstack(parts)), pooled
 
 
 def _rows(chunks: list[list[Chunk]]) -> list[int]:
@@ -334,7 +323,8 @@ def _recipe(base: int, sigma: float, seed: int, embedder: Any) -> dict[str, obje
             "chunk_tokens": settings.chunk_tokens, "overlap_tokens": settings.overlap_tokens,
             "base": base, "sigma": sigma, "seed": seed, "batch_docs": BATCH_DOCS,
             "format": FORMAT_VERSION, "sentences": True,
-            "sentence_vectors": _pooler(embedder) is not None}
+            # embed_chunks pools them for an embedder with token vectors (ONNX)
+            "sentence_vectors": hasattr(embedder, "embed_with_regions")}
 
 
 def _built(folder: Path, size: int, recipe: dict[str, object]) -> dict[str, Any] | None:
