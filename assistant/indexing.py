@@ -1,10 +1,11 @@
 """The indexing run: read, compare by content hash, chunk, embed, commit.
 
-Unchanged documents cost a hash comparison and nothing else. Changed and new documents are
-chunked and embedded in batches, and each batch is committed on its own, so a failure late
-in a long run keeps everything before it. A document disappears from the index only when the
-folder or export it came from is re-indexed and it is no longer there; a file that fails to
-read keeps its previous version.
+Unchanged documents cost a hash comparison and nothing else (an unchanged file is not even
+read). Changed and new documents are chunked and embedded in batches as they are read: one
+thread reads and chunks, while the run embeds the batch before; each batch is committed on
+its own, so a failure late in a long run keeps everything before it. A document disappears
+from the index only when the folder or export it came from is re-indexed and it is no longer
+there; a file that fails to read keeps its previous version.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import bisect
 import json
 import os
+import queue
 import re
 import shutil
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,27 +36,40 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``: stage "read" counts the paths given, "embed"
-the new and changed documents chunked, embedded and committed."""
+the new and changed documents chunked, embedded and committed (its total grows while the
+paths are still being read)."""
 
 _BATCH_DOCS = 64
 
 
 @dataclass(frozen=True, slots=True)
 class _Source:
-    """One path given to the run, and what reading it produced."""
+    """One path given to the run, and what reading it produced besides its documents."""
 
     root: Path
-    documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...]
     complete: bool
     """False when a record of an export could not be read: its id is unknown, so nothing of
     that export is removed (it might be the one that failed)."""
-    kept: tuple[str, ...] = ()
-    """Ids of documents in files unchanged since they were last read (not read again)."""
     files: tuple[tuple[str, FileRecord], ...] = ()
     """Files read this time, as the store remembers them."""
     gone: tuple[str, ...] = ()
     """Remembered files of this root that are no longer there."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """Ids of the documents of a file unchanged since it was last read (not read again)."""
+
+    doc_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _PathRead:
+    """Reading has finished ``number`` of the run's ``total`` paths."""
+
+    number: int
+    total: int
 
 
 _RECORD = re.compile(r":\d+$")  # how readers name a record of an export: "file.jsonl:17"
@@ -74,13 +89,13 @@ def _reading(settings: Settings) -> str:
 
 
 def _read_source(path: Path, settings: Settings, known: dict[str, FileRecord],
-                 existing: dict[str, tuple[str, str]]) -> _Source:
+                 existing: dict[str, tuple[str, str]]) -> Generator[Document | _Kept, None, _Source]:
+    """The documents of ``path`` as they are read, in file order (an unchanged file gives
+    its remembered ids instead); returns what else the reading found."""
     from .readers import read_source_file, source_files
 
     reading = _reading(settings)
-    docs: list[Document] = []
     skipped: list[Skipped] = []
-    kept: list[str] = []
     files: list[tuple[str, FileRecord]] = []
     listed: set[str] = set()
     for file, root in source_files(path):
@@ -94,23 +109,25 @@ def _read_source(path: Path, settings: Settings, known: dict[str, FileRecord],
         same = stat is not None and record is not None and (
             (record.size, record.mtime_ns, record.reading) == (stat.st_size, stat.st_mtime_ns, reading))
         if same and record is not None and all(doc_id in existing for doc_id in record.doc_ids):
-            kept.extend(record.doc_ids)  # same bytes as last time: same documents
+            yield _Kept(record.doc_ids)  # same bytes as last time: same documents
             skipped.extend(record.skipped)  # and the same records that could not be read
             continue
-        file_docs: list[Document] = []
+        file_ids: list[str] = []
         file_skips: list[Skipped] = []
         for item in read_source_file(file, root, field_map=settings.field_map or None):
-            (file_docs if isinstance(item, Document) else file_skips).append(item)  # type: ignore[arg-type]
-        docs.extend(file_docs)
+            if isinstance(item, Document):
+                file_ids.append(item.id)
+                yield item
+            else:
+                file_skips.append(item)  # type: ignore[arg-type]
         skipped.extend(file_skips)
         if stat is not None:
             files.append((key, FileRecord(stat.st_size, stat.st_mtime_ns, reading,
-                                          tuple(d.id for d in file_docs), tuple(file_skips))))
+                                          tuple(file_ids), tuple(file_skips))))
     complete = not any(_RECORD.search(s.path) for s in skipped)
     root = path.resolve()
     gone = tuple(p for p in known if p not in listed and (p == str(root) or p.startswith(f"{root}{os.sep}")))
-    return _Source(root, tuple(docs), tuple(skipped), complete=complete, kept=tuple(kept),
-                   files=tuple(files), gone=gone)
+    return _Source(root, tuple(skipped), complete=complete, files=tuple(files), gone=gone)
 
 
 def run_index(
@@ -124,39 +141,51 @@ def run_index(
     """Bring ``store`` up to date with ``paths`` (files, folders, JSONL/CSV exports)."""
     started = time.perf_counter()
     report = progress or (lambda stage, done, total: None)
-    existing = store.document_hashes()
-    known = store.files()
-    sources: list[_Source] = []
-    for number, path in enumerate(paths, start=1):
+    for path in paths:
         if not Path(path).exists():
             raise ReadError(f"{path}: no such file or folder")
-        sources.append(_read_source(Path(path), settings, known, existing))
-        report("read", number, len(paths))
+    existing = store.document_hashes()
+    known = store.files()
 
+    sources: list[_Source] = []
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
     skipped: list[Skipped] = []
-    todo: list[Document] = []
     seen: set[str] = set()
-    for source in sources:
-        skipped.extend(source.skipped)
-        for doc_id in source.kept:
-            if doc_id not in seen:
-                seen.add(doc_id)
-                unchanged.append(doc_id)
-        for doc in source.documents:
-            if doc.id in seen:
-                skipped.append(Skipped(doc.id, "duplicate document id: the first one was kept"))
-                continue
-            seen.add(doc.id)
-            previous = existing.get(doc.id)
-            if previous and previous[0] == doc.content_hash:
-                unchanged.append(doc.id)
-                continue
-            (updated if previous else added).append(doc.id)
-            todo.append(doc)
 
+    def new_and_changed() -> Iterator[Document | _PathRead]:
+        """Read path after path, passing on each new or changed document as soon as it is
+        read: reading overlaps embedding (this runs in the chunking thread)."""
+        for number, path in enumerate(paths, start=1):
+            reader = _read_source(Path(path), settings, known, existing)
+            while True:
+                try:
+                    item = next(reader)
+                except StopIteration as finished:
+                    sources.append(finished.value)
+                    skipped.extend(finished.value.skipped)
+                    break
+                if isinstance(item, _Kept):
+                    fresh = [doc_id for doc_id in item.doc_ids if doc_id not in seen]
+                    seen.update(fresh)
+                    unchanged.extend(fresh)
+                    continue
+                if item.id in seen:
+                    skipped.append(Skipped(item.id, "duplicate document id: the first one was kept"))
+                    continue
+                seen.add(item.id)
+                previous = existing.get(item.id)
+                if previous and previous[0] == item.content_hash:
+                    unchanged.append(item.id)
+                    continue
+                (updated if previous else added).append(item.id)
+                yield item
+            yield _PathRead(number, len(paths))
+
+    chunks_embedded = _embed_and_write(store, embedder, new_and_changed(), report)
+
+    # Removals wait until every path is read: only then is it known what is gone.
     removed: list[str] = []
     for source in sources:
         if not source.complete:
@@ -165,8 +194,8 @@ def run_index(
         kept = {s.path for s in source.skipped}
         removed.extend(doc_id for doc_id, (_, src) in existing.items()
                        if src == str(source.root) and doc_id not in seen and doc_id not in kept)
-
-    chunks_embedded = _embed_and_write(store, embedder, todo, removed, report)
+    if removed:
+        store.write([], remove=removed)
     # Remembered only now that their documents are committed: a run killed earlier reads
     # them again next time.
     store.record_files(dict(f for source in sources for f in source.files),
@@ -179,24 +208,37 @@ def run_index(
     )
 
 
+_DONE = object()
+
+
 def _embed_and_write(
     store: Store,
     embedder: Embedder,
-    documents: Sequence[Document],
-    removed: Iterable[str],
+    documents: Iterable[Document | _PathRead],
     report: Progress,
 ) -> int:
+    """Chunk, embed and commit ``documents`` one batch at a time. A thread iterates them
+    (reading them, when they come from a reader) and chunks the next batches while this one
+    embeds the current one: the embedder's native code releases the GIL, so reading and
+    chunking cost little time. Memory stays bounded (two batches wait at most), and a run
+    killed late keeps every batch before it."""
     # The index's own chunker settings, not today's defaults: one index, one way of chunking.
     max_tokens = min(store.manifest.chunk_tokens, embedder.max_tokens)
     overlap = store.manifest.overlap_tokens
-    total = len(documents)
-    embedded = 0
-    report("embed", 0, total)
-    pending_removals = list(removed)
+    lane: queue.Queue[object] = queue.Queue(maxsize=2)
+    stop = threading.Event()
 
-    def chunk(start: int) -> list[tuple[Document, list[Chunk], list[tuple[int, int]]]]:
+    def put(item: object) -> None:
+        while not stop.is_set():
+            try:
+                lane.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def chunked(docs: list[Document]) -> list[tuple[Document, list[Chunk], list[tuple[int, int]]]]:
         out = []
-        for doc in documents[start:start + _BATCH_DOCS]:
+        for doc in docs:
             # Split once: the chunker cuts along these sentences, answering quotes them.
             spans = split_sentences(doc.text, doc.lang)
             out.append((doc, chunk_document(doc, count_tokens=embedder.count_tokens,
@@ -204,29 +246,53 @@ def _embed_and_write(
                                             sentences=spans), spans))
         return out
 
-    # Chunk, embed and commit one batch at a time: memory stays bounded, and a run killed
-    # late keeps every batch before it. The next batch is chunked in a thread while this one
-    # is embedded (the embedder's native code releases the GIL), so chunking costs no time.
-    with ThreadPoolExecutor(1, thread_name_prefix="chunker") as chunker:
-        upcoming = chunker.submit(chunk, 0) if total else None
-        for start in range(0, total, _BATCH_DOCS):
-            assert upcoming is not None
-            batch = upcoming.result()
-            upcoming = chunker.submit(chunk, start + _BATCH_DOCS) if start + _BATCH_DOCS < total else None
+    def produce() -> None:
+        try:
+            pending: list[Document] = []
+            for item in documents:
+                if stop.is_set():
+                    return
+                if isinstance(item, _PathRead):
+                    put(item)
+                    continue
+                pending.append(item)
+                if len(pending) == _BATCH_DOCS:
+                    put(chunked(pending))
+                    pending = []
+            if pending:
+                put(chunked(pending))
+            put(_DONE)
+        except BaseException as error:  # raised again by the writing side
+            put(error)
+
+    producer = threading.Thread(target=produce, name="reader-chunker", daemon=True)
+    producer.start()
+    embedded = done = 0
+    report("embed", 0, 0)
+    try:
+        while (item := lane.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            if isinstance(item, _PathRead):
+                report("read", item.number, item.total)
+                continue
+            batch: list[tuple[Document, list[Chunk], list[tuple[int, int]]]] = item  # type: ignore[assignment]
             vectors, sentence_vectors = embed_chunks(embedder, batch)
             items = []
             offset = 0
             for doc, chunks, _ in batch:
                 items.append((doc, chunks, vectors[offset:offset + len(chunks)]))
                 offset += len(chunks)
-            store.write(items, remove=pending_removals,
-                        sentences={doc.id: spans for doc, _, spans in batch},
+            store.write(items, sentences={doc.id: spans for doc, _, spans in batch},
                         sentence_vectors=sentence_vectors)
-            pending_removals = []
             embedded += offset
-            report("embed", min(start + _BATCH_DOCS, total), total)
-    if pending_removals:
-        store.write([], remove=pending_removals)
+            done += len(batch)
+            # The total grows while reading goes on: it is what has been read so far.
+            report("embed", done, done + lane.qsize() * _BATCH_DOCS)
+    finally:
+        stop.set()
+        producer.join()
+    report("embed", done, done)
     return embedded
 
 
@@ -299,7 +365,7 @@ def rebuild(folder: Path, embedder: Embedder, settings: Settings,
         with Store.create_or_open(staging, model=embedder.name, dimension=embedder.dimension,
                                   chunk_tokens=settings.chunk_tokens,
                                   overlap_tokens=settings.overlap_tokens) as new:
-            chunks = _embed_and_write(new, embedder, documents, (), progress or (lambda *_: None))
+            chunks = _embed_and_write(new, embedder, documents, progress or (lambda *_: None))
             new.save_vectors()
         # Two renames; a kill between them is finished by store.recover() on the next open.
         (staging / ".complete").touch()

@@ -285,3 +285,65 @@ def test_an_unchanged_file_is_not_read_again(tmp_path: Path, corpus: Path,
     third = bot.index([corpus])
     assert reads == [changed.name]
     assert len(third.updated) == 1 and len(third.removed) == 1 and len(third.unchanged) == 1
+
+
+def _export(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "site.jsonl"
+    path.write_text("".join(json.dumps({"id": f"r{n}", "title": f"Release {n}",
+                                        "text": f"Release number {n} is about harbour works."}) + "\n"
+                            for n in range(count)), encoding="utf-8")
+    return path
+
+
+def test_reading_overlaps_embedding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first batch is embedded while the export is still being read, not after it."""
+    from assistant import readers
+
+    read = [0]
+    real = readers.read_source_file
+
+    def counted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for item in real(*args, **kwargs):  # type: ignore[arg-type]
+            read[0] += 1
+            yield item
+
+    monkeypatch.setattr(readers, "read_source_file", counted)
+
+    class Watching(FakeEmbedder):
+        read_at_first_embed: int | None = None
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            if self.read_at_first_embed is None:
+                self.read_at_first_embed = read[0]
+            return super().embed(texts)
+
+    embedder = Watching()
+    report = open_bot(tmp_path, embedder).index([_export(tmp_path / "site", 600)])
+    assert len(report.added) == 600 and read[0] == 600
+    # Two chunked batches wait at most, and a third is being chunked: 4 x 64 read at most.
+    assert embedder.read_at_first_embed is not None and embedder.read_at_first_embed <= 4 * 64
+
+
+def test_a_reading_failure_late_keeps_the_batches_before_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant import readers
+
+    real = readers.read_source_file
+
+    def failing(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for n, item in enumerate(real(*args, **kwargs)):  # type: ignore[arg-type]
+            if n == 300:
+                raise OSError("the disk went away")
+            yield item
+
+    monkeypatch.setattr(readers, "read_source_file", failing)
+    bot = open_bot(tmp_path)
+    with pytest.raises(OSError, match="disk went away"):
+        bot.index([_export(tmp_path / "site", 600)])
+    kept = bot.documents()
+    assert 64 <= len(kept) <= 300 and len(kept) % 64 == 0  # whole batches, committed
+    monkeypatch.setattr(readers, "read_source_file", real)
+    report = bot.index([tmp_path / "site" / "site.jsonl"])  # the next run finishes the job
+    assert len(report.unchanged) == len(kept) and len(report.added) == 600 - len(kept)
+    assert len(bot.documents()) == 600
