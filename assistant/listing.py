@@ -95,17 +95,13 @@ def answer_list(question: str, intent: ListIntent, store: Store, filters: Filter
         return Answer(question=question, text="The question names nothing to list releases about.",
                       abstained=True)
     total = max(1, store.counts()[0])
-    holders = {t: store.documents_with(t, filters=filters) for t in terms}
     # Inverse document frequency over the whole archive, so that a period filter does not
     # make common words look rare.
     weight = {t: math.log(1 + total / (1 + store.document_frequency(t))) for t in terms}
     full = sum(weight.values())
-    scores: dict[str, float] = {}
-    for term, docs in holders.items():
-        for doc_id in docs:
-            scores[doc_id] = scores.get(doc_id, 0.0) + weight[term] / full
-    best = max(scores.values(), default=0.0)
-    matched = [d for d, s in scores.items() if s >= max(MIN_COVERAGE, RELATIVE_COVERAGE * best)]
+    scores = store.documents_weighed({t: w / full for t, w in weight.items()}, filters=filters,
+                                     at_least=MIN_COVERAGE, relative=RELATIVE_COVERAGE)
+    matched = list(scores)
     # Oldest first by the catalog's dates, and only the rows shown (with any that share the
     # last one's date, which the title orders) are loaded: in a large archive a common
     # subject matches thousands of releases.

@@ -245,16 +245,25 @@ def test_the_catalog_agrees_with_the_store(fomc: Assistant) -> None:
 
     store = fomc._reader()
     period = Filters(since=D(2008, 1, 1), until=D(2009, 12, 31))
+    holders: dict[str, set[str]] = {}
     for stem in ("fund", "inflat", "dissent", "nosuchword"):
         joined = {r[0] for r in store._query(
             "SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
             "WHERE chunks_fts MATCH ?", (_fts_term(stem),))}
-        assert store.documents_with(stem) == joined
+        holders[stem] = joined
+        assert set(store.documents_weighed({stem: 1.0})) == joined
         assert store.document_frequency(stem) == len(joined)
         in_period = {d for d in joined if D(2008, 1, 1) <= fomc.document(d).date <= D(2009, 12, 31)}  # type: ignore[union-attr,operator]
-        assert store.documents_with(stem, filters=period) == in_period
-    assert store.documents_with("fund") and store.documents_with("fund", filters=period)
-    some = [*sorted(store.documents_with("fund"))[:20], "no such release"]
+        assert set(store.documents_weighed({stem: 1.0}, filters=period)) == in_period
+    assert holders["fund"] and holders["dissent"]
+    # Weights add up over the words a document holds; the thresholds cut absolute and relative.
+    weights = {"fund": 0.25, "dissent": 0.75}
+    expected = {d: sum(w for t, w in weights.items() if d in holders[t])
+                for d in holders["fund"] | holders["dissent"]}
+    assert store.documents_weighed(weights) == pytest.approx(expected)
+    assert set(store.documents_weighed(weights, at_least=0.5)) == holders["dissent"]
+    assert set(store.documents_weighed(weights, relative=0.9)) == holders["fund"] & holders["dissent"]
+    some = [*sorted(holders["fund"])[:20], "no such release"]
     dates = store.document_dates(some)
     assert dates == {d: (doc.date if (doc := fomc.document(d)) else None) for d in some}
 
