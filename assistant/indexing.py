@@ -154,9 +154,10 @@ def run_index(
     skipped: list[Skipped] = []
     seen: set[str] = set()
 
-    def new_and_changed() -> Iterator[Document | _PathRead]:
+    def new_and_changed() -> Iterator[Document | _PathRead | None]:
         """Read path after path, passing on each new or changed document as soon as it is
-        read: reading overlaps embedding (this runs in the chunking thread)."""
+        read: reading overlaps embedding (this runs in the chunking thread). None for each
+        document passed over, so that a stopped run stops here too, not at the next change."""
         for number, path in enumerate(paths, start=1):
             reader = _read_source(Path(path), settings, known, existing)
             while True:
@@ -167,17 +168,23 @@ def run_index(
                     skipped.extend(finished.value.skipped)
                     break
                 if isinstance(item, _Kept):
-                    fresh = [doc_id for doc_id in item.doc_ids if doc_id not in seen]
-                    seen.update(fresh)
-                    unchanged.extend(fresh)
+                    for doc_id in item.doc_ids:
+                        if doc_id in seen:
+                            skipped.append(Skipped(doc_id, _DUPLICATE))
+                        else:
+                            seen.add(doc_id)
+                            unchanged.append(doc_id)
+                    yield None
                     continue
                 if item.id in seen:
-                    skipped.append(Skipped(item.id, "duplicate document id: the first one was kept"))
+                    skipped.append(Skipped(item.id, _DUPLICATE))
+                    yield None
                     continue
                 seen.add(item.id)
                 previous = existing.get(item.id)
                 if previous and previous[0] == item.content_hash:
                     unchanged.append(item.id)
+                    yield None
                     continue
                 (updated if previous else added).append(item.id)
                 yield item
@@ -209,19 +216,22 @@ def run_index(
 
 
 _DONE = object()
+_DUPLICATE = "duplicate document id: the first one was kept"
 
 
 def _embed_and_write(
     store: Store,
     embedder: Embedder,
-    documents: Iterable[Document | _PathRead],
+    documents: Iterable[Document | _PathRead | None],
     report: Progress,
+    total: int | None = None,
 ) -> int:
     """Chunk, embed and commit ``documents`` one batch at a time. A thread iterates them
     (reading them, when they come from a reader) and chunks the next batches while this one
     embeds the current one: the embedder's native code releases the GIL, so reading and
     chunking cost little time. Memory stays bounded (two batches wait at most), and a run
-    killed late keeps every batch before it."""
+    killed late keeps every batch before it. ``total``: how many documents, when known
+    beforehand (otherwise the progress total is what has been read so far)."""
     # The index's own chunker settings, not today's defaults: one index, one way of chunking.
     max_tokens = min(store.manifest.chunk_tokens, embedder.max_tokens)
     overlap = store.manifest.overlap_tokens
@@ -246,15 +256,20 @@ def _embed_and_write(
                                             sentences=spans), spans))
         return out
 
+    read = [0]  # documents to embed read so far (the producer writes, the writer reads)
+
     def produce() -> None:
         try:
             pending: list[Document] = []
             for item in documents:
                 if stop.is_set():
                     return
+                if item is None:
+                    continue
                 if isinstance(item, _PathRead):
                     put(item)
                     continue
+                read[0] += 1
                 pending.append(item)
                 if len(pending) == _BATCH_DOCS:
                     put(chunked(pending))
@@ -264,11 +279,15 @@ def _embed_and_write(
             put(_DONE)
         except BaseException as error:  # raised again by the writing side
             put(error)
+        finally:
+            close = getattr(documents, "close", None)
+            if close is not None:  # a generator stopped early: its readers close their files
+                close()
 
     producer = threading.Thread(target=produce, name="reader-chunker", daemon=True)
     producer.start()
     embedded = done = 0
-    report("embed", 0, 0)
+    report("embed", 0, total or 0)
     try:
         while (item := lane.get()) is not _DONE:
             if isinstance(item, BaseException):
@@ -287,8 +306,8 @@ def _embed_and_write(
                         sentence_vectors=sentence_vectors)
             embedded += offset
             done += len(batch)
-            # The total grows while reading goes on: it is what has been read so far.
-            report("embed", done, done + lane.qsize() * _BATCH_DOCS)
+            # Unless known, the total grows while reading goes on: what has been read so far.
+            report("embed", done, total or max(done, read[0]))
     finally:
         stop.set()
         producer.join()
@@ -365,7 +384,8 @@ def rebuild(folder: Path, embedder: Embedder, settings: Settings,
         with Store.create_or_open(staging, model=embedder.name, dimension=embedder.dimension,
                                   chunk_tokens=settings.chunk_tokens,
                                   overlap_tokens=settings.overlap_tokens) as new:
-            chunks = _embed_and_write(new, embedder, documents, progress or (lambda *_: None))
+            chunks = _embed_and_write(new, embedder, documents, progress or (lambda *_: None),
+                                      total=len(documents))
             new.save_vectors()
         # Two renames; a kill between them is finished by store.recover() on the next open.
         (staging / ".complete").touch()

@@ -184,6 +184,9 @@ class _Catalog:
     """Publication date by document row id, as days since 1970 (``_NO_DATE``: none)."""
     chunk_doc: np.ndarray
     """Document row id by chunk id (-1 for a chunk id no chunk has)."""
+    term_docs: dict[str, np.ndarray] = field(default_factory=dict)
+    """Stem -> row ids of the documents holding it, filled as lists ask (``_documents_holding``):
+    kept with the catalog, so the two always describe the same generation."""
 
 
 class Store:
@@ -207,11 +210,10 @@ class Store:
         self._spans_cache: dict[str, tuple[tuple[tuple[int, int], ...] | None, np.ndarray | None]] = {}
         self._cache_generation = -1
         self._counts: tuple[int, tuple[int, int]] = (-1, (0, 0))
-        # Per generation, like the caches above: a word's chunk count, its documents, the
-        # chunks a filter allows, and the chunk -> document catalog.
+        # Per generation, like the caches above: a word's chunk count, the chunks a filter
+        # allows, and the chunk -> document catalog.
         self._frequencies: dict[str, int] = {}
-        self._term_docs: dict[str, np.ndarray] = {}
-        self._allowed: dict[Filters, tuple[np.ndarray, np.ndarray, bytes]] = {}
+        self._allowed: dict[Filters, tuple[np.ndarray, bytes]] = {}
         self._catalog: _Catalog | None = None
 
     # -- opening ---------------------------------------------------------------------------
@@ -282,17 +284,20 @@ class Store:
         rows = self._query(sql + " WHERE source = ?", (source,)) if source else self._query(sql)
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def _fresh_caches(self) -> None:
+    def _fresh_caches(self) -> int:
+        """Drop what belongs to an older generation; returns the generation seen, which a
+        result computed now may be cached under only while it is still the current one (a
+        commit may land while it is computed)."""
         generation = self.generation()
         with self._lock:
             if generation != self._cache_generation:  # another process committed
                 self._docs_cache.clear()
                 self._spans_cache.clear()
                 self._frequencies.clear()
-                self._term_docs.clear()
                 self._allowed.clear()
                 self._catalog = None
                 self._cache_generation = generation
+        return generation
 
     def document(self, doc_id: str) -> Document | None:
         self._fresh_caches()
@@ -489,7 +494,7 @@ class Store:
         allowed = self._allowed_chunks(filters)
         if allowed is None:
             return self._ranked(query, limit, "")
-        ids, _, mask = allowed
+        ids, mask = allowed
         if ids.size == 0:
             return []
         # The filter is a lookup in a byte mask, not a join: joining each match to its chunk
@@ -523,58 +528,55 @@ class Store:
             used += df
         return " OR ".join(_fts_term(w) for w in kept) if kept else None
 
-    def _allowed_chunks(self, filters: Filters | None
-                        ) -> tuple[np.ndarray, np.ndarray, bytes] | None:
-        """For a restrictive filter: the chunk ids it allows (sorted), their documents' row
-        ids (sorted, unique), and a byte mask over chunk ids; None when nothing is filtered.
-        Kept for the generation: a question looks the same filter up several times."""
+    def _allowed_chunks(self, filters: Filters | None) -> tuple[np.ndarray, bytes] | None:
+        """For a restrictive filter: the chunk ids it allows (sorted) and a byte mask over
+        chunk ids; None when nothing is filtered. Kept for the generation: a question looks
+        the same filter up several times."""
         import numpy as np
 
         where, args = self._where(filters)
         if not where or filters is None:
             return None
-        self._fresh_caches()
+        generation = self._fresh_caches()
         with self._lock:
             if filters in self._allowed:
                 return self._allowed[filters]
         rows = self._query(
-            f"SELECT c.id, d.rowid FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",
+            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",
             tuple(args))
         ids = np.array(sorted(r[0] for r in rows), dtype=np.int64)
-        docs = np.unique(np.array([r[1] for r in rows], dtype=np.int64))
         mask = np.zeros(int(ids[-1]) + 1 if ids.size else 0, dtype=np.uint8)
         mask[ids] = 1
-        found = (ids, docs, mask.tobytes())
+        found = (ids, mask.tobytes())
         with self._lock:
-            if len(self._allowed) >= 16:  # each is a byte a chunk: a few at a million chunks
-                self._allowed.clear()
-            self._allowed[filters] = found
+            if self._cache_generation == generation:
+                if len(self._allowed) >= 16:  # a byte a chunk each: a few MB at a million
+                    self._allowed.clear()
+                self._allowed[filters] = found
         return found
 
-    def _documents_holding(self, stem: str) -> np.ndarray:
+    def _documents_holding(self, stem: str, catalog: _Catalog) -> np.ndarray:
         """Row ids (sorted, unique) of the documents whose title or text holds ``stem``: the
-        keyword index's matches mapped through the in-memory catalog, where a join would
-        read every matching chunk's row (seconds for a common word at a million chunks)."""
+        keyword index's matches mapped through ``catalog``, where a join would read every
+        matching chunk's row (seconds for a common word at a million chunks). Chunks newer
+        than the catalog are left out; it is replaced on the next call after a commit."""
         import numpy as np
 
-        self._fresh_caches()
         with self._lock:
-            cached = self._term_docs.get(stem)
+            cached = catalog.term_docs.get(stem)
         if cached is not None:
             return cached
         # One string of ids, parsed by numpy: a row per match costs 2-5x as much for a
         # word in tens of thousands of chunks.
         joined = self._query("SELECT group_concat(rowid, ' ') FROM chunks_fts WHERE chunks_fts MATCH ?",
                              (_fts_term(stem),))[0][0]
-        catalog = self._chunk_catalog()
         chunk_ids = np.fromstring(joined or "", dtype=np.int64, sep=" ")
-        chunk_ids = chunk_ids[chunk_ids < catalog.chunk_doc.size]
-        docs = np.unique(catalog.chunk_doc[chunk_ids])
+        docs = np.unique(catalog.chunk_doc[chunk_ids[chunk_ids < catalog.chunk_doc.size]])
         docs = docs[docs >= 0]
         with self._lock:
-            if len(self._term_docs) >= 256:
-                self._term_docs.clear()
-            self._term_docs[stem] = docs
+            if len(catalog.term_docs) >= 256:
+                catalog.term_docs.clear()
+            catalog.term_docs[stem] = docs
         return docs
 
     def documents_weighed(self, weights: Mapping[str, float], *, filters: Filters | None = None,
@@ -585,12 +587,17 @@ class Store:
         row ids: a common word is in a hundred thousand documents of a large archive."""
         import numpy as np
 
+        catalog = self._chunk_catalog()  # one catalog for the whole call: its row ids
         allowed = self._allowed_chunks(filters)
+        allowed_docs = None
+        if allowed is not None:
+            ids = allowed[0][allowed[0] < catalog.chunk_doc.size]
+            allowed_docs = np.unique(catalog.chunk_doc[ids])
         parts, values = [], []
         for stem, weight in weights.items():
-            docs = self._documents_holding(stem)
-            if allowed is not None:
-                docs = np.intersect1d(docs, allowed[1], assume_unique=True)
+            docs = self._documents_holding(stem, catalog)
+            if allowed_docs is not None:
+                docs = np.intersect1d(docs, allowed_docs, assume_unique=True)
             parts.append(docs)
             values.append(np.full(docs.size, weight, dtype=np.float64))
         if not parts or not sum(p.size for p in parts):
@@ -599,12 +606,12 @@ class Store:
         totals = np.bincount(rows, weights=np.concatenate(values))
         threshold = max(at_least, relative * float(totals.max()))
         chosen = np.flatnonzero((totals >= threshold) & (totals > 0))
-        ids = self._chunk_catalog().doc_ids[chosen].tolist()
-        return dict(zip(ids, totals[chosen].tolist(), strict=True))
+        found = catalog.doc_ids[chosen].tolist()
+        return dict(zip(found, totals[chosen].tolist(), strict=True))
 
     def document_frequency(self, stem: str) -> int:
         """How many documents hold ``stem``, over the whole index."""
-        return int(self._documents_holding(stem).size)
+        return int(self._documents_holding(stem, self._chunk_catalog()).size)
 
     def document_dates(self, doc_ids: Iterable[str]) -> dict[str, dt.date | None]:
         """Publication dates of these documents (None: undated or not in the index), read
@@ -629,36 +636,48 @@ class Store:
     def _chunk_catalog(self) -> _Catalog:
         """Which document each chunk is part of, and each document's id and date, as arrays,
         built once a generation from covering indexes (no document text or vector is read:
-        0.2 s at 100k chunks)."""
+        0.2 s at 100k chunks). Its three reads share one snapshot, so a commit landing
+        meanwhile cannot leave a chunk whose document is missing."""
         import numpy as np
 
         self._fresh_caches()
         with self._lock:
             if self._catalog is not None:
                 return self._catalog
-            docs = self._db.execute("SELECT rowid, id FROM documents").fetchall()
+            own = not self._db.in_transaction
+            if own:
+                self._db.execute("BEGIN")
+            try:
+                generation = self.generation()
+                docs = self._db.execute("SELECT rowid, id FROM documents").fetchall()
+                dated = self._db.execute(
+                    "SELECT rowid, date FROM documents WHERE date IS NOT NULL").fetchall()
+                pairs = self._db.execute(
+                    "SELECT id, doc_id FROM chunks INDEXED BY chunks_doc").fetchall()
+            finally:
+                if own:
+                    self._db.execute("COMMIT")
             rowids = {doc_id: rowid for rowid, doc_id in docs}
             size = max(rowids.values(), default=-1) + 1
             doc_ids = np.full(size, "", dtype=object)
             if docs:
                 doc_ids[[r for r, _ in docs]] = [d for _, d in docs]
             doc_days = np.full(size, _NO_DATE, dtype=np.int64)
-            dated = self._db.execute(
-                "SELECT rowid, date FROM documents WHERE date IS NOT NULL").fetchall()
             if dated:
                 doc_days[[r for r, _ in dated]] = np.array(
                     [d for _, d in dated], dtype="datetime64[D]").astype(np.int64)
-            pairs = self._db.execute("SELECT id, doc_id FROM chunks INDEXED BY chunks_doc").fetchall()
             chunk_doc = np.full(max((p[0] for p in pairs), default=-1) + 1, -1, dtype=np.int64)
             if pairs:
                 chunk_doc[[p[0] for p in pairs]] = [rowids[p[1]] for p in pairs]
-            self._catalog = _Catalog(rowids, doc_ids, doc_days, chunk_doc)
-            return self._catalog
+            catalog = _Catalog(rowids, doc_ids, doc_days, chunk_doc)
+            if generation == self._cache_generation:
+                self._catalog = catalog
+            return catalog
 
     def chunk_frequency(self, stem: str) -> int:
         """How many chunks hold ``stem`` (title or text), over the whole index; kept for the
         generation, since the vocabulary table counts a word's postings to answer."""
-        self._fresh_caches()
+        generation = self._fresh_caches()
         with self._lock:
             cached = self._frequencies.get(stem)
         if cached is not None:
@@ -666,9 +685,10 @@ class Store:
         rows = self._query("SELECT doc FROM chunks_vocab WHERE term = ?", (stem,))
         count = int(rows[0][0]) if rows else 0
         with self._lock:
-            if len(self._frequencies) >= 4096:
-                self._frequencies.clear()
-            self._frequencies[stem] = count
+            if self._cache_generation == generation:
+                if len(self._frequencies) >= 4096:
+                    self._frequencies.clear()
+                self._frequencies[stem] = count
         return count
 
     def dense_search(self, vector: np.ndarray, *, limit: int,

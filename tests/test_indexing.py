@@ -347,3 +347,46 @@ def test_a_reading_failure_late_keeps_the_batches_before_it(
     report = bot.index([tmp_path / "site" / "site.jsonl"])  # the next run finishes the job
     assert len(report.unchanged) == len(kept) and len(report.added) == 600 - len(kept)
     assert len(bot.documents()) == 600
+
+
+def test_a_failing_embedder_stops_the_reading_too(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error comes back at once: the reading thread stops instead of reading on."""
+    from assistant import readers
+
+    read = [0]
+    real = readers.read_source_file
+
+    def counted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for item in real(*args, **kwargs):  # type: ignore[arg-type]
+            read[0] += 1
+            yield item
+
+    monkeypatch.setattr(readers, "read_source_file", counted)
+
+    class Broken(FakeEmbedder):
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            raise RuntimeError("the model is gone")
+
+    with pytest.raises(RuntimeError, match="model is gone"):
+        open_bot(tmp_path, Broken()).index([_export(tmp_path / "site", 2000)])
+    assert read[0] <= 5 * 64, read[0]
+
+
+def test_filters_by_collection_and_language_in_both_searches(tmp_path: Path) -> None:
+    """Collection and language filters are byte masks over chunk ids in the keyword search
+    and allowed ids in the dense one; both keep exactly the filtered documents."""
+    write(tmp_path / "city", "a.txt", "Harbour crane", "The harbour crane lifts forty tonnes.")
+    write(tmp_path / "port", "b.txt", "Second harbour crane", "A second harbour crane arrived.")
+    write(tmp_path / "port", "c.txt", "Портовый кран", "Новый портовый кран поднимает сорок тонн.")
+    bot = open_bot(tmp_path)
+    bot.index([tmp_path / "city", tmp_path / "port"])
+    collections = {d.collection for d in bot.list_documents().documents}
+    assert collections == {"city", "port"}
+    hits = bot.search("harbour crane", k=10, collections=["port"])
+    assert hits and {h.doc_id for h in hits} <= {"b.txt", "c.txt"} and "b.txt" in {h.doc_id for h in hits}
+    assert {h.doc_id for h in bot.search("harbour crane", k=10, collections=["city"])} == {"a.txt"}
+    assert {h.doc_id for h in bot.search("кран", k=10, languages=["ru"])} == {"c.txt"}
+    assert "c.txt" not in {h.doc_id for h in bot.search("кран harbour crane", k=10, languages=["en"])}
+    listed = bot.ask("List every release about the harbour crane", collections=["port"])
+    assert {c.doc_id for c in listed.citations} == {"b.txt"}
