@@ -296,8 +296,9 @@ def _export(folder: Path, count: int) -> Path:
     return path
 
 
-def test_reading_overlaps_embedding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first batch is embedded while the export is still being read, not after it."""
+@pytest.fixture
+def records_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A counter of the records (documents and unreadable ones) readers have yielded."""
     from assistant import readers
 
     read = [0]
@@ -309,6 +310,12 @@ def test_reading_overlaps_embedding(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             yield item
 
     monkeypatch.setattr(readers, "read_source_file", counted)
+    return read
+
+
+def test_reading_overlaps_embedding(tmp_path: Path, records_read: list[int]) -> None:
+    """The first batch is embedded while the export is still being read, not after it."""
+    read = records_read
 
     class Watching(FakeEmbedder):
         read_at_first_embed: int | None = None
@@ -349,20 +356,9 @@ def test_a_reading_failure_late_keeps_the_batches_before_it(
     assert len(bot.documents()) == 600
 
 
-def test_a_failing_embedder_stops_the_reading_too(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_embedder_stops_the_reading_too(tmp_path: Path, records_read: list[int]) -> None:
     """The error comes back at once: the reading thread stops instead of reading on."""
-    from assistant import readers
-
-    read = [0]
-    real = readers.read_source_file
-
-    def counted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        for item in real(*args, **kwargs):  # type: ignore[arg-type]
-            read[0] += 1
-            yield item
-
-    monkeypatch.setattr(readers, "read_source_file", counted)
+    read = records_read
 
     class Broken(FakeEmbedder):
         def embed(self, texts):  # type: ignore[no-untyped-def]
