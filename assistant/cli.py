@@ -134,7 +134,7 @@ def index(paths: tuple[str, ...], index: str | None, model: str | None,
                                   "id, title, date, url, text, lang")
             field_map[ours] = theirs
         bot = Assistant.open(settings=_settings(index, model, field_map=field_map), create=True)
-        with _progress_bars(units={"embed": "doc", "read": "path"}) as progress:
+        with _progress_bars(units={"embed": "doc", "read": "path", "keywords": "chunk"}) as progress:
             report = bot.index(paths, progress=progress, rebuild_all=rebuild)
         _print_report(report)
         if watch:

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``: stage "read" counts the paths given, "embed"
 the new and changed documents chunked, embedded and committed (its total grows while the
-paths are still being read)."""
+paths are still being read), "keywords" the chunks put in a new keyword snapshot (a large
+index only, and only when the last one is stale)."""
 
 _BATCH_DOCS = 64
 
@@ -208,6 +209,7 @@ def run_index(
     store.record_files(dict(f for source in sources for f in source.files),
                        forget=[p for source in sources for p in source.gone])
     store.save_vectors()
+    store.save_keywords(lambda done, total: report("keywords", done, total))
     return IndexReport(
         added=tuple(added), updated=tuple(updated), unchanged=tuple(unchanged),
         removed=tuple(removed), skipped=tuple(skipped), chunks_embedded=chunks_embedded,
@@ -387,6 +389,8 @@ def rebuild(folder: Path, embedder: Embedder, settings: Settings,
             chunks = _embed_and_write(new, embedder, documents, progress or (lambda *_: None),
                                       total=len(documents))
             new.save_vectors()
+            new.save_keywords(lambda done, total: (progress or (lambda *_: None))(
+                "keywords", done, total))
         # Two renames; a kill between them is finished by store.recover() on the next open.
         (staging / ".complete").touch()
         folder.rename(retired)

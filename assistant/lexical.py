@@ -50,14 +50,6 @@ def index_text(text: str) -> str:
     return " ".join(stems(text))
 
 
-def keyword_query(text: str) -> str | None:
-    """An FTS5 OR-query of the stemmed content words of ``text``; None when it has none."""
-    words = dict.fromkeys(stems(text, drop_stopwords=True))
-    if not words:
-        return None
-    return " OR ".join(f'"{w}"' for w in words)
-
-
 @lru_cache(maxsize=1)
 def month_stems() -> frozenset[str]:
     """Stems of English and Russian month names: words that name a date, which the period

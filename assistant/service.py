@@ -264,6 +264,7 @@ class Assistant:
                                   overlap_tokens=self.settings.overlap_tokens) as store:
             store.write([], remove=[doc_id])
             store.save_vectors()
+            store.save_keywords()
         return doc
 
     def info(self) -> IndexInfo:

@@ -7,6 +7,8 @@
       store.sqlite3            documents, chunks (with their vectors), sentence spans, FTS5
                                keyword index
       vectors-<generation>.faiss   FAISS vectors keyed by chunk id, as of that store generation
+      keywords-<generation>/   past 50k chunks: the keyword index as numpy postings, as of
+                               that generation (``keyword_index``)
       write.lock               held by the one process that writes
 
 SQLite (WAL mode) is the source of truth: documents, chunks, their vectors and the FTS5
@@ -14,7 +16,8 @@ keyword index change together in one transaction, and every transaction bumps th
 *generation*. The FAISS file is derived: written under the generation it reflects, by
 write-then-rename. A reader that finds the newest FAISS file behind the store applies the
 difference from the stored vectors (nothing is re-embedded), so a crash between the two never
-leaves a wrong answer, only a short repair.
+leaves a wrong answer, only a short repair. The keyword snapshot is derived the same way; a
+question asks FTS5 for the chunks written after it.
 """
 
 from __future__ import annotations
@@ -28,15 +31,16 @@ import sqlite3
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import keyword_index
 from .documents import Chunk, Document, DocumentPage, DocumentSummary, Filters, Skipped
 from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
-from .lexical import index_text, keyword_query, stems
+from .lexical import index_text, stems
 
 if TYPE_CHECKING:
     import faiss
@@ -215,6 +219,9 @@ class Store:
         self._frequencies: dict[str, int] = {}
         self._allowed: dict[Filters, tuple[np.ndarray, bytes]] = {}
         self._catalog: _Catalog | None = None
+        # The newest keyword snapshot, and the last one found unreadable (not tried again).
+        self._keywords: keyword_index.KeywordSnapshot | None = None
+        self._keywords_unreadable: Path | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -485,48 +492,114 @@ class Store:
     def keyword_search(self, text: str, *, limit: int,
                        filters: Filters | None = None) -> list[tuple[int, float]]:
         """(chunk id, BM25 score; higher is better) for the content words of ``text``."""
-        query = keyword_query(text)
-        if query is None:
+        import numpy as np
+
+        words = list(dict.fromkeys(stems(text, drop_stopwords=True)))
+        if not words:
             return []
         total = self.counts()[1]
         if total > LARGE_INDEX:
-            query = self._prune(text, total) or query
+            words = self._prune(words)
         allowed = self._allowed_chunks(filters)
-        if allowed is None:
-            return self._ranked(query, limit, "")
-        ids, mask = allowed
-        if ids.size == 0:
+        if allowed is not None and allowed[0].size == 0:
             return []
-        # The filter is a lookup in a byte mask, not a join: joining each match to its chunk
-        # and document rows cost 150-200 ms a question at 100k chunks (the chunk rows hold
-        # the vectors), the mask a few. SQLite tests it before computing BM25, so only the
-        # allowed matches are scored.
-        size = len(mask)
-        with self._lock:
-            self._db.create_function("allowed_chunk", 1,
-                                     lambda rowid: rowid < size and mask[rowid], deterministic=True)
-            return self._ranked(query, limit, "AND allowed_chunk(f.rowid)")
+        snapshot = self.keyword_snapshot()
+        query = " OR ".join(_fts_term(w) for w in words)
+        if snapshot is None:
+            return self._fts_ranked(query, limit, allowed)
+        found = self._snapshot_ranked(
+            snapshot, {w: keyword_index.idf(total, self.chunk_frequency(w)) for w in words},
+            limit, None if allowed is None else np.frombuffer(allowed[1], dtype=np.uint8))
+        # The chunks written since the snapshot, from FTS5 (bm25() there and the snapshot's
+        # scores are the same formula over the same counts, so they merge as they are).
+        found += self._fts_ranked(query, limit, allowed, after=snapshot.covers)
+        found.sort(key=lambda pair: (-pair[1], pair[0]))
+        return found[:limit]
 
-    def _ranked(self, query: str, limit: int, condition: str) -> list[tuple[int, float]]:
-        rows = self._query(
-            f"""SELECT f.rowid, -bm25(chunks_fts, 0.5, 1.0) AS score FROM chunks_fts f
-                WHERE chunks_fts MATCH ? {condition}
-                ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?""", (query, limit))
+    def _snapshot_ranked(self, snapshot: keyword_index.KeywordSnapshot, idfs: dict[str, float],
+                         limit: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        """The snapshot's best ``limit`` chunks that are still in the index: those removed
+        since it was written are looked up and left out, with more fetched when needed."""
+        fetch = limit + 16
+        while True:
+            ids, scores = snapshot.top(idfs, fetch, allowed)
+            if ids.size == 0:
+                return []
+            marks = ",".join("?" * ids.size)
+            live = {r[0] for r in self._query(f"SELECT id FROM chunks WHERE id IN ({marks})",
+                                               tuple(ids.tolist()))}
+            found = [(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=True) if i in live]
+            if len(found) >= limit or ids.size < fetch:
+                return found[:limit]
+            fetch *= 4
+
+    def _fts_ranked(self, query: str, limit: int, allowed: tuple[np.ndarray, bytes] | None, *,
+                    after: int | None = None) -> list[tuple[int, float]]:
+        """FTS5's BM25 ranking, of the chunks ``allowed`` and with ids above ``after``."""
+        condition, params = "", [query]
+        if after is not None:
+            # A row id range FTS5 applies itself, skipping the term lists' older entries.
+            condition += " AND f.rowid > ?"
+            params.append(after)
+        params.append(limit)
+        sql = """SELECT f.rowid, -bm25(chunks_fts, 0.5, 1.0) AS score FROM chunks_fts f
+                  WHERE chunks_fts MATCH ? {} ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?"""
+        if allowed is None:
+            rows = self._query(sql.format(condition), tuple(params))
+        else:
+            # The filter is a lookup in a byte mask, not a join: joining each match to its
+            # chunk and document rows cost 150-200 ms a question at 100k chunks (the chunk
+            # rows hold the vectors), the mask a few. SQLite tests it before computing BM25,
+            # so only the allowed matches are scored.
+            mask = allowed[1]
+            size = len(mask)
+            with self._lock:
+                self._db.create_function("allowed_chunk", 1,
+                                         lambda rowid: rowid < size and mask[rowid],
+                                         deterministic=True)
+                rows = self._query(sql.format(condition + " AND allowed_chunk(f.rowid)"),
+                                   tuple(params))
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def _prune(self, text: str, total: int) -> str | None:
+    def _prune(self, words: list[str]) -> list[str]:
         """The query's words, rarest first, while the chunks they are found in add up to at
         most :data:`POSTINGS_BUDGET` (the three rarest always stay): BM25 scores every chunk
         a word is in, so in a large index one common word costs more than all the rest, and
         such words barely move the order."""
-        words = list(dict.fromkeys(stems(text, drop_stopwords=True)))
         kept, used = [], 0
         for n, (df, word) in enumerate(sorted((self.chunk_frequency(w), w) for w in words)):
             if n >= 3 and used + df > POSTINGS_BUDGET:
                 break
             kept.append(word)
             used += df
-        return " OR ".join(_fts_term(w) for w in kept) if kept else None
+        return kept or words
+
+    def keyword_snapshot(self) -> keyword_index.KeywordSnapshot | None:
+        """The newest readable keyword snapshot (None: none, FTS5 answers alone). The folder
+        is listed each time (microseconds): a snapshot is written after the commit it
+        reflects, so the generation cannot tell a reader that one has appeared."""
+        newest = keyword_index.newest(self.folder)
+        with self._lock:
+            if newest is None:
+                self._keywords = None
+                return None
+            if self._keywords is not None and self._keywords.folder == newest[1]:
+                return self._keywords
+            if self._keywords_unreadable == newest[1]:
+                return None
+        try:
+            snapshot = keyword_index.load(newest[1])
+            if snapshot.index != self.manifest.created_at:
+                raise ValueError("the snapshot of another index")
+        except (OSError, ValueError, KeyError):
+            # Removed by a writer that has just written a newer one, or torn: FTS5 answers
+            # alone until a readable one appears.
+            with self._lock:
+                self._keywords, self._keywords_unreadable = None, newest[1]
+            return None
+        with self._lock:
+            self._keywords = snapshot
+        return snapshot
 
     def _allowed_chunks(self, filters: Filters | None) -> tuple[np.ndarray, bytes] | None:
         """For a restrictive filter: the chunk ids it allows (sorted) and a byte mask over
@@ -628,9 +701,11 @@ class Store:
         return found
 
     def warm_up(self) -> None:
-        """Read the vectors and build the chunk catalog (0.2 s at 100k chunks, a few seconds
-        at a million): what lists and filters would otherwise pay on first use."""
+        """Read the vectors, open the keyword snapshot and build the chunk catalog (0.2 s at
+        100k chunks, a few seconds at a million): what questions would otherwise pay on first
+        use."""
         self.vectors()
+        self.keyword_snapshot()
         self._chunk_catalog()
 
     def _chunk_catalog(self) -> _Catalog:
@@ -828,6 +903,51 @@ class Store:
             m = _VECTORS.match(p.name)
             if m and int(m.group(1)) != generation:
                 p.unlink(missing_ok=True)
+
+    def save_keywords(self, progress: Callable[[int, int], None] | None = None) -> bool:
+        """Write a keyword snapshot when the index holds :data:`keyword_index.MIN_CHUNKS`
+        chunks or more and the last snapshot is missing or stale (chunks added or removed
+        since reach :data:`keyword_index.REFRESH_SHARE` of it); remove it below that size.
+        ``progress(done, total)`` counts chunks (a million take about two minutes here).
+        Returns whether one was written."""
+        if not self.writable:
+            raise IndexLocked("this index was opened for reading")
+        total = self.counts()[1]
+        if total < keyword_index.MIN_CHUNKS:
+            keyword_index.remove_older(self.folder, keep=None)
+            return False
+        current = self.keyword_snapshot()
+        if current is not None:
+            newer, older = self._query(
+                "SELECT count(*) FILTER (WHERE id > ?), count(*) FILTER (WHERE id <= ?)"
+                " FROM chunks INDEXED BY chunks_doc", (current.covers, current.covers))[0]
+            if newer + current.chunks - older < keyword_index.REFRESH_SHARE * current.chunks:
+                return False
+        # Its own connection: the read takes a while, and this store's may serve meanwhile.
+        # The write lock is ours, so nothing commits during it.
+        db = sqlite3.connect(self.folder / STORE)
+        try:
+            db.execute("BEGIN")
+            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            rows = db.execute("SELECT rowid, title, text FROM chunks_fts ORDER BY rowid")
+            done = 0
+
+            def counted() -> Iterator[tuple[int, str, str]]:
+                nonlocal done
+                for row in rows:
+                    yield row
+                    done += 1
+                    if progress is not None and done % 10_000 == 0:
+                        progress(done, total)
+
+            keyword_index.write(self.folder, self.manifest.created_at, int(row[0]) if row else 0,
+                                counted())
+            if progress is not None:
+                progress(done, total)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        return True
 
     # -- writing ---------------------------------------------------------------------------
 
