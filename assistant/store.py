@@ -27,6 +27,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -247,7 +248,10 @@ class Store:
         lock_fd = take_write_lock(folder)
         try:
             for stale in folder.glob(".*.tmp"):  # left by a run killed mid-write
-                stale.unlink(missing_ok=True)
+                if stale.is_dir():  # a keyword snapshot
+                    shutil.rmtree(stale, ignore_errors=True)
+                else:
+                    stale.unlink(missing_ok=True)
             if (folder / MANIFEST).exists():
                 manifest = Manifest.read(folder)
                 _check(manifest, folder, model)

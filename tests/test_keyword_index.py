@@ -186,3 +186,20 @@ def test_a_snapshot_of_another_index_is_not_taken_up(store: Store, tmp_path: Pat
         assert found and _ordered(found) == _ordered(_fts_only(other, "harbour", 200))
     finally:
         other.close()
+
+
+def test_a_snapshot_torn_by_a_kill_is_ignored_then_cleared(store: Store) -> None:
+    store.write(_docs(0, 100))
+    folder = store.folder
+    torn = folder / ".keywords-1.4242.tmp"  # what a run killed mid-write leaves
+    torn.mkdir()
+    (torn / "postings.npy").write_bytes(b"half")
+    assert store.keyword_snapshot() is None
+    store.close()
+    reopened = Store.create_or_open(folder, model="fake", dimension=DIM, chunk_tokens=200,
+                                    overlap_tokens=0)
+    try:
+        assert not torn.exists()
+        assert reopened.save_keywords() and reopened.keyword_snapshot() is not None
+    finally:
+        reopened.close()
