@@ -82,16 +82,18 @@ def test_the_snapshot_scores_what_fts5_scores(store: Store) -> None:
 def test_chunks_written_or_removed_after_the_snapshot_are_found_or_left_out(store: Store) -> None:
     store.write(_docs(0, 150))
     store.save_keywords()
-    removed = {f"doc-{n}" for n in range(0, 150, 3)}
-    store.write(_docs(150, 5), remove=removed)  # no new snapshot: this one is behind
+    removed = {f"doc-{n}" for n in range(0, 150, 17)}
+    store.write(_docs(150, 5), remove=removed)
+    assert not store.save_keywords()  # 18 chunks removed and 10 added: under a tenth of 300
     snapshot = store.keyword_snapshot()
     assert snapshot is not None and snapshot.covers == 300
     for query in QUERIES:
         ours = store.keyword_search(query, limit=30)
         fts = _fts_only(store, query, 30)
         assert not {store.chunks([i])[i].doc_id for i, _ in ours} & removed
-        # The snapshot's average chunk length is that of when it was written: the scores
-        # move a little, so the two rankings agree on their members, not on every tie.
+        # The snapshot's average chunk length and word counts are those of when it was
+        # written (the counts less what was removed since): the scores move a little, so the
+        # two rankings agree on their members, not on every tie.
         assert len({i for i, _ in ours} & {i for i, _ in fts}) >= 0.9 * len(fts), query
     new = store.keyword_search("note 152.0", limit=3)
     assert store.chunks([new[0][0]])[new[0][0]].doc_id == "doc-152"
@@ -203,3 +205,18 @@ def test_a_snapshot_torn_by_a_kill_is_ignored_then_cleared(store: Store) -> None
         assert reopened.save_keywords() and reopened.keyword_snapshot() is not None
     finally:
         reopened.close()
+
+
+def test_word_counts_come_from_the_snapshot_and_what_came_after(store: Store) -> None:
+    store.write(_docs(0, 100))
+    before = {w: store.chunk_frequency(w) for w in ("harbour", "railway", "nosuchword")}
+    store.save_keywords()
+    store.write(_docs(100, 20))
+    snapshot = store.keyword_snapshot()
+    assert snapshot is not None
+    after = {w: store.chunk_frequency(w) for w in before}
+    vocabulary = {w: store._query("SELECT doc FROM chunks_vocab WHERE term = ?", (w,))
+                  for w in before}
+    assert after == {w: (rows[0][0] if rows else 0) for w, rows in vocabulary.items()}
+    assert after["harbour"] > before["harbour"] and after["nosuchword"] == 0
+    assert snapshot.frequency("harbour") == before["harbour"]

@@ -287,6 +287,36 @@ def test_lists_and_filters_see_what_was_indexed_after_them(tmp_path: Path) -> No
     assert [h.doc_id for h in bot.search("harbour crane", since=D(2021, 1, 1))] == ["b.txt"]
 
 
+def test_a_period_allows_the_same_chunks_by_the_catalog_as_by_sql(tmp_path: Path) -> None:
+    """With the catalog at hand a period's chunk mask comes from its dates, not a join."""
+    from assistant.documents import Filters
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for n, day in enumerate(["2019-12-31", "2020-01-01", "2020-06-01", "2021-01-01", None, None]):
+        dated = f"Date: {day}\n\n" if day else ""
+        (folder / f"r{n}.txt").write_text(f"Release {n}\n\n{dated}The harbour crane number {n} "
+                                          "was delivered. " * 30 + "\n")
+    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
+    bot.index([folder])
+    store = bot._reader()
+    periods = [Filters(since=D(2020, 1, 1)), Filters(until=D(2020, 6, 1)),
+               Filters(since=D(2020, 1, 1), until=D(2020, 12, 31), undated=True),
+               Filters(since=D(2030, 1, 1)), Filters(until=D(2010, 1, 1), undated=True)]
+    for period in periods:
+        store._catalog = None
+        store._allowed.clear()
+        by_sql = store._allowed_chunks(period)
+        catalog = store._chunk_catalog()
+        store._allowed.clear()
+        by_catalog = store._allowed_chunks(period)
+        assert by_sql is not None and by_catalog is not None
+        assert len(by_catalog[1]) == catalog.chunk_doc.size  # the catalog's, not the join's
+        assert by_catalog[0].tolist() == by_sql[0].tolist(), period
+        assert by_catalog[1].rstrip(b"\0") == by_sql[1].rstrip(b"\0"), period
+    assert store._allowed_chunks(periods[0])[0].size > 0
+
+
 def test_a_long_list_shows_the_oldest_rows_in_order(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the rows shown are loaded; they are the oldest, titles ordering a shared date."""

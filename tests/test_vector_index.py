@@ -71,7 +71,9 @@ def test_a_filter_that_keeps_few_vectors_still_finds_them(tmp_path: Path,
     index = store.vectors()
     assert vector_index.layout_of(index).kind == "ivf-sq8"
     allowed = np.array(sorted(vector_index.ids_of(index))[:5], dtype=np.int64)
-    _, ids = vector_index.search(index, items[0][2][:1], 5, allowed)
+    mask = np.zeros(int(allowed[-1]) + 1, dtype=np.uint8)
+    mask[allowed] = 1
+    _, ids = vector_index.search(index, items[0][2][:1], 5, mask)
     assert sorted(int(i) for i in ids[0]) == sorted(int(i) for i in allowed)
     store.close()
 
