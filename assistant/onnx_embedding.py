@@ -46,6 +46,8 @@ MIN_AGREEMENT = 0.99
 _EXPORT_VERSION = 2  # bump when the export or the quantization recipe changes
 _BATCH_TOKENS = 4096  # padded tokens per forward pass: 16 chunks of 256, or many short texts
 _MAX_BATCH = 64
+_COUNTED = 20_000
+"""Counted texts kept for putting chunks together (a few indexing batches' sentences)."""
 
 
 class OnnxUnavailable(ConfigError):
@@ -359,11 +361,25 @@ class OnnxEmbedder:
         self._counter = Tokenizer.from_file(tokenizer_file)
         self._counter.no_padding()
         self._counter.no_truncation()
+        # What counting tokenized, kept so that a chunk is put together from its title's and
+        # sentences' word pieces rather than tokenized again (see _composed).
+        self._frame = _bert_frame(self._tokenizer)
+        self._counted: dict[str, Any] = {}
+        self._counted_lock = threading.Lock()
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
+        encodings = self._counter.encode_batch(list(texts), add_special_tokens=False)
+        if self._frame is not None:
+            with self._counted_lock:
+                if len(self._counted) + len(texts) > _COUNTED:
+                    # The oldest half goes: the indexer embeds what it counted a few batches
+                    # ago at most.
+                    kept = list(self._counted.items())[len(self._counted) // 2:]
+                    self._counted = dict(kept)
+                self._counted.update(zip(texts, encodings, strict=True))
+        return [len(e.ids) for e in encodings]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self._run(texts, None)[0]
@@ -386,8 +402,8 @@ class OnnxEmbedder:
             for r in regions or ()]
         if not texts:
             return out, pooled
-        encodings = self._tokenizer.encode_batch(list(texts))
-        lengths = np.array([len(e.ids) for e in encodings])
+        encodings = self._encoded(texts, regions)
+        lengths = np.array([len(ids) for ids, _ in encodings])
         order = np.argsort(lengths, kind="stable")
         batches: list[np.ndarray] = []
         # A few short texts (a question's candidate sentences) still make one batch per core.
@@ -409,7 +425,7 @@ class OnnxEmbedder:
             ids = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
             for row, index in enumerate(batch):
-                tokens = encodings[index].ids
+                tokens = encodings[index][0]
                 ids[row, :len(tokens)] = tokens
                 mask[row, :len(tokens)] = 1
             result = self._session.run(outputs, {"input_ids": ids, "attention_mask": mask})
@@ -419,10 +435,7 @@ class OnnxEmbedder:
             for row, index in enumerate(batch):
                 if not regions[index]:
                     continue
-                encoding = encodings[index]
-                # Word pieces only (special tokens have no text), by where they start.
-                starts = np.array([a if special == 0 and b > a else -1 for (a, b), special in
-                                   zip(encoding.offsets, encoding.special_tokens_mask, strict=True)])
+                starts = encodings[index][1]
                 sums, counts = pooled[index]
                 vectors = result[1][row, :len(starts)]
                 for n, (a, b) in enumerate(regions[index]):
@@ -440,11 +453,96 @@ class OnnxEmbedder:
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out, pooled
 
+    def _encoded(self, texts: Sequence[str], regions: Sequence[Sequence[tuple[int, int]]] | None
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's token ids and where each token starts in it (-1: a special token):
+        put together from what counting kept when the text is a chunk whose pieces it
+        counted, tokenized (once) otherwise."""
+        import numpy as np
+
+        found: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(texts)
+        if regions is not None and self._frame is not None:
+            with self._counted_lock:
+                counted = self._counted
+            for n, (text, spans) in enumerate(zip(texts, regions, strict=True)):
+                found[n] = self._composed(text, spans, counted)
+        missing = [n for n, f in enumerate(found) if f is None]
+        if missing:
+            for n, encoding in zip(missing, self._tokenizer.encode_batch([texts[n] for n in missing]),
+                                   strict=True):
+                offsets = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+                word = (np.array(encoding.special_tokens_mask) == 0) & (offsets[:, 1] > offsets[:, 0])
+                found[n] = (np.array(encoding.ids, dtype=np.int64), np.where(word, offsets[:, 0], -1))
+        return found  # type: ignore[return-value]
+
+    def _composed(self, text: str, spans: Sequence[tuple[int, int]], counted: dict[str, Any]
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+        """A chunk's encoding from its pieces' (its title, then its sentences: ``spans``),
+        when counting tokenized every piece and only white space lies between them. A BERT
+        tokenizer splits words at white space and normalises character by character, so the
+        pieces' word pieces, in order, between [CLS] and [SEP], are what tokenizing the
+        whole text gives (tests check it on real releases). None: tokenize it."""
+        import numpy as np
+
+        assert self._frame is not None
+        pieces: list[tuple[int, int]] = []
+        cursor = 0
+        if spans:
+            head = text[:spans[0][0]].rstrip()
+            if head:
+                pieces.append((0, len(head)))
+                cursor = len(head)
+        for a, b in spans:
+            if (pieces and a <= cursor) or text[cursor:a].strip():
+                return None  # pieces touching or overlapping, or text between them
+            pieces.append((a, b))
+            cursor = b
+        if not pieces or text[cursor:].strip():
+            return None
+        ids: list[np.ndarray] = [self._frame[0]]
+        starts: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
+        for a, b in pieces:
+            encoding = counted.get(text[a:b])
+            if encoding is None:
+                return None
+            offsets = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+            ids.append(np.array(encoding.ids, dtype=np.int64))
+            starts.append(np.where(offsets[:, 1] > offsets[:, 0], offsets[:, 0] + a, -1))
+        ids.append(self._frame[1])
+        starts.append(np.array([-1], dtype=np.int64))
+        joined = np.concatenate(ids)
+        if joined.size > self.max_tokens + 2:
+            return None  # tokenizing would truncate it
+        return joined, np.concatenate(starts)
+
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="onnx")
             return self._pool
+
+
+def _bert_frame(tokenizer: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The [CLS] and [SEP] ids around a single text, for a BERT-style tokenizer (word
+    pieces, words split at white space, normalised character by character) whose encodings
+    can be put together from pieces; None for any other."""
+    import numpy as np
+
+    kinds = (type(tokenizer.pre_tokenizer).__name__, type(tokenizer.normalizer).__name__,
+             type(tokenizer.model).__name__)
+    if kinds != ("BertPreTokenizer", "BertNormalizer", "WordPiece"):
+        return None
+    try:
+        template = json.loads(tokenizer.post_processor.__getstate__())
+        single = template["single"]
+        special = template["special_tokens"]
+        if (template.get("type") != "TemplateProcessing" or len(single) != 3
+                or "Sequence" not in single[1]):
+            return None
+        cls, sep = (special[part["SpecialToken"]["id"]]["ids"] for part in (single[0], single[2]))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return np.array(cls, dtype=np.int64), np.array(sep, dtype=np.int64)
 
 
 @contextmanager

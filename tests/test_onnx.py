@@ -115,3 +115,58 @@ def test_onnx_agrees_with_torch_on_real_releases(real_embedder: object) -> None:
     top_b = np.argsort(-(torch.embed(queries) @ b.T), axis=1)[:, :5]
     overlap = np.mean([len(set(x) & set(y)) / 5 for x, y in zip(top_a, top_b, strict=True)])
     assert overlap >= 0.8, overlap
+
+
+@pytest.mark.real_model
+def test_chunks_are_put_together_from_the_counted_pieces_exactly(
+        real_embedder: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No text tokenized twice: the chunker's counting keeps each title's and sentence's word
+    pieces, and a chunk's encoding is put together from them. It must be, token for token and
+    offset for offset, what tokenizing the chunk gives, and so must the vectors."""
+    from assistant.chunking import chunk_document, split_sentences
+    from assistant.documents import Document
+    from assistant.indexing import embed_chunks
+    from assistant.onnx_embedding import OnnxEmbedder
+    from assistant.readers import read_path
+
+    from .conftest import SEED
+
+    onnx = real_embedder if isinstance(real_embedder, OnnxEmbedder) else OnnxEmbedder()
+    docs = [d for d in read_path(SEED) if isinstance(d, Document)]
+    if DATA.is_dir():
+        docs += [d for d in read_path(DATA / "mn_ag_press_releases" / "press_releases.jsonl")
+                 if isinstance(d, Document)][:15]
+    odd = Document(
+        id="odd", title=" ".join(["A very long headline about the harbour"] * 12),
+        text="Café owners in Zürich — and the U.S. — met on 3 May.\n\nСовещание прошло в Кремле. "
+             + " ".join(["tariff"] * 400) + ". " + "x" * 3000 + " The end!\n\n“Quoted,” he said.")
+    docs.append(odd)
+    seen: list[tuple[list[str], list[list[tuple[int, int]]]]] = []
+    real = onnx.embed_with_regions
+
+    def spy(texts: list[str], regions: list[list[tuple[int, int]]]) -> object:
+        seen.append((list(texts), [list(r) for r in regions]))
+        return real(texts, regions)
+
+    monkeypatch.setattr(onnx, "embed_with_regions", spy)
+    onnx._counted.clear()
+    batch = []
+    for doc in docs:
+        spans = split_sentences(doc.text, doc.lang)
+        batch.append((doc, chunk_document(doc, count_tokens=onnx.count_tokens, max_tokens=200,
+                                          overlap_tokens=40, sentences=spans), spans))
+    vectors, pooled = embed_chunks(onnx, batch)
+    texts, regions = seen[0]
+    assert len(texts) >= 30
+    put_together = [onnx._composed(t, r, onnx._counted) for t, r in zip(texts, regions, strict=True)]
+    tokenized = onnx._encoded(texts, None)
+    assert sum(p is not None for p in put_together) >= len(texts) - 3  # the odd document's cut word
+    for text, mine, theirs in zip(texts, put_together, tokenized, strict=True):
+        if mine is not None:
+            assert mine[0].tolist() == theirs[0].tolist(), text[:80]
+            assert mine[1].tolist() == theirs[1].tolist(), text[:80]
+    onnx._counted.clear()  # nothing kept: every chunk tokenized
+    again, pooled_again = embed_chunks(onnx, batch)
+    assert np.allclose(vectors, again, atol=1e-6)
+    assert pooled is not None and pooled_again is not None
+    assert all(np.allclose(pooled[d], pooled_again[d], atol=1e-6) for d in pooled)
