@@ -11,8 +11,9 @@ generation it reflects, as ``keywords-<generation>/``, once the index is large e
 :data:`REFRESH_SHARE` of it. Between two snapshots FTS5 still answers for the chunks added
 after it (row ids above :attr:`KeywordSnapshot.covers`: AUTOINCREMENT ids only grow), and the
 store drops the snapshot's hits whose chunk is gone. Its scores are FTS5's own ``bm25()``
-(same k1, b, column weights and idf, with the word counts of the live index), so the two
-halves merge on one scale; only the average chunk length is the snapshot's.
+(same k1, b, column weights and idf, words read by FTS5's own tokenizer), so the two halves
+merge on one scale; only the average chunk length is the snapshot's, and the word counts
+include chunks removed since it was written (under :data:`REFRESH_SHARE` of it).
 
 ::
 
@@ -26,7 +27,7 @@ halves merge on one scale; only the average chunk length is the snapshot's.
       lengths.npy    int32 tokens (title and text) by chunk id
 
 The arrays are memory-mapped: a question touches only its words' postings, so a million
-chunks' snapshot (~5 bytes a posting) costs little resident memory.
+chunks' snapshot (6 bytes a posting) costs little resident memory.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,20 +80,21 @@ class KeywordSnapshot:
     weights: np.ndarray
     lengths: np.ndarray
 
-    def frequency(self, stem: str) -> int:
-        """How many of its chunks hold ``stem``."""
-        term = self.terms.get(stem)
+    def frequency(self, token: str) -> int:
+        """How many of its chunks hold ``token`` (a term as FTS5 keeps it: see :func:`fold`)."""
+        term = self.terms.get(token)
         return 0 if term is None else int(self.starts[term + 1] - self.starts[term])
 
-    def top(self, idfs: dict[str, float], k: int,
+    def top(self, idfs: Sequence[tuple[str, float]], k: int,
             allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best chunks for the stems of ``idfs`` (stem -> its idf), best first, as
-        (chunk ids, BM25 scores); ``allowed``, a 0/1 byte array over chunk ids, restricts them.
-        Chunks removed since the snapshot are still among them."""
+        """The ``k`` best chunks for the query terms ``idfs`` ((token, its idf) pairs, tokens
+        as :func:`fold` gives them; a term given twice counts twice, as in FTS5), best first,
+        as (chunk ids, BM25 scores); ``allowed``, a 0/1 byte array over chunk ids, restricts
+        them. Chunks removed since the snapshot are still among them."""
         import numpy as np
 
         ids_parts, score_parts = [], []
-        for stem, idf in idfs.items():
+        for stem, idf in idfs:
             term = self.terms.get(stem)
             if term is None:
                 continue
@@ -105,8 +109,9 @@ class KeywordSnapshot:
                 counts = self.weights[start:end]
             if ids.size == 0:
                 continue
-            freq = counts.astype(np.float32) * 0.5
-            norm = K1 * (1 - B + B * self.lengths[ids].astype(np.float32) / self.average_length)
+            # In double precision, as FTS5 computes: near-ties then fall as they fall there.
+            freq = counts.astype(np.float64) * 0.5
+            norm = K1 * (1 - B + B * self.lengths[ids].astype(np.float64) / self.average_length)
             ids_parts.append(ids)
             score_parts.append(idf * freq * (K1 + 1) / (freq + norm))
         if not ids_parts:
@@ -129,6 +134,38 @@ class KeywordSnapshot:
             ids, scores = ids[part], scores[part]
         order = np.lexsort((ids, -scores))
         return ids[order].astype(np.int64), scores[order].astype(np.float64)
+
+
+def fold(words: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each word as FTS5's tokenizer (``unicode61 remove_diacritics 2``) reads it: the terms
+    the keyword index holds for it. Usually the word itself; "zürich" is "zurich", "foo_bar"
+    is "foo" then "bar", "_" is nothing. Asked of SQLite itself, so the snapshot and FTS5 can
+    never disagree on a word."""
+    if not words:
+        return []
+    with _FOLD_LOCK:
+        db = _fold_db()
+        db.execute("DELETE FROM fold")
+        db.executemany("INSERT INTO fold(rowid, word) VALUES (?, ?)", enumerate(words))
+        rows = db.execute("SELECT doc, term FROM fold_terms ORDER BY doc, offset").fetchall()
+    found: list[list[str]] = [[] for _ in words]
+    for doc, term in rows:
+        found[doc].append(term)
+    return [tuple(terms) for terms in found]
+
+
+_FOLD_LOCK = threading.Lock()
+_FOLD_DB: sqlite3.Connection | None = None
+
+
+def _fold_db() -> sqlite3.Connection:
+    global _FOLD_DB
+    if _FOLD_DB is None:
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        db.execute("CREATE VIRTUAL TABLE fold USING fts5(word, tokenize = 'unicode61 remove_diacritics 2')")
+        db.execute("CREATE VIRTUAL TABLE fold_terms USING fts5vocab(fold, 'instance')")
+        _FOLD_DB = db
+    return _FOLD_DB
 
 
 def idf(chunks: int, holding: int) -> float:
@@ -170,33 +207,53 @@ def write(folder: Path, index: str, generation: int,
     text stems; ascending ids), by write-then-rename, and remove older snapshots.
 
     Blocks of rows are counted into sorted (term, chunk) pairs one at a time, then placed
-    into one array by term, so memory holds the pairs once (about 10 bytes each), never the
-    tokens."""
+    into one array by term: memory holds the pairs (10 bytes each) and the final arrays (6),
+    never the tokens (1.5 GB peak at a million chunks)."""
     import numpy as np
 
+    # The stored stems are split at white space here ("raw" words), then each distinct raw
+    # word is folded by FTS5's own tokenizer into the terms FTS5 holds for it (``fold``).
+    raw: dict[str, int] = {}
     vocabulary: dict[str, int] = {}
+    fold_starts = np.zeros(1, dtype=np.int64)  # raw word -> its terms, as CSR arrays
+    fold_terms = np.zeros(0, dtype=np.int64)
     blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     lengths: list[tuple[np.ndarray, np.ndarray]] = []
     covers, chunks, tokens = 0, 0, 0
     for block in _blocks(rows):
-        ids, sizes, term_ids, weights = [], [], [], []
+        ids, raw_ids, weights = [], [], []
         for chunk_id, title, text in block:
             head, body = title.split(), text.split()
             ids.append(chunk_id)
-            sizes.append(len(head) + len(body))
-            term_ids.extend([vocabulary.setdefault(w, len(vocabulary)) for w in head])
-            term_ids.extend([vocabulary.setdefault(w, len(vocabulary)) for w in body])
+            raw_ids.extend([raw.setdefault(w, len(raw)) for w in head])
+            raw_ids.extend([raw.setdefault(w, len(raw)) for w in body])
             weights.append((len(head), len(body)))
+        if len(raw) > fold_starts.size - 1:  # words first seen in this block
+            new_words = list(raw)[fold_starts.size - 1:]
+            folded = fold(new_words)
+            sizes_new = np.array([len(t) for t in folded], dtype=np.int64)
+            fold_starts = np.concatenate([fold_starts, fold_starts[-1] + np.cumsum(sizes_new)])
+            fold_terms = np.concatenate([fold_terms, np.array(
+                [vocabulary.setdefault(t, len(vocabulary)) for terms in folded for t in terms],
+                dtype=np.int64)])
         chunk_ids = np.array(ids, dtype=np.int64)
-        counts = np.array(sizes, dtype=np.int64)
+        split = np.array(weights, dtype=np.int64).reshape(-1)
+        # A title word counts 1 (half a text one, doubled so weights stay integers), a text
+        # word 2.
+        word_weights = np.repeat(np.tile(np.array([1, 2], dtype=np.int64), len(ids)), split)
+        word_chunks = np.repeat(chunk_ids, split.reshape(-1, 2).sum(axis=1))
+        # Each raw word becomes its terms (one, as a rule; none or several for a few).
+        words = np.array(raw_ids, dtype=np.int64)
+        per_word = fold_starts[words + 1] - fold_starts[words]
+        term_ids = fold_terms[np.repeat(fold_starts[words], per_word)
+                              + _ranks(per_word)]
+        token_weights = np.repeat(word_weights, per_word)
+        token_chunks = np.repeat(word_chunks, per_word)
+        counts = np.bincount(np.repeat(np.arange(len(ids)), split.reshape(-1, 2).sum(axis=1)),
+                             weights=per_word, minlength=len(ids)).astype(np.int64)
         lengths.append((chunk_ids, counts))
         covers, chunks, tokens = int(chunk_ids[-1]), chunks + len(ids), tokens + int(counts.sum())
-        split = np.array(weights, dtype=np.int64).reshape(-1)
-        # A title token counts 1 (half a text one, doubled so weights stay integers), a text
-        # token 2.
-        token_weights = np.repeat(np.tile(np.array([1, 2], dtype=np.int64), len(ids)), split)
-        token_chunks = np.repeat(chunk_ids, counts)
-        keys = (np.array(term_ids, dtype=np.int64) << 32) | token_chunks
+        keys = (term_ids << 32) | token_chunks
         pairs, inverse = np.unique(keys, return_inverse=True)
         summed = np.bincount(inverse.reshape(-1), weights=token_weights)
         blocks.append(((pairs >> 32).astype(np.int32), (pairs & 0xFFFFFFFF).astype(np.int32),
@@ -252,6 +309,17 @@ def remove_older(folder: Path, keep: int | None) -> None:
         m = _DIR.match(path.name)
         if m and int(m.group(1)) != keep:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _ranks(sizes: np.ndarray) -> np.ndarray:
+    """0, 1, ... within each run of ``sizes``: [2, 0, 1] -> [0, 1, 0]."""
+    import numpy as np
+
+    total = int(sizes.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.arange(total, dtype=np.int64) - starts
 
 
 def _blocks(rows: Iterable[tuple[int, str, str]]) -> Iterator[list[tuple[int, str, str]]]:

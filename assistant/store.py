@@ -509,19 +509,25 @@ class Store:
             return []
         snapshot = self.keyword_snapshot()
         query = " OR ".join(_fts_term(w) for w in words)
-        if snapshot is None:
+        folded = keyword_index.fold(words) if snapshot is not None else []
+        if snapshot is None or any(len(terms) > 1 for terms in folded):
+            # No snapshot, or a word FTS5 reads as a phrase ("foo_bar"), which postings
+            # without positions cannot match.
             return self._fts_ranked(query, limit, allowed)
+        idfs = [(terms[0], keyword_index.idf(total, self.chunk_frequency(w)))
+                for w, terms in zip(words, folded, strict=True) if terms]
         found = self._snapshot_ranked(
-            snapshot, {w: keyword_index.idf(total, self.chunk_frequency(w)) for w in words},
-            limit, None if allowed is None else np.frombuffer(allowed[1], dtype=np.uint8))
+            snapshot, idfs, limit,
+            None if allowed is None else np.frombuffer(allowed[1], dtype=np.uint8))
         # The chunks written since the snapshot, from FTS5 (bm25() there and the snapshot's
         # scores are the same formula over the same counts, so they merge as they are).
         found += self._fts_ranked(query, limit, allowed, after=snapshot.covers)
         found.sort(key=lambda pair: (-pair[1], pair[0]))
         return found[:limit]
 
-    def _snapshot_ranked(self, snapshot: keyword_index.KeywordSnapshot, idfs: dict[str, float],
-                         limit: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    def _snapshot_ranked(self, snapshot: keyword_index.KeywordSnapshot,
+                         idfs: Sequence[tuple[str, float]], limit: int,
+                         allowed: np.ndarray | None) -> list[tuple[int, float]]:
         """The snapshot's best ``limit`` chunks that are still in the index: those removed
         since it was written are looked up and left out, with more fetched when needed."""
         fetch = limit + 16
@@ -529,10 +535,13 @@ class Store:
             ids, scores = snapshot.top(idfs, fetch, allowed)
             if ids.size == 0:
                 return []
-            marks = ",".join("?" * ids.size)
-            live = {r[0] for r in self._query(f"SELECT id FROM chunks WHERE id IN ({marks})",
-                                               tuple(ids.tolist()))}
-            found = [(i, s) for i, s in zip(ids.tolist(), scores.tolist(), strict=True) if i in live]
+            live: set[int] = set()
+            listed = ids.tolist()
+            for start in range(0, len(listed), 500):  # within any SQLite's variable limit
+                part = listed[start:start + 500]
+                live.update(r[0] for r in self._query(
+                    f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(part))})", tuple(part)))
+            found = [(i, s) for i, s in zip(listed, scores.tolist(), strict=True) if i in live]
             if len(found) >= limit or ids.size < fetch:
                 return found[:limit]
             fetch *= 4
@@ -788,16 +797,23 @@ class Store:
         if cached is not None:
             return cached
         snapshot = self.keyword_snapshot()
-        if snapshot is not None:
+        # The term FTS5 holds for the stem: "zürich" is kept as "zurich".
+        terms = (stem,) if stem.isascii() and stem.isalnum() else keyword_index.fold([stem])[0]
+        if len(terms) != 1:
+            # Nothing, or a phrase ("foo_bar" is "foo" then "bar"): FTS5 counts its matches.
+            rows = self._query("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                               (_fts_term(stem),)) if terms else [(0,)]
+            count = int(rows[0][0])
+        elif snapshot is not None:
             # The snapshot's count is its term list's length, where the vocabulary table walks
             # the whole list (10-50 ms for a common word at a million chunks); FTS5 counts the
             # chunks written since. Chunks removed since still count: at most a tenth of the
             # snapshot before it is written again.
             rows = self._query("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
                                " AND rowid > ?", (_fts_term(stem), snapshot.covers))
-            count = snapshot.frequency(stem) + int(rows[0][0])
+            count = snapshot.frequency(terms[0]) + int(rows[0][0])
         else:
-            rows = self._query("SELECT doc FROM chunks_vocab WHERE term = ?", (stem,))
+            rows = self._query("SELECT doc FROM chunks_vocab WHERE term = ?", (terms[0],))
             count = int(rows[0][0]) if rows else 0
         with self._lock:
             if self._cache_generation == generation:

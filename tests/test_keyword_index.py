@@ -220,3 +220,30 @@ def test_word_counts_come_from_the_snapshot_and_what_came_after(store: Store) ->
     assert after == {w: (rows[0][0] if rows else 0) for w, rows in vocabulary.items()}
     assert after["harbour"] > before["harbour"] and after["nosuchword"] == 0
     assert snapshot.frequency("harbour") == before["harbour"]
+
+
+def test_words_are_read_as_fts5_reads_them(store: Store) -> None:
+    """FTS5 folds accents and splits at underscores; the snapshot must hold the same terms,
+    or "Zurich" would miss the releases that write "Zürich"."""
+    items = _docs(0, 100)
+    extra = []
+    for n, text in enumerate(["The Zürich harbour reopened.", "Zurich budget talks.",
+                              "The foo_bar report on Zürich.", "Tariff rules in Québec.",
+                              "Quebec and zürich sign a pact."]):
+        doc = Document(id=f"odd-{n}", title=f"Odd {n}", text=text, source="synthetic")
+        vector = np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM)
+        extra.append((doc, [Chunk(doc.id, 0, 0, len(text), text, doc.title)], vector))
+    store.write(items + extra)
+    assert keyword_index.fold(["zürich", "foo_bar", "_", "quebec"]) == [
+        ("zurich",), ("foo", "bar"), (), ("quebec",)]
+    expected = {w: _fts_only(store, w, 1000) for w in ("Zurich", "Zürich", "québec", "foo_bar report")}
+    counts = {w: store.chunk_frequency(w) for w in ("zürich", "zurich", "foo_bar", "québec")}
+    assert counts == {"zürich": 4, "zurich": 4, "foo_bar": 1, "québec": 2}
+    assert store.save_keywords()
+    assert store.keyword_snapshot() is not None
+    for query, fts in expected.items():
+        ours = _ordered(store.keyword_search(query, limit=1000))
+        assert [i for i, _ in ours] == [i for i, _ in _ordered(fts)], query
+        assert np.allclose([s for _, s in ours], [s for _, s in _ordered(fts)], rtol=1e-9), query
+    assert {w: store.chunk_frequency(w) for w in counts} == counts
+    assert len(expected["Zurich"]) == 4
