@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-FORMAT = 1
+FORMAT = 2  # 2: words folded by FTS5's tokenizer
 MIN_CHUNKS = 50_000
 """Below this FTS5 alone is fast enough (a few ms a question) and no snapshot is kept."""
 REFRESH_SHARE = 0.1
