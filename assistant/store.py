@@ -222,7 +222,8 @@ class Store:
         self._catalog: _Catalog | None = None
         # The newest keyword snapshot, and the last one found unreadable (not tried again).
         self._keywords: keyword_index.KeywordSnapshot | None = None
-        self._keywords_unreadable: Path | None = None
+        self._keywords_key: tuple[Path, int] | None = None
+        self._keywords_unreadable: tuple[Path, int] | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -590,28 +591,34 @@ class Store:
     def keyword_snapshot(self) -> keyword_index.KeywordSnapshot | None:
         """The newest readable keyword snapshot (None: none, FTS5 answers alone). The folder
         is listed each time (microseconds): a snapshot is written after the commit it
-        reflects, so the generation cannot tell a reader that one has appeared."""
+        reflects, so the generation cannot tell a reader that one has appeared. A snapshot
+        is known by its folder's name and inode: one written again under the same name (the
+        same generation) is a new folder."""
         newest = keyword_index.newest(self.folder)
+        try:
+            key = None if newest is None else (newest[1], newest[1].stat().st_ino)
+        except OSError:  # removed meanwhile
+            key = None
         with self._lock:
-            if newest is None:
+            if key is None:
                 self._keywords = None
                 return None
-            if self._keywords is not None and self._keywords.folder == newest[1]:
+            if self._keywords is not None and self._keywords_key == key:
                 return self._keywords
-            if self._keywords_unreadable == newest[1]:
+            if self._keywords_unreadable == key:
                 return None
         try:
-            snapshot = keyword_index.load(newest[1])
+            snapshot = keyword_index.load(key[0])
             if snapshot.index != self.manifest.created_at:
                 raise ValueError("the snapshot of another index")
         except (OSError, ValueError, KeyError):
-            # Removed by a writer that has just written a newer one, or torn: FTS5 answers
-            # alone until a readable one appears.
+            # Removed by a writer that has just written a newer one, torn, of an older
+            # format or of another index: FTS5 answers alone until a readable one appears.
             with self._lock:
-                self._keywords, self._keywords_unreadable = None, newest[1]
+                self._keywords, self._keywords_unreadable = None, key
             return None
         with self._lock:
-            self._keywords = snapshot
+            self._keywords, self._keywords_key = snapshot, key
         return snapshot
 
     def _allowed_chunks(self, filters: Filters | None) -> tuple[np.ndarray, bytes] | None:

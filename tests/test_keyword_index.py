@@ -247,3 +247,27 @@ def test_words_are_read_as_fts5_reads_them(store: Store) -> None:
         assert np.allclose([s for _, s in ours], [s for _, s in _ordered(fts)], rtol=1e-9), query
     assert {w: store.chunk_frequency(w) for w in counts} == counts
     assert len(expected["Zurich"]) == 4
+
+
+def test_a_snapshot_written_again_under_the_same_name_is_taken_up(store: Store) -> None:
+    """An unreadable snapshot (an older format, say) written again at the same generation."""
+    store.write(_docs(0, 100))
+    store.save_keywords()
+    first = store.keyword_snapshot()
+    assert first is not None
+    meta = first.folder / "meta.json"
+    meta.write_text(meta.read_text().replace('"format": 2', '"format": 1'))
+    reader = Store.open(store.folder)
+    try:
+        assert reader.keyword_snapshot() is None  # an older format: not read
+        store.close()  # the next indexing run finds it unreadable too, and writes it again
+        writer = Store.create_or_open(store.folder, model="fake", dimension=DIM,
+                                      chunk_tokens=200, overlap_tokens=0)
+        try:
+            assert writer.save_keywords()
+        finally:
+            writer.close()
+        again = reader.keyword_snapshot()
+        assert again is not None and again.folder.name == first.folder.name
+    finally:
+        reader.close()
