@@ -141,17 +141,23 @@ def fold(words: Sequence[str]) -> list[tuple[str, ...]]:
     the keyword index holds for it. Usually the word itself; "zürich" is "zurich", "foo_bar"
     is "foo" then "bar", "_" is nothing. Asked of SQLite itself, so the snapshot and FTS5 can
     never disagree on a word."""
-    if not words:
-        return []
-    with _FOLD_LOCK:
-        db = _fold_db()
-        db.execute("DELETE FROM fold")
-        db.executemany("INSERT INTO fold(rowid, word) VALUES (?, ?)", enumerate(words))
-        rows = db.execute("SELECT doc, term FROM fold_terms ORDER BY doc, offset").fetchall()
-    found: list[list[str]] = [[] for _ in words]
-    for doc, term in rows:
-        found[doc].append(term)
-    return [tuple(terms) for terms in found]
+    found: list[tuple[str, ...]] = []
+    asked: list[tuple[int, str]] = []
+    for n, word in enumerate(words):
+        if word.isascii() and word.isalnum() and word == word.lower():
+            found.append((word,))  # the tokenizer keeps these as they are
+        else:
+            found.append(())
+            asked.append((n, word))
+    if asked:
+        with _FOLD_LOCK:
+            db = _fold_db()
+            db.execute("DELETE FROM fold")
+            db.executemany("INSERT INTO fold(rowid, word) VALUES (?, ?)", asked)
+            rows = db.execute("SELECT doc, term FROM fold_terms ORDER BY doc, offset").fetchall()
+        for doc, term in rows:
+            found[doc] = (*found[doc], term)
+    return found
 
 
 _FOLD_LOCK = threading.Lock()

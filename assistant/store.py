@@ -805,7 +805,7 @@ class Store:
             return cached
         snapshot = self.keyword_snapshot()
         # The term FTS5 holds for the stem: "zürich" is kept as "zurich".
-        terms = (stem,) if stem.isascii() and stem.isalnum() else keyword_index.fold([stem])[0]
+        terms = keyword_index.fold([stem])[0]
         if len(terms) != 1:
             # Nothing, or a phrase ("foo_bar" is "foo" then "bar"): FTS5 counts its matches.
             rows = self._query("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
