@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import tempfile
 import threading
@@ -46,6 +47,9 @@ MIN_AGREEMENT = 0.99
 _EXPORT_VERSION = 3  # bump when the export or the quantization recipe changes (3: fused BERT)
 _BATCH_TOKENS = 4096  # padded tokens per forward pass: 16 chunks of 256, or many short texts
 _MAX_BATCH = 64
+_BERT_SPACE = re.compile(r"[ \t\n\r\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]*")
+"""White space as BERT's tokenizer splits at it (a control character it deletes instead, so
+the text around it would join into one word: such a gap is not one)."""
 _COUNTED = 20_000
 """Counted texts kept for putting chunks together (a few indexing batches' sentences)."""
 
@@ -524,11 +528,11 @@ class OnnxEmbedder:
                 pieces.append((0, len(head)))
                 cursor = len(head)
         for a, b in spans:
-            if (pieces and a <= cursor) or text[cursor:a].strip():
+            if (pieces and a <= cursor) or not _BERT_SPACE.fullmatch(text, cursor, a):
                 return None  # pieces touching or overlapping, or text between them
             pieces.append((a, b))
             cursor = b
-        if not pieces or text[cursor:].strip():
+        if not pieces or not _BERT_SPACE.fullmatch(text, cursor):
             return None
         ids: list[np.ndarray] = [self._frame[0]]
         starts: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
