@@ -372,6 +372,7 @@ def rebuild(folder: Path, embedder: Embedder, settings: Settings,
     """Re-embed every stored document (another model, new chunk settings) into a fresh index
     beside the old one, then swap it in. The old index serves until the swap."""
     started = time.perf_counter()
+    report = progress or (lambda stage, done, total: None)
     lock = take_write_lock(folder)  # no other run may write to the old index meanwhile
     try:
         old = Store.open(folder)
@@ -386,11 +387,9 @@ def rebuild(folder: Path, embedder: Embedder, settings: Settings,
         with Store.create_or_open(staging, model=embedder.name, dimension=embedder.dimension,
                                   chunk_tokens=settings.chunk_tokens,
                                   overlap_tokens=settings.overlap_tokens) as new:
-            chunks = _embed_and_write(new, embedder, documents, progress or (lambda *_: None),
-                                      total=len(documents))
+            chunks = _embed_and_write(new, embedder, documents, report, total=len(documents))
             new.save_vectors()
-            new.save_keywords(lambda done, total: (progress or (lambda *_: None))(
-                "keywords", done, total))
+            new.save_keywords(lambda done, total: report("keywords", done, total))
         # Two renames; a kill between them is finished by store.recover() on the next open.
         (staging / ".complete").touch()
         folder.rename(retired)
