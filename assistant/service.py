@@ -237,6 +237,13 @@ class Assistant:
     def document(self, doc_id: str) -> Document | None:
         return self._reader().document(doc_id)
 
+    def source_file(self, doc_id: str) -> Path | None:
+        """The file the indexer read ``doc_id`` from, when it holds this one document only
+        (see :meth:`Store.document_file`); None for a record of an export, an unknown id, or
+        a file gone or replaced by a link since. The one path the server may open or delete
+        for a document: never one the document's own metadata names."""
+        return self._reader().document_file(doc_id)
+
     # -- the index -------------------------------------------------------------------------
 
     def index(self, paths: Iterable[str | Path], *, progress: Progress | None = None,
@@ -312,6 +319,8 @@ class Assistant:
         title or id."""
         if limit < 1 or offset < 0:
             raise QueryError("limit must be at least 1 and offset at least 0")
+        if limit + offset >= 2**63:  # past SQLite's integers: an overflow, not an empty page
+            raise QueryError("limit and offset are too large")
         return self._reader().list_documents(contains=contains, collection=collection,
                                              limit=limit, offset=offset)
 

@@ -390,6 +390,34 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def document_file(self, doc_id: str) -> Path | None:
+        """The file ``doc_id`` was read from, when that file is its own: the indexer read
+        this one document from it and nothing else (no other record, no unreadable one), no
+        other file gave the same id, it is still a regular file at the path it had when read
+        (no link put in its way since), and it lies in the folder (or is the file) that was
+        indexed. None otherwise: a record of an export has no file of its own.
+
+        Known from what the indexer recorded in ``files``, never from a path the document
+        names (its ``url`` is the export's say, and an export may name any file)."""
+        doc = self.document(doc_id)
+        if doc is None:
+            return None
+        # The column holds exactly what record_files wrote, json.dumps of the id list, so a
+        # file holding this one document matches as a string (no JSON parsed per row).
+        rows = self._query("SELECT path FROM files WHERE doc_ids = ? AND skipped = '[]' LIMIT 2",
+                           (json.dumps([doc_id]),))
+        if len(rows) != 1:  # none, or two files claiming one id: which one was read is unknown
+            return None
+        path = rows[0][0]
+        # The stored path was resolved when read: if resolving it now gives another, a link
+        # stands where the file was.
+        if os.path.realpath(path) != path or not os.path.isfile(path):
+            return None
+        root = doc.source.rstrip(os.sep)
+        if path != root and not path.startswith(root + os.sep):
+            return None  # a link in the folder led the indexer outside it: not served
+        return Path(path)
+
     def iter_documents(self) -> Iterator[Document]:
         """Every stored document, in id order, read in pages (bounded memory)."""
         last = ""
