@@ -1,11 +1,14 @@
 """The HTTP JSON API served beside the chat: ``/api/ask``, ``/api/search``, ``/api/documents``
-and ``/api/health``, described at ``/api/openapi.json`` (browsable at ``/api/docs``).
+and ``/api/health``, described at ``/api/openapi.json`` (behind the same credentials; no
+browsable docs page, which would load Swagger UI's scripts from a CDN: open the JSON in any
+OpenAPI viewer). ``/source/{id}`` serves the file a document was read from, when it has one.
 
 Answers have the shape ``press-assistant ask --json`` prints. Every error is JSON,
 ``{"error": "what to do"}``, with a 4xx status for a bad request (a missing question, an
 unknown field, a malformed date, a body over the size limit) and 503 while the index cannot
 be read; a bug answers 500 with no traceback (the server log keeps it). With credentials set,
-every endpoint asks for them (HTTP Basic), as the chat does.
+every endpoint asks for them (HTTP Basic), as the chat does. No request, however odd its
+values, answers 500.
 
 This module imports FastAPI and pydantic at once: it is loaded only to serve.
 """
@@ -13,36 +16,53 @@ This module imports FastAPI and pydantic at once: it is loaded only to serve.
 import datetime as dt
 import logging
 import secrets
-import shutil
 import tempfile
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 
 from . import __version__
 from .documents import Turn
 from .errors import AssistantError, IndexError_, QueryError, UnsupportedFormat
 from .service import Assistant
-from .uploads import MAX_UPLOAD_BYTES, Uploader, remove, save_upload
+from .uploads import MAX_UPLOAD_BYTES, REMOVED_NOTE, Uploader, checked_name, remove
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000
 """Bytes a JSON request may have: a question with its conversation needs far less."""
 MAX_QUESTION = 2_000
+MAX_OFFSET = 10**9
+"""The largest ``offset`` of /api/documents: far past any archive, well inside SQLite's
+integers (a larger one was a 500)."""
+_COPY_CHUNK = 1024 * 1024
 
 
 class _Strict(BaseModel):
     # An unknown field is an error, not silently ignored: a misspelt filter ("snce") would
     # otherwise search the whole archive while the caller believes it filtered.
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _encodable(cls, value: Any) -> Any:
+        # JSON may escape a lone surrogate ("\ud800"), which no UTF-8 text holds: refused
+        # here as a bad value, or SQLite refuses it deep in a search as a 500.
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("not valid text (a lone UTF-16 surrogate)") from None
+        return value
 
 
 class FiltersIn(_Strict):
@@ -158,6 +178,8 @@ class UploadStatusOut(BaseModel):
 class RemovedOut(BaseModel):
     removed: str
     file_deleted: bool
+    note: str = Field(description="What became of the document's file, and whether the "
+                                  "document comes back when its folder is indexed again.")
 
 
 class HealthOut(BaseModel):
@@ -177,6 +199,32 @@ class ErrorOut(BaseModel):
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422, 503)}
+
+
+def _copy_counted(source: IO[bytes], target: IO[bytes], name: str, *, file_limit: int,
+                  left: int, request_limit: int) -> int:
+    """Copy an uploaded file, counting: stops with a 413 as soon as it passes
+    ``file_limit`` or the ``left`` bytes of the request's ``request_limit``, whatever size it
+    was declared with. Returns the bytes copied."""
+    copied = 0
+    while chunk := source.read(_COPY_CHUNK):
+        copied += len(chunk)
+        if copied > file_limit:
+            raise HTTPException(413, f"{name}: over the {_size(file_limit)} limit a file")
+        if copied > left:
+            raise HTTPException(413, f"the files of this request are over the "
+                                     f"{_size(request_limit)} limit a request: send them a "
+                                     "few at a time")
+        target.write(chunk)
+    return copied
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.0f} MB" if n >= 1_000_000 else f"{n:,} bytes"
+
+
+def _no_document(doc_id: str) -> HTTPException:
+    return HTTPException(404, f"no document {doc_id!r} in the index")
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -204,12 +252,19 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
               uploader: Uploader | None = None) -> FastAPI:
     """The FastAPI app with the JSON endpoints under ``/api``; the chat is mounted on it by
     :func:`assistant.web.serve`. With ``uploader``, files can be added and uploads removed."""
+    # No docs page: Swagger UI and ReDoc load their scripts from a CDN, and FastAPI's own
+    # /openapi.json route would skip the credentials; the schema is served by the router
+    # below, behind them.
     app = FastAPI(title="Press archive assistant", version=__version__,
-                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+                  openapi_url=None, docs_url=None, redoc_url=None,
                   description="Ask an archive of press releases; every answer quotes the "
                               "releases word for word and cites them.")
     router = APIRouter(prefix="/api", responses=_ERRORS,
                        dependencies=[Depends(_basic_auth(auth))] if auth else [])
+
+    @router.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
 
     @router.post("/ask", response_model=AnswerOut)
     def ask(body: AskIn) -> dict[str, object]:
@@ -233,7 +288,7 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
         contains: Annotated[str, Query(max_length=200, description="In the title or id.")] = "",
         collection: Annotated[str | None, Query(max_length=500)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, object]:
         """The stored documents without their text, newest first."""
         return assistant.list_documents(contains=contains, collection=collection, limit=limit,
@@ -244,36 +299,51 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
         """One document with its whole text."""
         doc = assistant.document(doc_id)
         if doc is None:
-            raise HTTPException(404, f"no document {doc_id!r} in the index")
+            raise _no_document(doc_id)
         return {"id": doc.id, "title": doc.title, "date": doc.date.isoformat() if doc.date else None,
                 "url": doc.url, "collection": doc.collection, "lang": doc.lang,
                 "chars": len(doc.text), "text": doc.text}
 
     @router.post("/documents", status_code=202, response_model=UploadOut,
-                 responses={403: {"model": ErrorOut}, 415: {"model": ErrorOut}})
+                 responses={403: {"model": ErrorOut}, 415: {"model": ErrorOut},
+                            507: {"model": ErrorOut}})
     def add_documents(files: list[UploadFile]) -> dict[str, object]:
-        """Save release files (the formats the indexer reads, each within the size limit)
-        under the corpus folder and index it again in the background (see /api/uploads)."""
+        """Save release files (the formats the indexer reads, each within the size limit,
+        all together within the request's and the uploads folder's limits) under the corpus
+        folder and index it again in the background (see /api/uploads). All or none: a
+        refused request saves no file."""
         if uploader is None:
             raise HTTPException(403, "uploads are off on this server (serve --no-uploads)")
-        saved = []
-        for item in files:
-            # Refused before anything is written: too big (as sent) or of a type not read.
-            if item.size is not None and item.size > MAX_UPLOAD_BYTES:
-                raise HTTPException(413, f"{item.filename}: {item.size / 1e6:.1f} MB is over the "
-                                         f"{MAX_UPLOAD_BYTES / 1e6:.0f} MB limit")
-            with tempfile.NamedTemporaryFile() as tmp:
-                shutil.copyfileobj(item.file, tmp)
-                tmp.flush()
-                try:
-                    saved.append(save_upload(Path(tmp.name), item.filename or "upload",
-                                             uploader.folder).name)
-                except UnsupportedFormat as exc:
-                    raise HTTPException(415, str(exc)) from exc
-                except QueryError as exc:
-                    raise HTTPException(413, str(exc)) from exc
+        names = [item.filename or "upload" for item in files]
+        # Every file is checked before any is saved, cheapest first: types, sizes as sent,
+        # then sizes as counted while copying, then the folder's quota.
+        for name in names:
+            try:
+                checked_name(name)
+            except UnsupportedFormat as exc:
+                raise HTTPException(415, str(exc)) from exc
+        per_file, per_request = MAX_UPLOAD_BYTES, uploader.request_bytes
+        for item, name in zip(files, names, strict=True):
+            if item.size is not None and item.size > per_file:
+                raise HTTPException(413, f"{name}: {_size(item.size)} is over the "
+                                         f"{_size(per_file)} limit a file")
+        with tempfile.TemporaryDirectory(prefix="press-upload-") as scratch:
+            copies: list[tuple[Path, str]] = []
+            sent = 0
+            for number, (item, name) in enumerate(zip(files, names, strict=True)):
+                copy = Path(scratch) / str(number)
+                with copy.open("wb") as out:
+                    sent += _copy_counted(item.file, out, name, file_limit=per_file,
+                                          left=per_request - sent, request_limit=per_request)
+                copies.append((copy, name))
+            try:
+                saved = uploader.save(copies, max_bytes=per_file)
+            except UnsupportedFormat as exc:
+                raise HTTPException(415, str(exc)) from exc
+            except QueryError as exc:  # sizes were checked above: this is the quota
+                raise HTTPException(507, str(exc)) from exc
         uploader.start()
-        return {"saved": saved, "indexing": True}
+        return {"saved": [path.name for path in saved], "indexing": True}
 
     @router.get("/uploads", response_model=UploadStatusOut)
     def upload_status() -> dict[str, object]:
@@ -289,12 +359,13 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
 
     @router.delete("/documents/{doc_id:path}", response_model=RemovedOut)
     def remove_document(doc_id: str) -> dict[str, object]:
-        """Take a document out of the index; an uploaded one's file is deleted too (no other
-        file is ever touched)."""
+        """Take a document out of the index; when it was read from an upload holding it alone,
+        that file is deleted too. No other file is ever touched: a record of an uploaded export
+        leaves the export, and comes back when the folder is indexed again."""
         if assistant.document(doc_id) is None:
-            raise HTTPException(404, f"no document {doc_id!r} in the index")
+            raise _no_document(doc_id)
         doc, deleted = remove(assistant, doc_id, uploader.folder if uploader is not None else None)
-        return {"removed": doc.id, "file_deleted": deleted}
+        return {"removed": doc.id, "file_deleted": deleted, "note": REMOVED_NOTE[deleted]}
 
     @router.get("/health", response_model=HealthOut)
     def health() -> dict[str, object]:
@@ -314,16 +385,17 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
 
 def _source_file(assistant: Assistant) -> Callable[[str], FileResponse]:
     def source(doc_id: str) -> FileResponse:
-        """The file a document was read from, when it lies inside the folder (or is the file)
-        that was indexed: a stored path can never lead the server anywhere else."""
-        doc = assistant.document(doc_id)
-        if doc is None:
-            raise HTTPException(404, f"no document {doc_id!r} in the index")
-        if not doc.url or "://" in doc.url or not doc.source:
-            raise HTTPException(404, "this document has no file to open")
-        path, root = Path(doc.url).resolve(), Path(doc.source).resolve()
-        if not (path == root or path.is_relative_to(root)) or not path.is_file():
-            raise HTTPException(404, "the document's file is not inside an indexed folder")
+        """The file a document was read from, when it holds that one document: the file the
+        indexer recorded reading, never a path the document names (an export's record may
+        name any file, hidden ones included)."""
+        if assistant.document(doc_id) is None:
+            raise _no_document(doc_id)
+        path = assistant.source_file(doc_id)
+        if path is None:
+            where = urllib.parse.quote(doc_id, safe="/")
+            raise HTTPException(404, "this document has no file of its own to open (it is a "
+                                     "record of an export, or its file changed since it was "
+                                     f"indexed): its text is at /api/documents/{where}")
         suffix = path.suffix.lower()
         # A release's own HTML must never run in this site's origin: pages come as plain
         # text, and the sandbox policy forbids scripts in whatever the browser shows.

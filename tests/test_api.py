@@ -235,7 +235,8 @@ def test_upload_index_ask_and_remove(with_uploads: tuple[TestClient, Uploader]) 
     assert removed.status_code == 200 and removed.json()["file_deleted"] is True
     assert not (uploader.folder / "crane_release.txt").exists()
     kept = client.delete("/api/documents/sanya.txt")  # not an upload: out of the index only
-    assert kept.json() == {"removed": "sanya.txt", "file_deleted": False}
+    assert kept.json()["removed"] == "sanya.txt" and kept.json()["file_deleted"] is False
+    assert "comes back when its folder is indexed again" in kept.json()["note"]
     assert (uploader.corpus / "sanya.txt").is_file()
     assert client.delete("/api/documents/sanya.txt").status_code == 404
 

@@ -59,11 +59,9 @@ def test_uploads_are_indexed_with_the_corpus_and_only_they_are_deleted(tmp_path:
     answer = bot.ask("How often do ferries to Baku leave?")
     assert answer.citations and answer.citations[0].doc_id == "uploads/ferry.txt"
 
-    uploaded = bot.document("uploads/ferry.txt")
-    seed = bot.document("seed.txt")
-    assert uploaded is not None and seed is not None
-    assert upload_path(uploaded, uploader.folder) == (uploader.folder / "ferry.txt").resolve()
-    assert upload_path(seed, uploader.folder) is None  # not an upload: never deleted
+    assert upload_path(bot, "uploads/ferry.txt", uploader.folder) == (
+        uploader.folder / "ferry.txt").resolve()
+    assert upload_path(bot, "seed.txt", uploader.folder) is None  # not an upload: never deleted
     bot.close()
 
 
