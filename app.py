@@ -2,6 +2,8 @@
 
 Host and port come from ``PRESS_ASSISTANT_HOST`` / ``PRESS_ASSISTANT_PORT`` (default
 127.0.0.1:7860); a host other than loopback also needs ``PRESS_ASSISTANT_AUTH=user:password``.
+The server answers only for that host and localhost, plus the names in
+``PRESS_ASSISTANT_ALLOWED_HOSTS`` (comma-separated; e.g. its public name behind a proxy).
 """
 
 from __future__ import annotations

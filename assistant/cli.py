@@ -373,14 +373,19 @@ def check(index: str | None) -> None:
               help="The indexed folder that files added from the web are saved under (in its "
                    "uploads/ folder) and that is indexed again after each upload.")
 @click.option("--no-uploads", is_flag=True, help="No adding or removing files from the web.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="A host name the server answers for besides --host and localhost, e.g. its "
+                   "public name behind a reverse proxy (pages of that name may also post to "
+                   "it); * for any. Repeatable; more in $PRESS_ASSISTANT_ALLOWED_HOSTS "
+                   "(comma-separated).")
 def serve(index: str | None, model: str | None, reranker: str | None, host: str, port: int,
-          corpus: str, no_uploads: bool) -> None:
+          corpus: str, no_uploads: bool, allowed_hosts: tuple[str, ...]) -> None:
     """Serve the web chat (at /) and the JSON API (at /api)."""
     with _errors():
         from .web import serve as run
 
         run(settings=_settings(index, model, reranker=reranker), host=host, port=port,
-            corpus=None if no_uploads else Path(corpus))
+            corpus=None if no_uploads else Path(corpus), extra_hosts=allowed_hosts)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,14 +18,16 @@ import html
 import ipaddress
 import logging
 import os
-import re
+import shutil
 import string
+import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .config import Settings
+from .config import MAX_QUESTION_CHARS, Settings
 from .documents import Answer, Citation, Document, Hit, Turn
 from .errors import AssistantError, ConfigError, QueryError
 
@@ -47,6 +49,9 @@ EXAMPLES = (
     "When did the meeting of SCO general prosecutors take place?",
 )
 AUTH_ENV = "PRESS_ASSISTANT_AUTH"
+ALLOWED_HOSTS_ENV = "PRESS_ASSISTANT_ALLOWED_HOSTS"
+UPLOADS_PER_REQUEST = 4
+"""Files of the largest accepted size one upload request may carry (its body limit)."""
 
 # Characters that mean something to HTML: turned into entities, which Markdown decodes back
 # into the literal character on display.
@@ -54,7 +59,6 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Everything else CommonMark may treat as syntax ([link](...), **, `, #, |, $, ...): a
 # backslash before any ASCII punctuation character makes it a literal one.
 _MARKDOWN = frozenset(string.punctuation) - frozenset(_HTML)
-_MARKER = re.compile(r"\[(\d+)\]")
 _WHOLE_LIMIT = 200_000
 """Characters of a release shown when its card is expanded; the source link has the rest."""
 
@@ -191,25 +195,46 @@ def format_sources(answer: Answer, *, turn: int,
     return f'<div class="sources">{"".join(cards)}</div>'
 
 
+def _markers(answer: Answer) -> list[list[tuple[int, int, int]]]:
+    """Where the answerer's own citation markers are in each line of ``answer.text``:
+    ``(start, end, n)`` spans, in order. The answerer writes every quote as its flattened text
+    followed by `` [n]`` (sentences joined by spaces; a list answer ends each row with one),
+    so a marker counts only right after its own citation's quote, read from the end of the
+    line backwards; a "[1]" a release itself contains is never one."""
+    lines = answer.text.split("\n")
+    pending = sorted(answer.citations, key=lambda c: c.n)
+    found: list[list[tuple[int, int, int]]] = [[] for _ in lines]
+    for number in range(len(lines) - 1, -1, -1):
+        end = len(lines[number])
+        while pending:
+            citation = pending[-1]
+            marker = f"[{citation.n}]"
+            needle = f"{_flat(citation.quote)} {marker}"
+            if not lines[number].endswith(needle, 0, end):
+                break
+            found[number].insert(0, (end - len(marker), end, citation.n))
+            pending.pop()
+            end -= len(needle)
+            if end and lines[number][end - 1] == " ":
+                end -= 1  # the space between two quoted sentences
+    return found
+
+
 def _format_answer_text(answer: Answer, turn: int) -> str:
     """The answer sentences, escaped, with the citation markers ``[n]`` in bold, each a link
-    to its card. Only numbers that name a citation count as markers: a "[3]" inside a quoted
-    release is its own text. A list answer's rows (lines starting "- ", written by the
-    assistant, not by a release) stay a Markdown list."""
-    numbers = {c.n for c in answer.citations}
+    to its card. Only the markers the answerer placed count (:func:`_markers`): a "[3]"
+    inside a quoted release is its own text. A list answer's rows (lines starting "- ",
+    written by the assistant, not by a release) stay a Markdown list."""
     lines = []
-    for line in answer.text.split("\n"):
+    for line, spans in zip(answer.text.split("\n"), _markers(answer), strict=True):
         row = line.startswith("- ")
-        text = line[2:] if row else line
         pieces: list[str] = []
-        position = 0
-        for match in _MARKER.finditer(text):
-            if int(match.group(1)) not in numbers:
-                continue
-            pieces.append(escape_text(text[position:match.start()]))
-            pieces.append(f"[**\\[{match.group(1)}\\]**](#src-{turn}-{match.group(1)})")
-            position = match.end()
-        pieces.append(escape_text(text[position:]))
+        position = 2 if row else 0
+        for start, end, n in spans:
+            pieces.append(escape_text(line[position:start]))
+            pieces.append(f"[**\\[{n}\\]**](#src-{turn}-{n})")
+            position = end
+        pieces.append(escape_text(line[position:]))
         joined = " ".join(piece for piece in pieces if piece)
         lines.append(f"- {joined}" if row else joined)
     return "\n".join(lines) if len(lines) > 1 else lines[0]
@@ -336,6 +361,38 @@ def format_upload_status(status: UploadStatus) -> str:
     return f'<div class="upload-status">{"".join(lines)}</div>'
 
 
+def _shorten(question: str) -> str:
+    """A question as the chat echoes it: one that is too long to be asked (refused with a
+    message right below) is not repeated in full."""
+    return question if len(question) <= MAX_QUESTION_CHARS else question[:200] + " …"
+
+
+def uploaded_file(item: Any, cache: Path, uploaded: Collection[str] | None) -> Path:
+    """The file behind ``item`` (a ``gr.File`` value) when it is one that Gradio's upload route
+    of this server stored: a regular file inside ``cache`` (the server's own upload folder),
+    reached without a symbolic link, and, when Gradio lists them (``uploaded``), one of the
+    files it received. Anything else, whatever path a client put in the event's data, raises
+    :class:`QueryError` and is never read."""
+    raw = str(getattr(item, "path", None) or getattr(item, "name", None) or item)
+    path, root = Path(os.path.abspath(raw)), Path(os.path.abspath(cache))
+    refused = QueryError(f"{Path(raw).name}: not a file uploaded to this page")
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        raise refused from None
+    current = root
+    for part in parts:  # a link inside the cache could still lead anywhere
+        current = current / part
+        if current.is_symlink():
+            raise refused
+    if not parts or not path.is_file() or not path.resolve().is_relative_to(root.resolve()):
+        raise refused
+    # Membership tests only: Gradio adds to the set from another thread meanwhile.
+    if uploaded is not None and raw not in uploaded and str(path) not in uploaded:
+        raise refused
+    return path
+
+
 # -- the app -------------------------------------------------------------------------------
 
 
@@ -365,7 +422,7 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
         # The question shows at once and the box empties; the answer's sentences come next,
         # then its source cards.
         turns = list(turns or [])
-        shown = escape_text(question or "") or "*(empty question)*"
+        shown = escape_text(_shorten(question or "")) or "*(empty question)*"
         history = [*(history or []), {"role": "user", "content": shown}]
         yield [*history, {"role": "assistant", "content": "*Searching the archive…*"}], "", turns
         turn = len(history)
@@ -428,10 +485,13 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
             return "<p>Uploads are off for this server.</p>"
         saved, refused = [], []
         for item in files or []:
-            source = Path(getattr(item, "name", None) or str(item))
-            original = getattr(item, "orig_name", None) or source.name
             try:
-                saved.append(save_upload(source, str(original), uploads).name)
+                # Only a file this server's upload route stored: the event's data is the
+                # client's word, and a client can name any path in it.
+                source = uploaded_file(item, Path(app.GRADIO_CACHE),
+                                       getattr(app, "upload_file_set", None))
+                # Gradio keeps an upload as <cache>/<hash>/<the name it was sent with>.
+                saved.append(save_upload(source, source.name, uploads).name)
             except AssistantError as exc:
                 refused.append(str(exc))
         if saved:
@@ -489,6 +549,7 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
                     with gr.Row(equal_height=True):
                         question = gr.Textbox(
                             elem_id="question", show_label=False, scale=8, autofocus=True,
+                            max_length=MAX_QUESTION_CHARS,
                             placeholder="Your question, e.g. Who attended the Sanya meeting?")
                         ask = gr.Button("Ask", elem_id="ask", variant="primary", scale=1,
                                         min_width=80)
@@ -496,6 +557,7 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
                 with gr.Tab("Search", id="search-tab"):
                     with gr.Row(equal_height=True):
                         query = gr.Textbox(elem_id="search-query", show_label=False, scale=8,
+                                           max_length=MAX_QUESTION_CHARS,
                                            placeholder="Words or a question: the passages "
                                                        "that match best, ranked")
                         find = gr.Button("Search", elem_id="search", scale=1, min_width=80)
@@ -615,32 +677,100 @@ def launch_auth(host: str) -> tuple[str, str] | None:
     return None
 
 
-def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860,
-          corpus: Path | None = None) -> None:
-    """Open the index, load the model, and serve the chat at ``/`` and the JSON API at
-    ``/api`` (:mod:`assistant.api`) until interrupted; both behind the same credentials.
-    ``corpus``: the indexed folder files added from the web are saved under, in its uploads
-    folder (None: no uploads)."""
+def allowed_hosts(given: Sequence[str] = ()) -> list[str]:
+    """The host names the server answers for besides its ``--host`` and the localhost names:
+    ``given`` (``serve --allowed-host``) and those in ``PRESS_ASSISTANT_ALLOWED_HOSTS``
+    (separated by commas or spaces), e.g. its public name behind a reverse proxy; ``*`` turns
+    the check off."""
+    from_env = os.environ.get(ALLOWED_HOSTS_ENV, "").replace(",", " ").split()
+    return list(dict.fromkeys([*given, *from_env]))
+
+
+def host_policy(host: str, extra: Sequence[str] = ()) -> Any:
+    """The :class:`~assistant.guard.HostPolicy` for a server bound to ``host``; a name that is
+    not one raises :class:`ConfigError`."""
+    from .guard import HostPolicy
+
+    try:
+        return HostPolicy.serving(host, extra)
+    except ValueError as exc:
+        raise ConfigError(f"allowed hosts (--allowed-host, {ALLOWED_HOSTS_ENV}): {exc}") from None
+
+
+def build_server(assistant: Assistant, *, host: str = "127.0.0.1",
+                 auth: tuple[str, str] | None = None, uploader: Uploader | None = None,
+                 extra_hosts: Sequence[str] = (), login_delay: float = 0.5) -> Any:
+    """The whole ASGI app :func:`serve` runs: the JSON API with the chat mounted on it at
+    ``/``, both behind :func:`assistant.guard.protect` (host and origin checks, body limits,
+    login throttling, security headers). Gradio's upload folder is read from
+    ``GRADIO_TEMP_DIR`` now: set it first (:func:`serve` does)."""
+    _ensure_no_analytics()
     import gradio as gr
-    import uvicorn
 
     from .api import build_api
+    from .guard import protect
+    from .uploads import MAX_UPLOAD_BYTES
+
+    policy = host_policy(host, extra_hosts)
+    blocks = build_app(assistant, uploader=uploader)
+    app = gr.mount_gradio_app(build_api(assistant, auth=auth, uploader=uploader), blocks,
+                              path="/", auth=auth, show_error=False, ssr_mode=False, css=_CSS,
+                              max_file_size=MAX_UPLOAD_BYTES)
+    # Gradio checks that a file named in an event's data is one its upload route stored
+    # (processing_utils._check_allowed) only once the app "has launched", which only
+    # Blocks.launch() records: mounted, every path a client names would be read.
+    blocks.has_launched = True
+    return protect(app, policy=policy, upload_limit=UPLOADS_PER_REQUEST * MAX_UPLOAD_BYTES,
+                   login_delay=login_delay)
+
+
+@contextmanager
+def upload_cache() -> Iterator[Path]:
+    """Gradio's upload folder for this server: ``GRADIO_TEMP_DIR`` when it is set, else a new
+    private folder (mode 0700) removed at exit. Gradio's default, /tmp/gradio, is shared by
+    every Gradio app on the machine, and anything another user put there would count as
+    uploaded to this one."""
+    given = os.environ.get("GRADIO_TEMP_DIR")
+    if given:
+        yield Path(given)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="press-assistant-uploads-"))
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        os.environ.pop("GRADIO_TEMP_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860,
+          corpus: Path | None = None, extra_hosts: Sequence[str] = ()) -> None:
+    """Open the index, load the model, and serve the chat at ``/`` and the JSON API at
+    ``/api`` (:mod:`assistant.api`) until interrupted; both behind the same credentials and
+    the protections of :mod:`assistant.guard`. ``corpus``: the indexed folder files added
+    from the web are saved under, in its uploads folder (None: no uploads). ``extra_hosts``:
+    host names served besides ``host`` and localhost (see :func:`allowed_hosts`, which adds
+    ``PRESS_ASSISTANT_ALLOWED_HOSTS``)."""
+    import uvicorn
+
     from .service import Assistant
 
-    auth = launch_auth(host)  # before the slow part: a refused config fails at once
+    # Before the slow part: a refused configuration fails at once.
+    auth = launch_auth(host)
+    extra = allowed_hosts(extra_hosts)
+    host_policy(host, extra)
     assistant = Assistant.open(settings=settings)
-    assistant.warm_up()  # the model, the vectors, the catalog: not on the first question
-    from .uploads import MAX_UPLOAD_BYTES, Uploader
-
-    uploader = Uploader(assistant, corpus) if corpus is not None else None
-    app = gr.mount_gradio_app(build_api(assistant, auth=auth, uploader=uploader),
-                              build_app(assistant, uploader=uploader), path="/", auth=auth,
-                              show_error=False, ssr_mode=False, css=_CSS,
-                              max_file_size=MAX_UPLOAD_BYTES)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"Serving the chat on http://{shown}:{port}/ and the API on http://{shown}:{port}/api "
-          "(Ctrl+C stops)", flush=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        assistant.warm_up()  # the model, the vectors, the catalog: not on the first question
+        from .uploads import Uploader
+
+        uploader = Uploader(assistant, corpus) if corpus is not None else None
+        with upload_cache():
+            app = build_server(assistant, host=host, auth=auth, uploader=uploader,
+                               extra_hosts=extra)
+            shown = f"[{host}]" if ":" in host else host
+            print(f"Serving the chat on http://{shown}:{port}/ and the API on "
+                  f"http://{shown}:{port}/api (Ctrl+C stops)", flush=True)
+            uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         assistant.close()

@@ -161,7 +161,8 @@ def test_messages_survive_gradio_chatbot_postprocessing() -> None:
 
 
 def test_a_list_answer_stays_a_list_and_its_rows_stay_text() -> None:
-    rows = (_citation(), _citation(n=2, quote="<img src=x onerror=alert(1)> - 3. * not a list"))
+    rows = (_citation(quote="One."),
+            _citation(n=2, quote="<img src=x onerror=alert(1)> - 3. * not a list"))
     answer = Answer(question="q", abstained=False, citations=rows, count=2,
                     searched="releases from 2016-01-01 to 2016-12-31",
                     text="2 releases match.\n- 2016-11-30: First — One. [1]\n"
