@@ -16,8 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import html
 import ipaddress
+import json
 import logging
 import os
+import re
 import shutil
 import string
 import tempfile
@@ -50,8 +52,8 @@ EXAMPLES = (
 )
 AUTH_ENV = "PRESS_ASSISTANT_AUTH"
 ALLOWED_HOSTS_ENV = "PRESS_ASSISTANT_ALLOWED_HOSTS"
-UPLOADS_PER_REQUEST = 4
-"""Files of the largest accepted size one upload request may carry (its body limit)."""
+_MULTIPART_SLACK = 2**20
+"""Bytes of an upload request's body besides its files' (part headers, boundaries)."""
 
 # Characters that mean something to HTML: turned into entities, which Markdown decodes back
 # into the literal character on display.
@@ -265,6 +267,8 @@ def format_error(error: Exception) -> str:
 
 def parse_date(value: str | None, name: str) -> dt.date | None:
     """A ``YYYY-MM-DD`` filter box's value; empty means no filter."""
+    if value is not None and not isinstance(value, str):  # a program's call can send anything
+        raise QueryError(f"{name}: expected a date like 2021-03-01")
     value = (value or "").strip()
     if not value:
         return None
@@ -641,10 +645,13 @@ def _client_ask(assistant: Assistant) -> Any:
 
     def ask(question: str, since: str = "", until: str = "") -> dict[str, Any]:
         try:
+            if question is not None and not isinstance(question, str):
+                raise QueryError("question: expected text")
             return assistant.ask(question or "", since=parse_date(since, "since"),
                                  until=parse_date(until, "until")).to_json()
         except AssistantError as exc:
-            raise gr.Error(str(exc)) from exc
+            # The client's mistake, said in its message: no traceback in the server log.
+            raise gr.Error(str(exc), print_exception=False) from exc
 
     # gr.api reads the parameter types to describe the endpoint: real classes, not the
     # strings `from __future__ import annotations` leaves.
@@ -675,6 +682,171 @@ def launch_auth(host: str) -> tuple[str, str] | None:
             f"serving on {host} makes the chat reachable from other machines: set "
             f"{AUTH_ENV}=user:password to require a login, or bind 127.0.0.1")
     return None
+
+
+_EVENT_ROUTE = re.compile(
+    r"^/gradio_api/(?:(?P<join>queue/join)|(?P<kind>run|api|call|call/v2)/(?P<name>[^/]+))/?$")
+_UPLOAD_ROUTES = frozenset({"/gradio_api/upload", "/gradio_api/upload/"})
+
+
+def _event_index(value: Any) -> int | None:
+    """An event number as Gradio's request model would read it (3, 3.0, "3"), or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number == value or str(value).strip() == str(number) else None
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _non_finite(name: str) -> float:
+    raise _NonFinite(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NonFinite(text)
+    return value
+
+
+class GradioRequestChecks:
+    """Requests that Gradio's own routes would answer with a 500, answered with a 4xx: what the
+    client sent is wrong, not the server (pure ASGI, inside :func:`assistant.guard.protect`,
+    so bodies are already bounded). POSTs under ``/gradio_api/`` only:
+
+    * A JSON body with a number JSON cannot write back (``1e400``, ``NaN``), or nested past
+      Python's recursion limit: Gradio's answer to its validation error would fail to quote it.
+    * An event call (``/gradio_api/queue/join``, ``run/``, ``api/``, ``call/<name>``) naming an
+      event the page does not have (Gradio indexes its table with it: a KeyError), or none.
+    * A ``gr.Error`` from an endpoint called directly (``/gradio_api/run/ask``): Gradio answers
+      500 with the error's message; our errors are all the request's fault, so 400.
+    * Whatever else these routes raise while taking the request apart (a TypeError for a
+      keyword the endpoint has no parameter for, a KeyError for a hidden one, a
+      UnicodeEncodeError for a lone surrogate quoted back, an upload part that is no file):
+      400. These routes only read the request and queue it, so such an error is the
+      request's; the server log keeps the traceback all the same.
+    """
+
+    CLIENT_FAULTS = (TypeError, LookupError, ValueError, RecursionError)
+
+    def __init__(self, app: Any, blocks: Any) -> None:
+        self.app, self.blocks = app, blocks
+
+    def problem(self, route: re.Match[str] | None, body: bytes) -> tuple[int, str] | None:
+        """What is wrong with a JSON request to Gradio (an event call when ``route`` says
+        which), as (status, message); None to let Gradio answer (its request models refuse
+        malformed JSON and wrong types with a 422 themselves)."""
+        try:
+            data = json.loads(body, parse_constant=_non_finite, parse_float=_finite)
+        except _NonFinite:
+            return 400, "the request has a number out of range (NaN, Infinity or past 1e308)"
+        except RecursionError:
+            return 400, "the request's JSON is nested too deeply"
+        except ValueError:
+            return None
+        if route is None or not isinstance(data, dict):
+            return None
+        fns = getattr(self.blocks, "fns", {})
+        given = data.get("fn_index")
+        if not str(route["kind"]).startswith("call") and given is not None:
+            index = _event_index(given)
+            if index is None:
+                return None
+            if index not in fns:
+                return 400, f"fn_index {index} names no event of this page"
+            return None
+        if route["join"]:
+            return 400, "fn_index is missing: the number of one of this page's events"
+        if route["name"] not in {getattr(fn, "api_name", None) for fn in fns.values()}:
+            return 404, f"no endpoint named {route['name']!r} (see /gradio_api/info)"
+        return None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from .guard import refuse
+
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if scope["type"] != "http" or scope["method"] != "POST" or \
+                not path.startswith("/gradio_api/"):
+            await self.app(scope, receive, send)
+            return
+        if path in _UPLOAD_ROUTES:  # files: streamed through, never held here
+            await self._run(scope, receive, send, direct=False,
+                            refusal="not an upload: send multipart/form-data whose \"files\" "
+                                    "parts are files with names")
+            return
+        messages = []
+        while True:  # the whole body: bounded by the guard outside
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        route = _EVENT_ROUTE.match(path)
+        problem = self.problem(route, body)
+        if problem is not None:
+            await refuse(scope, receive, send, *problem)
+            return
+
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        await self._run(scope, replay, send,
+                        direct=route is not None and route["kind"] in {"run", "api"},
+                        refusal="this request does not fit the route: /gradio_api/info "
+                                "describes the endpoints and their parameters")
+
+    async def _run(self, scope: Any, receive: Any, send: Any, *, direct: bool,
+                   refusal: str) -> None:
+        """Run the request, holding back a 500 until it is known whether the request caused
+        it (then 400 with ``refusal``) or, for a direct call (``direct``), whether it carries
+        a ``gr.Error``'s message (then 400 with it)."""
+        from .guard import refuse
+
+        held: list[Any] = []
+        started = False
+
+        async def holding(message: Any) -> None:
+            nonlocal started
+            if held or (message["type"] == "http.response.start" and message["status"] == 500):
+                held.append(message)
+            else:
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
+        try:
+            await self.app(scope, receive, holding)
+        except self.CLIENT_FAULTS:
+            if started:
+                raise
+            await refuse(scope, receive, send, 400, refusal)
+            return
+        except Exception:
+            await self._release(held, send, direct=False)
+            raise
+        await self._release(held, send, direct=direct)
+
+    @staticmethod
+    async def _release(held: list[Any], send: Any, *, direct: bool) -> None:
+        if not held:
+            return
+        body = b"".join(m.get("body", b"") for m in held[1:] if m["type"] == "http.response.body")
+        start = held[0]
+        if direct:
+            # Gradio's payload for a gr.Error has its message; a bug's has {"error": null}.
+            try:
+                said = json.loads(body).get("error")
+            except (ValueError, AttributeError):
+                said = None
+            if isinstance(said, str) and said:
+                start = {**start, "status": 400}
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
 
 
 def allowed_hosts(given: Sequence[str] = ()) -> list[str]:
@@ -709,7 +881,7 @@ def build_server(assistant: Assistant, *, host: str = "127.0.0.1",
 
     from .api import build_api
     from .guard import protect
-    from .uploads import MAX_UPLOAD_BYTES
+    from .uploads import MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES
 
     policy = host_policy(host, extra_hosts)
     blocks = build_app(assistant, uploader=uploader)
@@ -720,7 +892,10 @@ def build_server(assistant: Assistant, *, host: str = "127.0.0.1",
     # (processing_utils._check_allowed) only once the app "has launched", which only
     # Blocks.launch() records: mounted, every path a client names would be read.
     blocks.has_launched = True
-    return protect(app, policy=policy, upload_limit=UPLOADS_PER_REQUEST * MAX_UPLOAD_BYTES,
+    app = GradioRequestChecks(app, blocks)
+    # An upload request carries a few files (the per-request limit of uploads.py); every
+    # other body is small, however it is sent.
+    return protect(app, policy=policy, upload_limit=MAX_REQUEST_BYTES + _MULTIPART_SLACK,
                    login_delay=login_delay)
 
 
