@@ -115,6 +115,9 @@ def page(browser: Any, served: dict[str, Any]) -> Iterator[Any]:
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The Content-Security-Policy must not block anything the page itself does.
+    page.on("console", lambda message: errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
     page.goto(served["url"], wait_until="domcontentloaded", timeout=60_000)
     page.locator("#question textarea").wait_for(timeout=60_000)
     yield page
