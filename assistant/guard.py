@@ -106,16 +106,15 @@ def parse_host(value: str) -> tuple[str, int | None] | None:
             return None
         port = rest[1:] if rest else None
         try:
-            ipaddress.IPv6Address(host)
+            host = str(ipaddress.IPv6Address(host))  # one spelling: [0::1] is ::1
         except ValueError:
             return None
     else:
         if value.count(":") > 1:  # a bare IPv6 address: only valid without a port
             try:
-                ipaddress.IPv6Address(value)
+                return str(ipaddress.IPv6Address(value)), None
             except ValueError:
                 return None
-            return value, None
         host, sep, port_text = value.partition(":")
         port = port_text if sep else None
         host = host.rstrip(".")  # "localhost." is localhost
@@ -145,7 +144,9 @@ class HostPolicy:
 
     ``names``: accepted host names and addresses (lower case). ``public``: the names given
     explicitly (``--allowed-host``), the server's public names behind a reverse proxy: a page
-    of theirs, on any port or scheme, is this server's own page. ``any_ip``: every IP address
+    of theirs, on any port or scheme, is this server's own page (a proxy may hand the server
+    a Host of its own, so the request's Host cannot tell). The localhost names are never
+    public: another port of this machine is another program. ``any_ip``: every IP address
     is accepted (the server was bound to all interfaces, whose addresses nobody listed; an
     address, unlike a name, cannot be rebound). ``anything``: no check at all.
     """
@@ -172,6 +173,7 @@ class HostPolicy:
             if parsed is None:
                 raise ValueError(f"{item!r} is not a host name or address (no scheme, no path)")
             public.add(parsed[0])
+        public -= set(LOCAL_NAMES)
         names = set(public) | set(LOCAL_NAMES)
         bound = parse_host(bind) if bind not in _WILDCARDS else None
         if bound is not None:
@@ -187,9 +189,9 @@ class HostPolicy:
         return (self.anything or host in self.names or (self.any_ip and _is_ip(host)))
 
     def same_origin(self, origin: str, host_header: str) -> bool:
-        """Whether ``origin`` (an Origin or Referer header) is this server: the scheme, host
-        and port the request itself was sent to (its Host header), or one of the public
-        names."""
+        """Whether ``origin`` (an Origin or Referer header) is this server: the host and port
+        the request itself was sent to (its Host header; a missing port is the origin's
+        scheme's), or one of the public names."""
         try:
             parts = urllib.parse.urlsplit(origin.strip())
             port = parts.port
@@ -197,7 +199,10 @@ class HostPolicy:
             return False
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             return False
-        name = parts.hostname.lower().rstrip(".")
+        named = parse_host(f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname)
+        if named is None:
+            return False
+        name = named[0]
         if name in self.public:
             return True
         target = parse_host(host_header)

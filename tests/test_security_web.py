@@ -346,6 +346,21 @@ def test_allowed_hosts_come_from_the_option_and_the_environment(
         host_policy("127.0.0.1", ["https://press.example.org/"])
 
 
+def test_same_origin_means_the_host_and_port_the_request_was_sent_to() -> None:
+    policy = HostPolicy.serving("127.0.0.1", [PUBLIC_NAME, "localhost"])
+    assert policy.same_origin("http://127.0.0.1:7860", "127.0.0.1:7860")
+    assert policy.same_origin("http://[0::1]:7860", "[::1]:7860")
+    assert policy.same_origin("https://press.example.org", "127.0.0.1:7860")  # via a proxy
+    assert policy.same_origin("https://archive.lan", "archive.lan:443")
+    # (No scheme compared: one port serves one of http and https, and a TLS proxy in front
+    # hands the server plain http.)
+    for origin in ("http://127.0.0.1:8080", "http://localhost:7860",
+                   "http://127.0.0.1:7860@evil.example", "ftp://127.0.0.1:7860", "null",
+                   "http://[::1", "http://127.0.0.1:7860.evil.example",
+                   "http://localhost:3000"):  # localhost is never a public name
+        assert not policy.same_origin(origin, "127.0.0.1:7860"), origin
+
+
 # -- 3. body limits -----------------------------------------------------------------------------
 
 
