@@ -18,7 +18,7 @@ import logging
 import secrets
 import tempfile
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -30,16 +30,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 
 from . import __version__
+from .config import MAX_QUESTION_CHARS
 from .documents import Turn
 from .errors import AssistantError, IndexError_, QueryError, UnsupportedFormat
+from .guard import JSON_LIMIT, MULTIPART_SLACK, BodyLimit
 from .service import Assistant
-from .uploads import MAX_UPLOAD_BYTES, REMOVED_NOTE, Uploader, checked_name, remove
+from .uploads import MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, REMOVED_NOTE, Uploader, checked_name, remove
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1_000_000
+MAX_BODY = JSON_LIMIT
 """Bytes a JSON request may have: a question with its conversation needs far less."""
-MAX_QUESTION = 2_000
+MAX_QUESTION = MAX_QUESTION_CHARS
 MAX_OFFSET = 10**9
 """The largest ``offset`` of /api/documents: far past any archive, well inside SQLite's
 integers (a larger one was a 500)."""
@@ -380,6 +382,10 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
                       include_in_schema=False,
                       dependencies=[Depends(_basic_auth(auth))] if auth else [])
     _handle_errors(app)
+    # Bodies bounded however they are sent (Content-Length or chunked), so the API is safe
+    # on its own too; `serve` puts the whole server behind the same limit once more, outside
+    # the checks that read Gradio's bodies (web.build_server).
+    app.add_middleware(BodyLimit, default=MAX_BODY, upload=MAX_REQUEST_BYTES + MULTIPART_SLACK)
     return app
 
 
@@ -409,17 +415,6 @@ def _source_file(assistant: Assistant) -> Callable[[str], FileResponse]:
 
 
 def _handle_errors(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def limit_body(request: Request,
-                         call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        # Checked before the body is read: an oversized request costs nothing.
-        size = request.headers.get("content-length", "")
-        upload = request.method == "POST" and request.url.path == "/api/documents"
-        limit = MAX_UPLOAD_BYTES * 4 if upload else MAX_BODY  # a few files per request
-        if request.url.path.startswith("/api/") and size.isdigit() and int(size) > limit:
-            return _error(413, f"the request has {int(size):,} bytes; the limit is {limit:,}")
-        return await call_next(request)
-
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []

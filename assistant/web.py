@@ -52,9 +52,6 @@ EXAMPLES = (
 )
 AUTH_ENV = "PRESS_ASSISTANT_AUTH"
 ALLOWED_HOSTS_ENV = "PRESS_ASSISTANT_ALLOWED_HOSTS"
-_MULTIPART_SLACK = 2**20
-"""Bytes of an upload request's body besides its files' (part headers, boundaries)."""
-
 # Characters that mean something to HTML: turned into entities, which Markdown decodes back
 # into the literal character on display.
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -408,7 +405,7 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
     import gradio as gr
 
     # Aliased: `remove` names the page's button below.
-    from .uploads import MAX_UPLOAD_BYTES, allowed_suffixes, save_upload
+    from .uploads import MAX_UPLOAD_BYTES, allowed_suffixes
     from .uploads import remove as remove_with_upload
 
     uploads = uploader.folder if uploader is not None else None
@@ -487,17 +484,27 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
     def upload(files: list[Any] | None) -> str:
         if uploader is None or uploads is None:
             return "<p>Uploads are off for this server.</p>"
-        saved, refused = [], []
+        sources, refused = [], []
         for item in files or []:
             try:
                 # Only a file this server's upload route stored: the event's data is the
                 # client's word, and a client can name any path in it.
-                source = uploaded_file(item, Path(app.GRADIO_CACHE),
-                                       getattr(app, "upload_file_set", None))
-                # Gradio keeps an upload as <cache>/<hash>/<the name it was sent with>.
-                saved.append(save_upload(source, source.name, uploads).name)
+                sources.append(uploaded_file(item, Path(app.GRADIO_CACHE),
+                                             getattr(app, "upload_file_set", None)))
             except AssistantError as exc:
                 refused.append(str(exc))
+        saved: list[str] = []
+        if sources and not refused:
+            try:
+                # All or none, within the uploads quota, as the API's uploads are. Gradio
+                # keeps an upload as <cache>/<hash>/<the name it was sent with>.
+                saved = [p.name for p in uploader.save([(s, s.name) for s in sources])]
+            except AssistantError as exc:
+                refused.append(str(exc))
+            for source in sources if saved else ():  # copied: the cache need not keep it
+                source.unlink(missing_ok=True)
+        elif sources:
+            refused.append("nothing was saved: send the files again without the refused ones")
         if saved:
             uploader.start()
         lines = [f"<p>Saved {', '.join(map(_attr, saved))}; indexing…</p>"] if saved else []
@@ -880,7 +887,7 @@ def build_server(assistant: Assistant, *, host: str = "127.0.0.1",
     import gradio as gr
 
     from .api import build_api
-    from .guard import protect
+    from .guard import MULTIPART_SLACK, protect
     from .uploads import MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES
 
     policy = host_policy(host, extra_hosts)
@@ -895,7 +902,7 @@ def build_server(assistant: Assistant, *, host: str = "127.0.0.1",
     app = GradioRequestChecks(app, blocks)
     # An upload request carries a few files (the per-request limit of uploads.py); every
     # other body is small, however it is sent.
-    return protect(app, policy=policy, upload_limit=MAX_REQUEST_BYTES + _MULTIPART_SLACK,
+    return protect(app, policy=policy, upload_limit=MAX_REQUEST_BYTES + MULTIPART_SLACK,
                    login_delay=login_delay)
 
 
