@@ -18,6 +18,7 @@ import click
 from .config import Settings
 from .documents import Answer, IndexReport
 from .errors import AssistantError, ConfigError
+from .uploads import QUOTA_BYTES, QUOTA_FILES
 
 
 def _settings(index: str | None, model: str | None = None, **extra: Any) -> Settings:
@@ -378,14 +379,22 @@ def check(index: str | None) -> None:
                    "public name behind a reverse proxy (pages of that name may also post to "
                    "it); * for any. Repeatable; more in $PRESS_ASSISTANT_ALLOWED_HOSTS "
                    "(comma-separated).")
+@click.option("--uploads-quota", "quota_mb", default=QUOTA_BYTES // 2**20, show_default=True, metavar="MB",
+              type=click.IntRange(min=1),
+              help="Megabytes the uploads/ folder may hold; an upload past it is refused.")
+@click.option("--uploads-max-files", "quota_files", default=QUOTA_FILES, show_default=True,
+              metavar="N", type=click.IntRange(min=1),
+              help="Files the uploads/ folder may hold; an upload past it is refused.")
 def serve(index: str | None, model: str | None, reranker: str | None, host: str, port: int,
-          corpus: str, no_uploads: bool, allowed_hosts: tuple[str, ...]) -> None:
+          corpus: str, no_uploads: bool, allowed_hosts: tuple[str, ...], quota_mb: int,
+          quota_files: int) -> None:
     """Serve the web chat (at /) and the JSON API (at /api)."""
     with _errors():
         from .web import serve as run
 
         run(settings=_settings(index, model, reranker=reranker), host=host, port=port,
-            corpus=None if no_uploads else Path(corpus), extra_hosts=allowed_hosts)
+            corpus=None if no_uploads else Path(corpus), extra_hosts=allowed_hosts,
+            quota_bytes=quota_mb * 2**20, quota_files=quota_files)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -926,13 +926,15 @@ def upload_cache() -> Iterator[Path]:
 
 
 def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860,
-          corpus: Path | None = None, extra_hosts: Sequence[str] = ()) -> None:
+          corpus: Path | None = None, extra_hosts: Sequence[str] = (),
+          quota_bytes: int | None = None, quota_files: int | None = None) -> None:
     """Open the index, load the model, and serve the chat at ``/`` and the JSON API at
     ``/api`` (:mod:`assistant.api`) until interrupted; both behind the same credentials and
     the protections of :mod:`assistant.guard`. ``corpus``: the indexed folder files added
     from the web are saved under, in its uploads folder (None: no uploads). ``extra_hosts``:
     host names served besides ``host`` and localhost (see :func:`allowed_hosts`, which adds
-    ``PRESS_ASSISTANT_ALLOWED_HOSTS``)."""
+    ``PRESS_ASSISTANT_ALLOWED_HOSTS``). ``quota_bytes``, ``quota_files``: what the uploads
+    folder may hold (None: the defaults of :mod:`assistant.uploads`)."""
     import uvicorn
 
     from .service import Assistant
@@ -944,9 +946,11 @@ def serve(*, settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     assistant = Assistant.open(settings=settings)
     try:
         assistant.warm_up()  # the model, the vectors, the catalog: not on the first question
-        from .uploads import Uploader
+        from .uploads import QUOTA_BYTES, QUOTA_FILES, Uploader
 
-        uploader = Uploader(assistant, corpus) if corpus is not None else None
+        uploader = (Uploader(assistant, corpus, quota_bytes=quota_bytes or QUOTA_BYTES,
+                             quota_files=quota_files or QUOTA_FILES)
+                    if corpus is not None else None)
         with upload_cache():
             app = build_server(assistant, host=host, auth=auth, uploader=uploader,
                                extra_hosts=extra)

@@ -243,6 +243,19 @@ def test_a_file_uploaded_through_the_page_is_saved_and_indexed(served: Served) -
     assert served.bot.document(f"{UPLOADS}/aktau_ferry.txt") is not None
 
 
+def test_uploads_through_the_page_keep_to_the_quota_all_or_none(
+        served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The page saves through the same Uploader as the API: past the quota nothing is saved.
+    monkeypatch.setattr(served.uploader, "quota_files", len(served.saved()) + 1)
+    stored = [httpx.post(f"{served.url}/gradio_api/upload", timeout=30,
+                         files={"files": (name, UPLOADED.encode())}).json()[0]
+              for name in ("one.txt", "two.txt")]
+    before = served.saved()
+    done = _run_event(served.url, "add", [[_file_data(p, Path(p).name) for p in stored]])
+    assert done["success"] and "the uploads folder is full" in json.dumps(done["output"])
+    assert served.saved() == before
+
+
 def test_the_upload_handler_takes_only_what_the_upload_route_stored(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     (cache / "abc").mkdir(parents=True)
