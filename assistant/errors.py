@@ -12,6 +12,7 @@ message says what to do next. Only the CLI and the web app turn these into outpu
      ├── IndexError_             the index folder is missing, locked, or does not fit
      │    ├── IndexNotFound      no index yet at that folder
      │    ├── IndexLocked        another indexing run holds the write lock
+     │    ├── IndexReadOnly      an index opened for reading was asked to write
      │    ├── IndexMismatch      built by another embedding model or an older format
      │    └── IndexCorrupt       the stored data failed its integrity check
      └── QueryError             an empty question, an impossible date range
@@ -46,6 +47,11 @@ class IndexNotFound(IndexError_):
 
 class IndexLocked(IndexError_):
     """Another process is writing to the index."""
+
+
+class IndexReadOnly(IndexError_):
+    """This process opened the index for reading only (no write lock taken) and was asked to
+    write to it; open it for writing instead."""
 
 
 class IndexMismatch(IndexError_):

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import keyword_index
 from .documents import Chunk, Document, DocumentPage, DocumentSummary, Filters, Skipped
-from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+from .errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, IndexReadOnly
 from .lexical import index_text, stems
 
 if TYPE_CHECKING:
@@ -376,7 +376,7 @@ class Store:
         """Remember files as read (and forget others). Not a change of what the index
         answers, so the generation stays (the FAISS file stays current)."""
         if not self.writable:
-            raise IndexLocked("this index was opened for reading")
+            raise IndexReadOnly("this index was opened for reading")
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -1002,7 +1002,7 @@ class Store:
         ``progress(done, total)`` counts chunks (a million take about two minutes here).
         Returns whether one was written."""
         if not self.writable:
-            raise IndexLocked("this index was opened for reading")
+            raise IndexReadOnly("this index was opened for reading")
         total = self.counts()[1]
         if total < keyword_index.MIN_CHUNKS:
             keyword_index.remove_older(self.folder, keep=None)
@@ -1045,7 +1045,7 @@ class Store:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         if not self.writable:
-            raise IndexLocked("this index was opened for reading")
+            raise IndexReadOnly("this index was opened for reading")
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:

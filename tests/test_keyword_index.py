@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import keyword_index
+from assistant import IndexReadOnly, keyword_index
 from assistant.documents import Chunk, Document, Filters
 from assistant.lexical import stems
 from assistant.store import Store
@@ -164,8 +164,12 @@ def test_writing_a_snapshot_reports_progress_and_needs_the_write_lock(store: Sto
     assert seen[-1] == (120, 120)
     reader = Store.open(store.folder)
     try:
-        with pytest.raises(Exception, match="opened for reading"):
+        with pytest.raises(IndexReadOnly, match="opened for reading"):
             reader.save_keywords()
+        with pytest.raises(IndexReadOnly, match="opened for reading"):
+            reader.write([], remove=["doc-1"])
+        with pytest.raises(IndexReadOnly, match="opened for reading"):
+            reader.record_files({})
     finally:
         reader.close()
 
