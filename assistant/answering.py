@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .embedding import Embedder
-    from .store import Store
+    from .index_store import Store
 
 # Weights chosen on the project's press question set (docs/QUALITY.md), checked not to move
 # the XQuAD first-sentence figure.

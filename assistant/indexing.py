@@ -27,7 +27,7 @@ from .chunking import chunk_document, split_sentences
 from .config import Settings
 from .documents import Chunk, Document, IndexReport, Skipped
 from .errors import ReadError
-from .store import FORMAT_VERSION, FileRecord, Store, take_write_lock
+from .index_store import FORMAT_VERSION, FileRecord, Store, take_write_lock
 
 if TYPE_CHECKING:
     import numpy as np

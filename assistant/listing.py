@@ -23,7 +23,7 @@ from .lexical import content_stems, month_stems, stems
 
 if TYPE_CHECKING:
     from .documents import Filters
-    from .store import Store
+    from .index_store import Store
 
 MAX_ROWS = 60
 MIN_COVERAGE = 0.4

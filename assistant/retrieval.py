@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .embedding import Embedder
+    from .index_store import Store
     from .reranking import Reranker
-    from .store import Store
 
 
 _EVERYTHING = Filters()

@@ -26,10 +26,10 @@ from .documents import (
     Turn,
 )
 from .errors import IndexNotFound, QueryError
+from .index_store import MANIFEST, Manifest, Store, recover
 from .indexing import Progress, rebuild, run_index
 from .querying import read_dates, resolve
 from .retrieval import Retriever
-from .store import MANIFEST, Manifest, Store, recover
 
 if TYPE_CHECKING:
     from .embedding import Embedder

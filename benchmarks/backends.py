@@ -23,7 +23,7 @@ import numpy as np
 from assistant import Assistant, Settings
 from assistant.embedding import load_embedder
 from assistant.evaluation import evaluate_qa, run_eval
-from assistant.store import Store
+from assistant.index_store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -34,7 +34,7 @@ QUESTIONS = ROOT / "benchmarks" / "questions"
 def _vectors(folder: Path) -> dict[tuple[str, int], np.ndarray]:
     store = Store.open(folder)
     try:
-        rows = store._query("SELECT doc_id, ordinal, vector FROM chunks")
+        rows = store.database.query("SELECT doc_id, ordinal, vector FROM chunks")
     finally:
         store.close()
     return {(r[0], r[1]): np.frombuffer(r[2], dtype=np.float32) for r in rows}

@@ -313,7 +313,7 @@ def _rows(chunks: list[list[Chunk]]) -> list[int]:
 
 def _recipe(base: int, sigma: float, seed: int, embedder: Any) -> dict[str, object]:
     from assistant import Settings
-    from assistant.store import FORMAT_VERSION
+    from assistant.index_store import FORMAT_VERSION
 
     settings = Settings.from_env()
     # "sentences": the spans are written with the documents, as `press-assistant index` does
@@ -331,7 +331,7 @@ def _built(folder: Path, size: int, recipe: dict[str, object]) -> dict[str, Any]
     """What index-<N>.json says of a finished build, when the folder holds exactly ``size``
     chunks made the same way; None when it must be built (again)."""
     from assistant.errors import AssistantError
-    from assistant.store import Store
+    from assistant.index_store import Store
 
     info_path = folder.with_suffix(".json")
     # The .json is written after save_vectors: without it the build did not finish.
@@ -363,7 +363,7 @@ def _build(folder: Path, size: int, base: Base, sigma: float, seed: int,
     from tqdm import tqdm
 
     from assistant import Settings
-    from assistant.store import Store
+    from assistant.index_store import Store
 
     if not base.documents:
         raise SystemExit("the base sample is empty: are the archives in ../shared/data?")
@@ -452,7 +452,7 @@ def _build(folder: Path, size: int, base: Base, sigma: float, seed: int,
 def _with_keywords(folder: Path, info: dict[str, Any]) -> dict[str, Any]:
     """A reused index built before the keyword snapshot existed gets one now, as the next
     `press-assistant index` run would write it; its time joins the build's."""
-    from assistant.store import Manifest, Store
+    from assistant.index_store import Manifest, Store
 
     made = Manifest.read(folder)
     with Store.create_or_open(folder, model=made.model, dimension=made.dimension,
@@ -589,13 +589,13 @@ def _add_one(bot: Any) -> float:
 def _recall(folder: Path, embedder: Any, questions: list[str], k: int = 10) -> float:
     """Mean share of the exact top ``k`` (every stored vector, brute force in numpy) that the
     store's dense search returns for the questions: 1.0 while FAISS is flat; beyond
-    vector_index.EXACT_LIMIT what the IVF index loses on real questions (the store tunes its
+    index_store.vectors.EXACT_LIMIT what the IVF index loses on real questions (the store tunes its
     probes on stored vectors, not on questions)."""
     import sqlite3
 
     import numpy as np
 
-    from assistant.store import STORE, Store
+    from assistant.index_store import STORE, Store
 
     queries = np.ascontiguousarray(embedder.embed(questions), dtype=np.float32)
     best = np.full((len(queries), k), -np.inf, np.float32)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from assistant import Assistant, IndexLocked, IndexMismatch, IndexNotFound
 from assistant.config import Settings
+from assistant.index_store import STORE, Store
 from assistant.indexing import run_index
-from assistant.store import Store
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,8 +254,11 @@ def test_sentences_are_stored_once_and_older_indexes_still_answer(tmp_path: Path
     assert doc is not None
     expected = tuple(split_sentences(doc.text, doc.lang))
     assert store.sentence_spans(doc.id) == expected and len(expected) > 3
-    store._db.execute("DELETE FROM sentences")  # as an index written before they were stored
-    store._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+    # As an index written before they were stored: changed on disk by another connection,
+    # as another process would (the store sees the new generation and drops its caches).
+    with contextlib.closing(sqlite3.connect(store.folder / STORE)) as db, db:
+        db.execute("DELETE FROM sentences")
+        db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
     assert store.sentence_spans(doc.id) is None
     assert sentence_spans(doc, store) == expected
     store.close()

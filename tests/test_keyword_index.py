@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import IndexReadOnly, keyword_index
+from assistant import IndexReadOnly
 from assistant.documents import Chunk, Document, Filters
+from assistant.index_store import Store, keyword_snapshot
 from assistant.lexical import stems
-from assistant.store import Store
 
 DIM = 8
 WORDS = ["harbour", "budget", "minister", "school", "flood", "vaccine", "bridge", "court", "tariff",
@@ -41,7 +41,7 @@ def _docs(start: int, count: int, *, collection: str = "wires",
 
 @pytest.fixture()
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.setattr(keyword_index, "MIN_CHUNKS", 100)
+    monkeypatch.setattr(keyword_snapshot, "MIN_CHUNKS", 100)
     opened = Store.create_or_open(tmp_path / "index", model="fake", dimension=DIM,
                                   chunk_tokens=200, overlap_tokens=0)
     yield opened
@@ -52,7 +52,7 @@ def _fts_only(store: Store, query: str, limit: int,
               filters: Filters | None = None) -> list[tuple[int, float]]:
     """What FTS5 alone ranks, the way the store asks it without a snapshot."""
     words = " OR ".join(f'"{w}"' for w in dict.fromkeys(stems(query, drop_stopwords=True)))
-    return store._fts_ranked(words, limit, store._allowed_chunks(filters))
+    return store.keywords.fts_ranked(words, limit, store.catalog.allowed(filters))
 
 
 def _ordered(found: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -145,7 +145,7 @@ def test_a_reader_takes_up_a_new_snapshot_and_survives_a_torn_one(store: Store) 
         expected = reader.keyword_search("railway court", limit=10)
         store.write(_docs(100, 50))
         store.save_keywords()
-        newest = keyword_index.newest(store.folder)
+        newest = keyword_snapshot.newest(store.folder)
         assert newest is not None
         (newest[1] / "postings.npy").unlink()  # torn: FTS5 answers alone
         store.write(_docs(150, 1))
@@ -219,7 +219,7 @@ def test_word_counts_come_from_the_snapshot_and_what_came_after(store: Store) ->
     snapshot = store.keyword_snapshot()
     assert snapshot is not None
     after = {w: store.chunk_frequency(w) for w in before}
-    vocabulary = {w: store._query("SELECT doc FROM chunks_vocab WHERE term = ?", (w,))
+    vocabulary = {w: store.database.query("SELECT doc FROM chunks_vocab WHERE term = ?", (w,))
                   for w in before}
     assert after == {w: (rows[0][0] if rows else 0) for w, rows in vocabulary.items()}
     assert after["harbour"] > before["harbour"] and after["nosuchword"] == 0
@@ -238,7 +238,7 @@ def test_words_are_read_as_fts5_reads_them(store: Store) -> None:
         vector = np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM)
         extra.append((doc, [Chunk(doc.id, 0, 0, len(text), text, doc.title)], vector))
     store.write(items + extra)
-    assert keyword_index.fold(["zürich", "foo_bar", "_", "quebec"]) == [
+    assert keyword_snapshot.fold(["zürich", "foo_bar", "_", "quebec"]) == [
         ("zurich",), ("foo", "bar"), (), ("quebec",)]
     expected = {w: _fts_only(store, w, 1000) for w in ("Zurich", "Zürich", "québec", "foo_bar report")}
     counts = {w: store.chunk_frequency(w) for w in ("zürich", "zurich", "foo_bar", "québec")}

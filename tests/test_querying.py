@@ -241,15 +241,15 @@ def test_the_catalog_agrees_with_the_store(fomc: Assistant) -> None:
     """Lists and filters read chunks' documents and dates from an in-memory catalog; it must
     say what a join over the store's own tables says, with and without a period."""
     from assistant.documents import Filters
-    from assistant.store import _fts_term
+    from assistant.index_store.database import fts_term
 
     store = fomc._reader()
     period = Filters(since=D(2008, 1, 1), until=D(2009, 12, 31))
     holders: dict[str, set[str]] = {}
     for stem in ("fund", "inflat", "dissent", "nosuchword"):
-        joined = {r[0] for r in store._query(
+        joined = {r[0] for r in store.database.query(
             "SELECT DISTINCT c.doc_id FROM chunks_fts f JOIN chunks c ON c.id = f.rowid "
-            "WHERE chunks_fts MATCH ?", (_fts_term(stem),))}
+            "WHERE chunks_fts MATCH ?", (fts_term(stem),))}
         holders[stem] = joined
         assert set(store.documents_weighed({stem: 1.0})) == joined
         assert store.document_frequency(stem) == len(joined)
@@ -303,18 +303,15 @@ def test_a_period_allows_the_same_chunks_by_the_catalog_as_by_sql(tmp_path: Path
     periods = [Filters(since=D(2020, 1, 1)), Filters(until=D(2020, 6, 1)),
                Filters(since=D(2020, 1, 1), until=D(2020, 12, 31), undated=True),
                Filters(since=D(2030, 1, 1)), Filters(until=D(2010, 1, 1), undated=True)]
+    arrays = store.catalog.arrays()
     for period in periods:
-        store._catalog = None
-        store._allowed.clear()
-        by_sql = store._allowed_chunks(period)
-        catalog = store._chunk_catalog()
-        store._allowed.clear()
-        by_catalog = store._allowed_chunks(period)
+        by_sql = store.catalog.allowed_by_join(period)
+        by_catalog = store.catalog.allowed(period)  # the arrays are at hand: their dates decide
         assert by_sql is not None and by_catalog is not None
-        assert len(by_catalog[1]) == catalog.chunk_doc.size  # the catalog's, not the join's
-        assert by_catalog[0].tolist() == by_sql[0].tolist(), period
-        assert by_catalog[1].rstrip(b"\0") == by_sql[1].rstrip(b"\0"), period
-    assert store._allowed_chunks(periods[0])[0].size > 0
+        assert len(by_catalog.mask) == arrays.chunk_doc.size  # the catalog's, not the join's
+        assert by_catalog.ids.tolist() == by_sql.ids.tolist(), period
+        assert by_catalog.mask.rstrip(b"\0") == by_sql.mask.rstrip(b"\0"), period
+    assert store.catalog.allowed(periods[0]).ids.size > 0  # type: ignore[union-attr]
 
 
 def test_a_long_list_shows_the_oldest_rows_in_order(tmp_path: Path,

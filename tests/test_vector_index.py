@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import vector_index
 from assistant.documents import Chunk, Document
-from assistant.store import Store
+from assistant.index_store import Store, keywords, vectors
 
 DIM = 32
 
@@ -20,29 +19,29 @@ def _docs(start: int, count: int, rng: np.random.Generator) -> list[tuple[Docume
     for n in range(start, start + count):
         text = f"Release number {n} says something about topic {n % 17}."
         doc = Document(id=f"doc-{n}", title=f"Release {n}", text=text, source="synthetic")
-        vectors = rng.normal(size=(2, DIM)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        matrix = rng.normal(size=(2, DIM)).astype(np.float32)
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
         chunks = [Chunk(doc.id, i, 0, len(text), text, doc.title) for i in range(2)]
-        items.append((doc, chunks, vectors))
+        items.append((doc, chunks, matrix))
     return items
 
 
 def test_past_the_exact_limit_an_ivf_index_takes_over_and_keeps_growing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vector_index, "EXACT_LIMIT", 600)
+    monkeypatch.setattr(vectors, "EXACT_LIMIT", 600)
     rng = np.random.default_rng(1)
     folder = tmp_path / "index"
     store = Store.create_or_open(folder, model="fake", dimension=DIM, chunk_tokens=200, overlap_tokens=0)
     store.write(_docs(0, 200, rng))
     store.save_vectors()
-    assert vector_index.layout_of(store.vectors()).kind == "flat"  # 400 vectors: exact
+    assert vectors.layout_of(store.vectors()).kind == "flat"  # 400 vectors: exact
 
     batch = _docs(200, 300, rng)
     store.write(batch)
     store.save_vectors()  # 1,000 vectors: past the limit
     manifest = json.loads((folder / "manifest.json").read_text())["vectors"]
     assert manifest["kind"] == "ivf-sq8" and manifest["nprobe"] >= 4
-    assert manifest["recall_at_10"] >= vector_index.RECALL_TARGET and manifest["trained_on"] == 1000
+    assert manifest["recall_at_10"] >= vectors.RECALL_TARGET and manifest["trained_on"] == 1000
 
     # A stored vector finds its own chunk; removals and additions apply in place.
     target = batch[0][2][0]
@@ -55,33 +54,31 @@ def test_past_the_exact_limit_an_ivf_index_takes_over_and_keeps_growing(
     store.close()
 
     reader = Store.open(folder)
-    assert vector_index.layout_of(reader.vectors()).kind == "ivf-sq8"
+    assert vectors.layout_of(reader.vectors()).kind == "ivf-sq8"
     assert reader.check() == []
     reader.close()
 
 
 def test_a_filter_that_keeps_few_vectors_still_finds_them(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vector_index, "EXACT_LIMIT", 300)
+    monkeypatch.setattr(vectors, "EXACT_LIMIT", 300)
     rng = np.random.default_rng(2)
     store = Store.create_or_open(tmp_path / "index", model="fake", dimension=DIM, chunk_tokens=200,
                                  overlap_tokens=0)
     items = _docs(0, 400, rng)
     store.write(items)
     index = store.vectors()
-    assert vector_index.layout_of(index).kind == "ivf-sq8"
-    allowed = np.array(sorted(vector_index.ids_of(index))[:5], dtype=np.int64)
+    assert vectors.layout_of(index).kind == "ivf-sq8"
+    allowed = np.array(sorted(vectors.ids_of(index))[:5], dtype=np.int64)
     mask = np.zeros(int(allowed[-1]) + 1, dtype=np.uint8)
     mask[allowed] = 1
-    _, ids = vector_index.search(index, items[0][2][:1], 5, mask)
+    _, ids = vectors.search(index, items[0][2][:1], 5, mask)
     assert sorted(int(i) for i in ids[0]) == sorted(int(i) for i in allowed)
     store.close()
 
 
 def test_a_large_index_leaves_its_commonest_words_out_of_the_keyword_query(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.store as store_module
-
     rng = np.random.default_rng(3)
     store = Store.create_or_open(tmp_path / "index", model="fake", dimension=DIM, chunk_tokens=200,
                                  overlap_tokens=0)
@@ -89,11 +86,11 @@ def test_a_large_index_leaves_its_commonest_words_out_of_the_keyword_query(
     assert store.chunk_frequency("releas") == 200 and store.chunk_frequency("zebra") == 0
     query = "release number 42 topic"
     exact = store.keyword_search(query, limit=5)
-    monkeypatch.setattr(store_module, "LARGE_INDEX", 10)
-    monkeypatch.setattr(store_module, "POSTINGS_BUDGET", 50)
+    monkeypatch.setattr(keywords, "LARGE_INDEX", 10)
+    monkeypatch.setattr(keywords, "POSTINGS_BUDGET", 50)
     # "releas", "number" and "topic" are in every chunk; the three rarest always stay, so a
     # query of common words still runs.
-    assert store._prune(["releas", "number", "topic"]) == ["number", "releas", "topic"]
+    assert store.keywords.prune(["releas", "number", "topic"]) == ["number", "releas", "topic"]
     pruned = store.keyword_search("release said the number 42 about zebras today", limit=5)
     assert {store.chunks([i])[i].doc_id for i, _ in pruned} >= {"doc-42"}
     assert store.chunks([exact[0][0]])[exact[0][0]].doc_id == "doc-42"

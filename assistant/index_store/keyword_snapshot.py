@@ -177,7 +177,7 @@ def _fold_db() -> sqlite3.Connection:
 def idf(chunks: int, holding: int) -> float:
     """FTS5's idf: log((N - n + 0.5) / (n + 0.5)), floored at 1e-6 for very common words."""
     ratio = (chunks - holding + 0.5) / (holding + 0.5)
-    # Counts a little behind the index (see Store.chunk_frequency) may exceed its size.
+    # Counts a little behind the index (see KeywordIndex.chunk_frequency) may exceed its size.
     return math.log(ratio) if ratio > 1 else 1e-6
 
 

@@ -1,4 +1,5 @@
-"""The FAISS index over the chunk vectors, chosen by size.
+"""The dense side: the FAISS index over the chunk vectors, chosen by size, kept in step with
+the store.
 
 Up to :data:`EXACT_LIMIT` vectors the search is exact (a flat inner-product index: at that
 size a question costs a few milliseconds). Beyond it the flat index is replaced, once, by an
@@ -8,14 +9,27 @@ lists nearest the question. Its ``nprobe`` is the smallest that finds ≥ :data:
 of the exact top ten for held-out stored vectors used as questions; the layout and that
 measurement go into the manifest. Both kinds take ids, additions and removals in place, so
 the index grows incrementally.
+
+The FAISS file is derived from the vectors SQLite holds: written under the store generation
+it reflects (``vectors-<generation>.faiss``), by write-then-rename. A reader that finds the
+newest file behind the store applies the difference from the stored vectors (nothing is
+re-embedded), so a crash between the commit and the file never leaves a wrong answer, only a
+short repair (:class:`DenseIndex`).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+
+from ..documents import Filters
+from .catalog import Catalog
+from .database import Database
+from .folder import IndexFolder
 
 if TYPE_CHECKING:
     import faiss
@@ -30,6 +44,7 @@ reissue), the float vectors can."""
 RECALL_TARGET = 0.99
 """Recall@10 against exact search the IVF probes must reach on held-out vectors (real
 questions are measured by benchmarks/scale.py; the issue's bar for them is 0.98)."""
+_VECTORS = re.compile(r"^vectors-(\d+)\.faiss$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,3 +192,143 @@ def search(index: faiss.Index, query: np.ndarray, k: int,
         found = index.search(query, k, params=faiss.SearchParameters(sel=selector))
     del bits  # the selector points into it: kept alive until the search is done
     return found
+
+
+class DenseIndex:
+    """The FAISS index of one store, as of its current generation."""
+
+    def __init__(self, folder: IndexFolder, db: Database, catalog: Catalog) -> None:
+        self.folder = folder
+        self.db = db
+        self.catalog = catalog
+        self._index: faiss.Index | None = None
+        self._generation = -1
+
+    def nearest(self, vector: np.ndarray, *, limit: int,
+                filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) of the nearest chunks to ``vector``."""
+        import numpy as np
+
+        index = self.index()
+        if index.ntotal == 0:
+            return []
+        filtered = self.catalog.allowed(filters)
+        if filtered is not None and filtered.ids.size == 0:
+            return []
+        allowed = None if filtered is None else np.frombuffer(filtered.mask, dtype=np.uint8)
+        query = vector.reshape(1, -1).astype(np.float32)
+        if layout_of(index).kind == "flat":
+            scores, ids = search(index, query, min(limit, index.ntotal), allowed)
+            return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        # Approximate: more candidates, re-scored with their exact stored vectors.
+        _, ids = search(index, query, min(limit * REFINE, index.ntotal), allowed)
+        found = ids[0][ids[0] >= 0]
+        exact: list[tuple[int, float]] = []
+        for block_ids, matrix in self._blocks(found):
+            exact.extend(zip(block_ids.tolist(), (matrix @ query[0]).tolist(), strict=True))
+        exact.sort(key=lambda pair: -pair[1])
+        return exact[:limit]
+
+    def index(self) -> faiss.Index:
+        """The FAISS index as of the store's current generation, repaired if it lags."""
+        generation = self.db.generation()
+        with self.db.lock:
+            if self._index is None or self._generation != generation:
+                self._index = self._sync(self._index)
+                self._generation = generation
+            return self._index
+
+    def _sync(self, index: faiss.Index | None) -> faiss.Index:
+        import numpy as np
+
+        writable = self.folder.writable
+        if index is None:
+            index, generation = self._load_newest()
+            if generation == self.db.generation() and not (
+                    writable and needs_ivf(index, index.ntotal)):
+                return index  # the file is as of the store: nothing to compare
+        have = ids_of(index)
+        # Through the doc_id index: its entries carry the ids, without the vector blobs
+        # that a scan of the table itself would read.
+        want = np.sort(np.array([r[0] for r in self.db.query("SELECT id FROM chunks INDEXED BY chunks_doc")],
+                                dtype=np.int64))
+        if writable and needs_ivf(index, want.size):
+            # Past the exact search's size: build the approximate index from the stored
+            # vectors, block by block, and record its layout.
+            index, layout = build_ivf(self._blocks, want.size, self.folder.manifest.dimension)
+            self.folder.update_manifest(vectors=layout.to_json())
+            return index
+        stale = np.setdiff1d(have, want, assume_unique=True)
+        if stale.size:
+            index.remove_ids(stale)
+        missing = np.setdiff1d(want, have, assume_unique=True)
+        for ids, matrix in self._blocks(missing):
+            index.add_with_ids(matrix, ids)
+        return index
+
+    def _blocks(self, ids: np.ndarray | None = None,
+                size: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Stored vectors as (ids, matrix) blocks: those of ``ids``, or all of them."""
+        import numpy as np
+
+        def block(rows: list[tuple[Any, ...]]) -> tuple[np.ndarray, np.ndarray]:
+            found = np.array([r[0] for r in rows], dtype=np.int64)
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            return found, matrix.reshape(len(rows), self.folder.manifest.dimension)
+
+        if ids is None:
+            last = -1
+            while rows := self.db.query("SELECT id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
+                                        (last, size)):
+                yield block(rows)
+                last = int(rows[-1][0])
+            return
+        for start in range(0, ids.size, size):
+            part = ids[start:start + size]
+            marks = ",".join("?" * len(part))
+            rows = self.db.query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})",
+                                 tuple(int(i) for i in part))
+            if rows:
+                yield block(rows)
+
+    def _load_newest(self) -> tuple[faiss.Index, int]:
+        """The newest readable FAISS file and the store generation it reflects (-1: none)."""
+        import faiss
+
+        manifest = self.folder.manifest
+        files = sorted(((int(m.group(1)), p) for p in self.folder.path.iterdir()
+                        if (m := _VECTORS.match(p.name))), reverse=True)
+        for generation, path in files:
+            try:
+                index = faiss.read_index(str(path))
+            except RuntimeError:  # a torn file from a crash: fall back to an older one
+                continue
+            if index.d != manifest.dimension:
+                continue
+            if isinstance(index, faiss.IndexIVF):
+                # The probes tuned when it was built (kept in the manifest, the file may
+                # predate a re-tune).
+                index.nprobe = int(manifest.vectors.get("nprobe") or index.nprobe)
+                return index, generation
+            return (index if isinstance(index, faiss.IndexIDMap2) else faiss.IndexIDMap2(index)), generation
+        return empty(manifest.dimension), -1
+
+    def save(self) -> None:
+        """Persist the FAISS index under the store's generation; drop older files."""
+        import faiss
+
+        generation = self.db.generation()
+        index = self.index()
+        path = self.folder.path / f"vectors-{generation}.faiss"
+        if not path.exists():
+            # Written by FAISS straight to a file, then renamed: serialising to bytes first
+            # would hold two more copies of a large index in memory.
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            faiss.write_index(index, str(tmp))
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        for p in self.folder.path.iterdir():
+            m = _VECTORS.match(p.name)
+            if m and int(m.group(1)) != generation:
+                p.unlink(missing_ok=True)
