@@ -25,6 +25,7 @@ Sinhala font) from real text in any script, by the rules of the script, with no 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 import unicodedata
@@ -156,21 +157,26 @@ _MONTH = rf"(?:{_MONTHS_EN}|{_MONTHS_RU}|{_MONTHS_KK})\.?"
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])"
 _YEAR = r"(?:1[89]\d\d|2\d\d\d)"
 
+# Every run of white space (or dashes) below is possessive (``\s++``): what follows it never
+# starts with white space, so taking the whole run once finds the same dates, and a long run
+# is never re-split. "\s*(?:ж\.)?\s+" around the year took 45 s on a year, 20,000 spaces and
+# a word: the two quantifiers tried every way to share the run (quadratic in its length).
 _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # 2016-11-30, 2022-06-24T17:30:00Z
     ("iso", re.compile(rf"(?<!\d)(?P<y>{_YEAR})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?!\d)")),
     # 30 November 2016, 30 ноября 2016 г., 3rd of March 2019, 16-Oct-2018
     ("dmy", re.compile(
-        rf"(?<![\w.])(?P<d>{_DAY})(?:st|nd|rd|th)?(?:\s+of)?[\s-]+(?P<m>{_MONTH}),?[\s-]+"
-        rf"(?P<y>{_YEAR})(?!\d)(?:\s*(?:г\.|года\b|ж\.|жылы\b))?",
+        rf"(?<![\w.])(?P<d>{_DAY})(?:st|nd|rd|th)?(?:\s++of)?[\s-]++(?P<m>{_MONTH}),?[\s-]++"
+        rf"(?P<y>{_YEAR})(?!\d)(?:\s*+(?:г\.|года\b|ж\.|жылы\b))?",
         re.IGNORECASE)),
     # October 16, 2018
     ("mdy", re.compile(
-        rf"(?<!\w)(?P<m>{_MONTH})\s+(?P<d>{_DAY})(?:st|nd|rd|th)?,?\s+(?P<y>{_YEAR})(?!\d)",
+        rf"(?<!\w)(?P<m>{_MONTH})\s++(?P<d>{_DAY})(?:st|nd|rd|th)?,?\s++(?P<y>{_YEAR})(?!\d)",
         re.IGNORECASE)),
-    # Kazakh order: 2016 жылғы 30 қараша
+    # Kazakh order: 2016 жылғы 30 қараша. The optional word takes the space before it, so
+    # one run of spaces is matched by one quantifier ("\s*X?\s+" let two share it).
     ("ydm", re.compile(
-        rf"(?<!\d)(?P<y>{_YEAR})\s*(?:ж\.|жылғы|жылы)?\s+(?P<d>{_DAY})\s+(?P<m>{_MONTH})",
+        rf"(?<!\d)(?P<y>{_YEAR})(?:\s*+(?:ж\.|жылғы|жылы))?\s++(?P<d>{_DAY})\s++(?P<m>{_MONTH})",
         re.IGNORECASE)),
     # 30.11.2016, 30/11/2016 (day first, as in every country of the archive but the US)
     ("num", re.compile(
@@ -198,14 +204,22 @@ def date_candidates(text: str) -> list[DateCandidate]:
     ['October 16, 2018', '30.11.2016']
     """
     found: list[DateCandidate] = []
+    # Spans taken by the patterns before, sorted and disjoint: an overlap is found by
+    # bisection (a text of many dates made a scan of all of them per date quadratic).
     taken: list[tuple[int, int]] = []
     for kind, pattern in _DATE_PATTERNS:
+        starts = [start for start, _ in taken]
+        new: list[tuple[int, int]] = []
         for m in pattern.finditer(text):
-            if any(m.start() < end and start < m.end() for start, end in taken):
+            # The taken span starting last before this match ends is the one that reaches
+            # furthest (disjoint spans end in the same order as they start).
+            before = bisect.bisect_left(starts, m.end())
+            if before and taken[before - 1][1] > m.start():
                 continue
-            taken.append((m.start(), m.end()))
+            new.append((m.start(), m.end()))
             found.append(DateCandidate(m.start(), m.end(), kind, m.group(0),
                                        m.group("d"), m.group("m"), m.group("y")))
+        taken = sorted(taken + new)  # one pattern's matches never overlap each other
     return sorted(found, key=lambda c: c.start)
 
 
@@ -263,12 +277,18 @@ _LIST_LABELS = frozenset({
 
 
 def _phrase_pattern(phrases: frozenset[str]) -> re.Pattern[str]:
+    if any(not phrase[:1].isalpha() for phrase in phrases):
+        raise ValueError("an interface label must start with a letter")
     # Longest first so "add new comment" wins over "comment"; flexible inner whitespace.
     alternatives = [
-        r"[\s\-]+".join(re.escape(word) for word in re.split(r"[\s-]+", phrase))
+        # Possessive: every word of a phrase starts with a letter, never with a space.
+        r"[\s\-]++".join(re.escape(word) for word in re.split(r"[\s-]+", phrase))
         for phrase in sorted(phrases, key=len, reverse=True)
     ]
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+    # Every label starts with a letter: the lookahead turns away the other positions (a long
+    # run of spaces) at once instead of trying each of the hundreds of alternatives there.
+    return re.compile(r"(?<!\w)(?=[^\W\d_])(?:" + "|".join(alternatives) + r")(?!\w)",
+                      re.IGNORECASE)
 
 
 _VOCAB_RE = _phrase_pattern(UI_VOCABULARY)
@@ -332,9 +352,12 @@ def _doubled_spans(line: str) -> Iterator[tuple[int, int]]:
 
 def _tokenize(line: str) -> list[_Token]:
     spans: list[tuple[int, int, bool]] = [(s, e, True) for s, e in _doubled_spans(line)]
+    doubled_starts = [s for s, _, _ in spans]  # sorted and disjoint, as found
 
     def free(start: int, end: int) -> bool:
-        return all(end <= s or e <= start for s, e, _ in spans)
+        # Bisection, not a scan of every doubled span per label (quadratic on a long line).
+        before = bisect.bisect_left(doubled_starts, end)
+        return not before or spans[before - 1][1] <= start
 
     spans += [(m.start(), m.end(), False) for m in _VOCAB_RE.finditer(line)
               if free(m.start(), m.end())]
@@ -380,10 +403,13 @@ def _tokenize(line: str) -> list[_Token]:
 
 
 def _is_date_only(text: str) -> bool:
-    rest = text
-    for cand in reversed(date_candidates(text)):
-        rest = rest[: cand.start] + rest[cand.end:]
-    return bool(date_candidates(text)) and not any(ch.isalpha() for ch in rest)
+    """``text`` holds a date and no letters outside its dates."""
+    candidates = date_candidates(text)
+    # The gaps between the dates, each looked at once (cutting the dates out of the string one
+    # by one copied it once per date).
+    gaps = zip([0] + [c.end for c in candidates], [c.start for c in candidates] + [len(text)],
+               strict=True)
+    return bool(candidates) and not any(ch.isalpha() for a, b in gaps for ch in text[a:b])
 
 
 def is_furniture_line(line: str, *, at_edge: bool = True) -> bool:
@@ -586,7 +612,10 @@ PRE_BASE_MIN_CHARS = 300
 
 _WORD_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Co"})
 # A word of letters with ordinary punctuation around and inside it: nothing to check.
-_PLAIN_WORD = re.compile(r"[(\[{«\"“‘'„]*[^\W\d_]+(?:[-‐'’.·/&][^\W\d_]+)*[)\]}»\"”’'.,;:!?…]*")
+# Possessive throughout: each part ends where the next cannot start (a run of letters ends a
+# word, and the closing marks hold no letter), so no part ever gives anything back.
+_PLAIN_WORD = re.compile(
+    r"[(\[{«\"“‘'„]*+[^\W\d_]++(?:[-‐'’.·/&][^\W\d_]++)*+[)\]}»\"”’'.,;:!?…]*+")
 _LATIN1 = re.compile("[\u00c0-\u00ff]")
 _BRAHMIC = re.compile("[\u0900-\u0dff]")
 _LETTERS = re.compile(r"[^\W\d_]|[\u0900-\u0dff]")  # letters, and Indic marks
