@@ -35,21 +35,30 @@ one may be spelled otherwise in most releases ("Dissanayake", "Disanayake"). Cho
 list questions of the press set (docs/QUALITY.md): gold recall 0.81 -> 0.99 for row
 precision 0.71 -> 0.60 against a relative share of 0.75."""
 
-_NOUNS = (r"releases|statements|announcements|press\s+releases|dates|meetings|times|occasions|"
+# Runs of white space and of word characters are possessive (``\s++``, ``\w++``): what
+# follows one never starts with the same kind of character, so a run is taken once and never
+# re-split ("all the the the ..." stays linear).
+_NOUNS = (r"releases|statements|announcements|press\s++releases|dates|meetings|times|occasions|"
           r"calls|contacts|conversations|visits|cases|lawsuits|settlements|trips")
 _LIST = re.compile(
-    rf"^\s*(?:list|enumerate|name\s+(?:all|every))\b|\bevery\s+(?:time|release|statement|meeting)"
-    rf"|\ball\s+(?:the\s+|of\s+)*(?:\w+\s+){{0,3}}?(?:{_NOUNS})\b"
-    rf"|\b(?:which|what)\s+(?:\d{{4}}\s+)?(?:\w+\s+)?(?:{_NOUNS})\b"
-    rf"|\bhow\s+(?:many|often)\b(?=.*\b(?:{_NOUNS})\b)|\bhow\s+often\b"
-    r"|перечисл\w*|\bсколько\s+раз\b|\bвсе\s+(?:релизы|заявления|встречи|сообщения|разговоры)"
+    rf"^\s*+(?:list|enumerate|name\s++(?:all|every))\b|\bevery\s++(?:time|release|statement|meeting)"
+    # "the"/"of" given back to the optional words would only use up one of their three places.
+    rf"|\ball\s++(?:the\s++|of\s++)*+(?:\w++\s++){{0,3}}?(?:{_NOUNS})\b"
+    rf"|\b(?:which|what)\s++(?:\d{{4}}\s++)?(?:\w++\s++)?(?:{_NOUNS})\b"
+    r"|\bhow\s++often\b"
+    r"|перечисл\w*|\bсколько\s++раз\b|\bвсе\s++(?:релизы|заявления|встречи|сообщения|разговоры)"
     # "Which companies has the office sued ...?": a plural of things releases are about.
-    r"|^\s*(?:which|what)\s+(?:\w+\s+)?(?:companies|firms|businesses|manufacturers|producers|"
+    r"|^\s*+(?:which|what)\s++(?:\w++\s++)?(?:companies|firms|businesses|manufacturers|producers|"
     r"defendants|countries|drugmakers|pharmacies|lenders|dealers|contractors)\b"
     # "When did Putin meet Erdogan?": every meeting or call, as a timeline.
-    r"|^\s*when\s+(?:did|has|have)\b.*\b(?:meet|met|talk|speak|spoke|call|phone)\b",
+    r"|^\s*+when\s++(?:did|has|have)\b.*\b(?:meet|met|talk|speak|spoke|call|phone)\b",
     re.IGNORECASE)
-_COUNT = re.compile(r"\bhow\s+many\b|\bсколько\b", re.IGNORECASE)
+# "How many releases ...": "how many" with one of the nouns after it on its line. Not a
+# lookahead in _LIST ("how many(?=.*nouns)"): that scanned the rest of the line again from
+# every "how many", quadratic on "how many " x 5,555; see _how_many_of_releases.
+_HOW_MANY = re.compile(r"\bhow\s++many\b", re.IGNORECASE)
+_NOUN = re.compile(rf"\b(?:{_NOUNS})\b", re.IGNORECASE)
+_COUNT = re.compile(r"\bhow\s++many\b|\bсколько\b", re.IGNORECASE)
 # Words that say "a list of releases" rather than what the releases are about.
 _FRAME = frozenset(stems(
     "list lists listed every all each release releases statement statements announcement "
@@ -66,9 +75,26 @@ class ListIntent:
 
 def list_intent(question: str) -> ListIntent | None:
     """Whether ``question`` asks for every matching release (None: an ordinary question)."""
-    if not _LIST.search(question):
+    if not _LIST.search(question) and not _how_many_of_releases(question):
         return None
     return ListIntent(count=bool(_COUNT.search(question)))
+
+
+def _how_many_of_releases(question: str) -> bool:
+    """"how many" followed, on the same line, by one of the nouns of a list of releases.
+
+    Each line is searched for a noun once, after its first "how many": a later "how many"
+    on the same line has less of the line after it, so it cannot succeed where the first
+    failed."""
+    pos = 0
+    while (m := _HOW_MANY.search(question, pos)) is not None:
+        line_end = question.find("\n", m.end())
+        line_end = len(question) if line_end < 0 else line_end
+        # ``\b`` at ``endpos`` counts it as the text's end, as "\n" would be a boundary.
+        if _NOUN.search(question, m.end(), line_end):
+            return True
+        pos = line_end
+    return False
 
 
 _YEAR_OR_DAY = re.compile(r"(?:1[89]\d\d|20\d\d|\d{1,2}(?:st|nd|rd|th)?)")
