@@ -292,12 +292,12 @@ class Assistant:
         """Write every document with its metadata to a JSONL file that ``index`` reads back
         (same ids, text, titles, dates and URLs, so the same answers). Returns the count."""
         import json
-        import os
 
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
+        from .atomic import staged
+
         count = 0
-        with open(tmp, "w", encoding="utf-8") as out:
+        # A half-written export never takes the file's name.
+        with staged(Path(path)) as tmp, open(tmp, "w", encoding="utf-8") as out:
             for doc in self._reader().iter_documents():
                 out.write(json.dumps({
                     "id": doc.id, "title": doc.title,
@@ -305,7 +305,6 @@ class Assistant:
                     "lang": doc.lang, "collection": doc.collection, "pages": list(doc.pages),
                     "text": doc.text}, ensure_ascii=False) + "\n")
                 count += 1
-        os.replace(tmp, path)  # a half-written export never takes the file's name
         return count
 
     def check(self) -> list[str]:

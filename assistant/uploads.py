@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .atomic import staged
 from .errors import QueryError, UnsupportedFormat
 
 if TYPE_CHECKING:
@@ -42,10 +43,9 @@ what anyone with the password can put on the server's disk."""
 QUOTA_FILES = 10_000
 """How many files the uploads folder may hold."""
 
-_PART = ".part"
-MAX_NAME_BYTES = 255 - len("." + _PART)
-"""A saved name's UTF-8 bytes: file systems allow 255 a name, and the name is first written
-as ``.<name>.part``."""
+MAX_NAME_BYTES = 255 - len("." + f".{2**22}.tmp")
+"""A saved name's UTF-8 bytes: file systems allow 255 a name, and the file is first written
+as ``.<name>.<pid>.tmp`` (:func:`atomic.temporary_sibling`; 2**22 is Linux's largest pid)."""
 
 # One save at a time in this process: the quota check and the choice of a free name hold
 # only while no other save runs between them and the copy.
@@ -164,12 +164,9 @@ def _save_one(source: Path, clean: str, folder: Path) -> Path:
     while target.exists():
         number += 1
         target = folder / _fit(stem, f"-{number}{suffix}")
-    tmp = folder / f".{target.name}{_PART}"  # hidden: a folder walk skips it until it is whole
-    try:
+    # Copied under a hidden name (.<name>.<pid>.tmp): a folder walk skips it until it is whole.
+    with staged(target) as tmp:
         shutil.copyfile(source, tmp)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_bytes
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, IndexReadOnly
 
 FORMAT_VERSION = 2  # 2: the keyword index holds our own stems
@@ -28,15 +29,6 @@ LOCK = "write.lock"
 def now() -> str:
     """The current time as the manifest and the store record it (UTC, to the second)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +58,7 @@ class Manifest:
             raise IndexCorrupt(f"{path} is unreadable ({exc}); rebuild with `index --rebuild`") from exc
 
     def write(self, folder: Path) -> None:
-        _atomic_write(folder / MANIFEST, json.dumps(
+        write_bytes(folder / MANIFEST, json.dumps(
             {k: getattr(self, k) for k in self.__dataclass_fields__}, indent=2).encode())
 
 

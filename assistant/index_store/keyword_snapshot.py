@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
 import sqlite3
@@ -43,6 +42,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..atomic import staged
 
 if TYPE_CHECKING:
     import numpy as np
@@ -287,23 +288,17 @@ def write(folder: Path, index: str, generation: int,
         by_chunk[chunk_ids] = counts
 
     target = folder / f"keywords-{generation}"
-    tmp = folder / f".keywords-{generation}.{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    words = sorted(vocabulary, key=vocabulary.__getitem__)
-    (tmp / "terms.txt").write_text("\n".join(words), encoding="utf-8")
-    for name, values in (("starts", starts), ("postings", postings), ("weights", weights_out),
-                         ("lengths", by_chunk)):
-        np.save(tmp / f"{name}.npy", values)
-    (tmp / "meta.json").write_text(json.dumps({
-        "format": FORMAT, "index": index, "generation": generation, "covers": covers, "chunks": chunks,
-        "average_length": tokens / chunks if chunks else 1.0}), encoding="utf-8")
-    for path in tmp.iterdir():
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
-    if target.exists():  # the same generation written again: replace it whole
-        shutil.rmtree(target)
-    os.replace(tmp, target)
+    # The same generation written again replaces the folder whole.
+    with staged(target, folder=True) as tmp:
+        words = sorted(vocabulary, key=vocabulary.__getitem__)
+        (tmp / "terms.txt").write_text("\n".join(words), encoding="utf-8")
+        for name, values in (("starts", starts), ("postings", postings), ("weights", weights_out),
+                             ("lengths", by_chunk)):
+            np.save(tmp / f"{name}.npy", values)
+        (tmp / "meta.json").write_text(json.dumps({
+            "format": FORMAT, "index": index, "generation": generation, "covers": covers,
+            "chunks": chunks, "average_length": tokens / chunks if chunks else 1.0}),
+            encoding="utf-8")
     remove_older(folder, keep=generation)
     return target
 

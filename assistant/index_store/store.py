@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..atomic import clear_stale
 from ..documents import Chunk, Document, DocumentPage, Filters
 from ..errors import IndexCorrupt
 from . import keyword_snapshot
@@ -94,11 +94,7 @@ class Store:
         folder.mkdir(parents=True, exist_ok=True)
         lock_fd = take_write_lock(folder)
         try:
-            for stale in folder.glob(".*.tmp"):  # left by a run killed mid-write
-                if stale.is_dir():  # a keyword snapshot
-                    shutil.rmtree(stale, ignore_errors=True)
-                else:
-                    stale.unlink(missing_ok=True)
+            clear_stale(folder)  # what a run killed mid-write left (the lock is ours now)
             if (folder / MANIFEST).exists():
                 manifest = Manifest.read(folder)
                 check_manifest(manifest, folder, model)

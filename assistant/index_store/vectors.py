@@ -20,12 +20,12 @@ short repair (:class:`DenseIndex`).
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..atomic import staged
 from ..documents import Filters
 from .catalog import Catalog
 from .database import Database
@@ -323,11 +323,8 @@ class DenseIndex:
         if not path.exists():
             # Written by FAISS straight to a file, then renamed: serialising to bytes first
             # would hold two more copies of a large index in memory.
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            faiss.write_index(index, str(tmp))
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            with staged(path) as tmp:
+                faiss.write_index(index, str(tmp))
         for p in self.folder.path.iterdir():
             m = _VECTORS.match(p.name)
             if m and int(m.group(1)) != generation:
