@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 from .chunking import split_sentences
 from .config import Settings
 from .documents import NO_ANSWER, Answer, Citation, Document, Hit
-from .embedding import VectorCache
+from .embedders.vector_cache import VectorCache
 from .lexical import content_stems, month_stems, stems
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .embedding import Embedder
+    from .embedders.protocols import Embedder
     from .index_store import Store
 
 # Weights chosen on the project's press question set (docs/QUALITY.md), checked not to move

@@ -26,7 +26,7 @@ class Settings:
 
     backend: str = "auto"
     """How the embedding model runs: "onnx" (int8 ONNX Runtime, several times faster on a
-    CPU; used only when it agrees with torch, onnx_embedding.py), "torch", or "auto": ONNX
+    CPU; used only when it agrees with torch, embedders/onnx_export.py), "torch", or "auto": ONNX
     when it can serve the model, torch otherwise. ``PRESS_ASSISTANT_BACKEND`` sets it."""
 
     chunk_tokens: int = 200

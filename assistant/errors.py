@@ -7,6 +7,7 @@ message says what to do next. Only the CLI and the web app turn these into outpu
 
     AssistantError
      ├── ConfigError            a setting is invalid (bad model path, bad field mapping)
+     │    └── OnnxUnavailable   ONNX cannot serve this model here; torch can (backend auto)
      ├── ReadError              one input could not be read; the run skips it and goes on
      │    └── UnsupportedFormat  the file type is not one the readers know
      ├── IndexError_             the index folder is missing, locked, or does not fit
@@ -27,6 +28,11 @@ class AssistantError(Exception):
 
 class ConfigError(AssistantError):
     """A setting is invalid."""
+
+
+class OnnxUnavailable(ConfigError):
+    """The ONNX path cannot serve this model here (no onnxruntime, an unsupported model, or
+    no quantization agreed with torch); torch can."""
 
 
 class ReadError(AssistantError):

@@ -26,7 +26,7 @@ from .config import Settings
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from .embedding import Embedder
+    from .embedders.protocols import Embedder
     from .service import Assistant
 
 MODES = ("keyword", "dense", "hybrid")

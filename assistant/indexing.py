@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING
 from .chunking import chunk_document, split_sentences
 from .config import Settings
 from .documents import Chunk, Document, IndexReport, Skipped
+from .embedders.protocols import Embedder, RegionEmbedder
 from .errors import ReadError
 from .index_store import FORMAT_VERSION, FileRecord, Store, take_write_lock
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from .embedding import Embedder
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``: stage "read" counts the paths given, "embed"
@@ -329,7 +328,7 @@ def embed_chunks(
     import numpy as np
 
     texts = [c.embedding_text for _, chunks, _ in batch for c in chunks]
-    if not hasattr(embedder, "embed_with_regions"):
+    if not isinstance(embedder, RegionEmbedder):
         return embedder.embed(texts), None
     regions: list[list[tuple[int, int]]] = []
     owners: list[list[int]] = []  # sentence number of each region
@@ -350,7 +349,7 @@ def embed_chunks(
                     numbers.append(n)
             regions.append(here)
             owners.append(numbers)
-    vectors, pooled = embedder.embed_with_regions(texts, regions)  # type: ignore[attr-defined]
+    vectors, pooled = embedder.embed_with_regions(texts, regions)
     out: dict[str, np.ndarray] = {}
     index = 0
     for doc, chunks, spans in batch:

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .embedding import VectorCache, resolve_model
+from .embedders.models import resolve_model
+from .embedders.vector_cache import VectorCache
 from .errors import ConfigError
 
 if TYPE_CHECKING:

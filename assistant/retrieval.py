@@ -14,7 +14,7 @@ from .errors import ConfigError, QueryError
 if TYPE_CHECKING:
     import numpy as np
 
-    from .embedding import Embedder
+    from .embedders.protocols import Embedder
     from .index_store import Store
     from .reranking import Reranker
 

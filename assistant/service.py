@@ -32,7 +32,7 @@ from .querying import read_dates, resolve
 from .retrieval import Retriever
 
 if TYPE_CHECKING:
-    from .embedding import Embedder
+    from .embedders.protocols import Embedder
     from .reranking import Reranker
 
 
@@ -84,7 +84,7 @@ class Assistant:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                from .embedding import load_embedder
+                from .embedders.factory import load_embedder
 
                 self._embedder = load_embedder(self.model_name(), backend=self.settings.backend,
                                                batch_size=self.settings.batch_size)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant import Assistant, Settings
-from assistant.embedding import load_embedder
+from assistant.embedders.factory import load_embedder
 from assistant.evaluation import evaluate_qa, run_eval
 from assistant.index_store import Store
 

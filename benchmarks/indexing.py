@@ -57,7 +57,9 @@ def _worker(kind: str, paths: list[Path]) -> dict[str, float | str]:
     """One measurement in this (fresh) process."""
     from assistant import Assistant, Document, Settings
     from assistant.chunking import chunk_document
-    from assistant.embedding import SentenceTransformerEmbedder, load_embedder, resolve_model
+    from assistant.embedders.factory import load_embedder
+    from assistant.embedders.models import resolve_model
+    from assistant.embedders.torch_embedder import SentenceTransformerEmbedder
     from assistant.readers import read_path
 
     settings = Settings.from_env()

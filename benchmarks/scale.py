@@ -138,10 +138,10 @@ def _embedder(backend: str) -> Any:
     it, warm and cold (the cold start through Assistant's own default), so each figure is the
     one a user of that backend gets."""
     from assistant.config import DEFAULT_MODEL
-    from assistant.embedding import SentenceTransformerEmbedder
+    from assistant.embedders.torch_embedder import SentenceTransformerEmbedder
 
     try:
-        from assistant.embedding import load_embedder
+        from assistant.embedders.factory import load_embedder
     except ImportError:  # a version from before the ONNX backend: torch is all there is
         if backend == "onnx":
             raise SystemExit("--backend onnx: this version of assistant has no ONNX backend") from None

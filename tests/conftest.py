@@ -31,6 +31,6 @@ def fake_embedder() -> FakeEmbedder:
 def real_embedder() -> Iterator[object]:
     """all-MiniLM-L6-v2 from its PyPI package as the product runs it (ONNX when it agrees
     with torch), loaded once per test session."""
-    from assistant.embedding import load_embedder
+    from assistant.embedders.factory import load_embedder
 
     yield load_embedder()

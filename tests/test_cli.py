@@ -27,7 +27,7 @@ class _FakeST(FakeEmbedder):
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Run the CLI in-process with the fake embedder and an index in tmp_path."""
-    monkeypatch.setattr("assistant.embedding.load_embedder", lambda name, **_: _FakeST(name))
+    monkeypatch.setattr("assistant.embedders.factory.load_embedder", lambda name, **_: _FakeST(name))
     monkeypatch.setenv("PRESS_ASSISTANT_INDEX", str(tmp_path / "index"))
     monkeypatch.delenv("PRESS_ASSISTANT_MODEL", raising=False)
     runner = CliRunner()
@@ -126,7 +126,7 @@ def test_other_model_is_refused_in_words(cli, monkeypatch: pytest.MonkeyPatch) -
     class Other(_FakeST):
         name = "other-model"
 
-    monkeypatch.setattr("assistant.embedding.load_embedder", lambda name, **_: Other(name))
+    monkeypatch.setattr("assistant.embedders.factory.load_embedder", lambda name, **_: Other(name))
     result = cli("ask", "Who attended?", "--model", "other-model")
     assert result.exit_code == 1 and "was built with the embedding model" in result.stderr
 

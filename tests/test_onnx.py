@@ -3,6 +3,7 @@ agreement with torch on real press releases (the check CI keeps)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -11,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embedding import load_embedder
-from assistant.errors import ConfigError
-from assistant.onnx_embedding import MIN_AGREEMENT, ModelSpec, OnnxUnavailable, quantization_plan
+from assistant.embedders.factory import load_embedder
+from assistant.embedders.onnx_cache import MIN_AGREEMENT, ModelSpec, quantization_plan
+from assistant.errors import ConfigError, OnnxUnavailable
 
 from .fakes import FakeEmbedder
 
@@ -48,29 +49,57 @@ def test_auto_falls_back_to_torch_and_onnx_on_request_does_not(monkeypatch: pyte
     def refuse(name: str) -> None:
         raise OnnxUnavailable("no variant agreed")
 
-    monkeypatch.setattr("assistant.onnx_embedding.OnnxEmbedder", refuse)
-    monkeypatch.setattr("assistant.embedding.SentenceTransformerEmbedder",
+    monkeypatch.setattr("assistant.embedders.onnx_embedder.OnnxEmbedder", refuse)
+    monkeypatch.setattr("assistant.embedders.torch_embedder.SentenceTransformerEmbedder",
                         lambda name, batch_size: FakeEmbedder())
     assert isinstance(load_embedder(backend="auto"), FakeEmbedder)
     with pytest.raises(OnnxUnavailable, match="no variant agreed"):
         load_embedder(backend="onnx")
 
 
+def test_the_embedders_import_one_way() -> None:
+    """No import cycle inside assistant/embedders/, counting imports inside functions too
+    (a cycle held together by late imports is still one), and the serving module reaches the
+    exporter (torch) only from inside a function: on a cold cache."""
+    package = ROOT / "assistant" / "embedders"
+    graph: dict[str, set[str]] = {}
+    top_level: dict[str, set[str]] = {}
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1]
+        names = {n.module or a.name for n in found for a in n.names}
+        graph[path.stem] = names
+        top_level[path.stem] = {n.module or a.name for n in tree.body
+                                if isinstance(n, ast.ImportFrom) and n.level == 1 for a in n.names}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(dep == goal or (dep not in seen and reaches(dep, goal, seen | {dep}))
+                   for dep in graph.get(start, ()))
+
+    assert [m for m in graph if reaches(m, m, {m})] == []
+    assert "onnx_export" in graph["onnx_embedder"]
+    assert not top_level["onnx_embedder"] & {"onnx_export", "torch_embedder"}
+
+
 @pytest.mark.real_model
 def test_onnx_is_cached_and_serves_without_torch(tmp_path: Path) -> None:
-    """After the first use, an ONNX embedder loads from the cache and never imports torch:
-    what makes a cold start short."""
-    from assistant.onnx_embedding import OnnxEmbedder, cache_root
+    """After the first use, an ONNX embedder loads from the cache and never imports torch,
+    transformers or the exporter: what makes a cold start short."""
+    from assistant.embedders.onnx_cache import cache_root
+    from assistant.embedders.onnx_embedder import OnnxEmbedder
 
     embedder = OnnxEmbedder()  # exports and judges once per machine (the user's cache)
     assert embedder.verdict.mean_cosine >= MIN_AGREEMENT
-    code = ("import sys, time; t = time.perf_counter(); from assistant.onnx_embedding import OnnxEmbedder;"
+    code = ("import sys, time; t = time.perf_counter();"
+            "from assistant.embedders.onnx_embedder import OnnxEmbedder;"
             "e = OnnxEmbedder(); v = e.embed(['Who attended the meeting?']);"
-            "print(round(time.perf_counter() - t, 2), 'torch' in sys.modules, v.shape)")
+            "heavy = {'torch', 'transformers', 'sentence_transformers', 'onnx',"
+            " 'assistant.embedders.onnx_export'} & set(sys.modules);"
+            "print(round(time.perf_counter() - t, 2), sorted(heavy), v.shape)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={"PRESS_ASSISTANT_CACHE": str(cache_root()), "PATH": "/usr/bin:/bin"},
                          timeout=120, check=True).stdout.split()
-    assert out[1:] == ["False", "(1,", "384)"], out
+    assert out[1:] == ["[]", "(1,", "384)"], out
     assert float(out[0]) < 10  # loose: it is about 0.5 s; a re-export would take half a minute
 
 
@@ -81,8 +110,8 @@ def test_onnx_agrees_with_torch_on_real_releases(real_embedder: object) -> None:
     English archives (the model's language), and the same nearest passages."""
     from assistant.chunking import chunk_document
     from assistant.documents import Document
-    from assistant.embedding import SentenceTransformerEmbedder
-    from assistant.onnx_embedding import OnnxEmbedder
+    from assistant.embedders.onnx_embedder import OnnxEmbedder
+    from assistant.embedders.torch_embedder import SentenceTransformerEmbedder
     from assistant.readers import read_path
 
     if not DATA.is_dir():
@@ -125,8 +154,8 @@ def test_chunks_are_put_together_from_the_counted_pieces_exactly(
     offset for offset, what tokenizing the chunk gives, and so must the vectors."""
     from assistant.chunking import chunk_document, split_sentences
     from assistant.documents import Document
+    from assistant.embedders.onnx_embedder import OnnxEmbedder
     from assistant.indexing import embed_chunks
-    from assistant.onnx_embedding import OnnxEmbedder
     from assistant.readers import read_path
 
     from .conftest import SEED

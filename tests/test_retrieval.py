@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embedding import model_languages
+from assistant.embedders.models import model_languages
 from assistant.retrieval import dense_trusted, fuse, script_of
 
 
@@ -107,7 +107,7 @@ def test_a_missing_reranker_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_the_vector_cache_encodes_each_text_once_and_forgets_the_oldest() -> None:
-    from assistant.embedding import VectorCache
+    from assistant.embedders.vector_cache import VectorCache
 
     encoded: list[str] = []
 
