@@ -64,6 +64,10 @@ _BLOCK_CHARS = 800
 # A sure sentence end: a word of three or more lower-case letters (not an abbreviation like
 # "Mr." or an initial), a full stop, question or exclamation mark, space, then a capital.
 _SURE_END = re.compile(r"(?<=[a-z]{3}[.!?])\s+(?=[\"“A-ZА-ЯЁ])")
+# A likely one, in any script, for a stretch with no sure end: a word of three letters or
+# more, an end mark, space, then a Latin, Russian or Kazakh capital.
+_LIKELY_END = re.compile(r"(?<=[^\W\d_]{3}[.!?…])\s+(?=[\"“«(]?[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])")
+_SPACE = re.compile(r"\s+")
 
 
 def _blocks(paragraph: str, offset: int) -> list[tuple[int, str]]:
@@ -73,15 +77,29 @@ def _blocks(paragraph: str, offset: int) -> list[tuple[int, str]]:
     no paragraph break took 40 s in one piece, which made indexing and every question that
     touched it slow. Cut into blocks the sentences are the same (the cuts are where a sentence
     ends anyway): on a 78,000-character one, 11.6 s in one piece, 2.1 s in blocks of 2,000,
-    1.3 s in blocks of 800 (same run, machine busy)."""
+    1.3 s in blocks of 800 (same run, machine busy).
+
+    No block is longer than twice ``_BLOCK_CHARS``: where that much text has no sure end
+    (Russian text, whose sentences end in Cyrillic letters; a list of initials; junk), it is
+    cut at a likely sentence end, else between words, else between characters. pysbd's time
+    is quadratic in a block ("a. " x 10,000 took 34 s in one piece), so the blocks' bound is
+    what keeps a paragraph's time linear in its length."""
     if len(paragraph) <= _BLOCK_CHARS:
         return [(offset, paragraph)]
     blocks = []
     start = 0
     while len(paragraph) - start > _BLOCK_CHARS:
-        cut = _SURE_END.search(paragraph, start + _BLOCK_CHARS // 2)
+        low, high = start + _BLOCK_CHARS // 2, start + 2 * _BLOCK_CHARS
+        # Each search ends at the block's bound, so no stretch of text is searched twice.
+        cut = _SURE_END.search(paragraph, low, high)
         if cut is None:
-            break
+            if len(paragraph) - start <= 2 * _BLOCK_CHARS:
+                break
+            cut = _LIKELY_END.search(paragraph, low, high) or _SPACE.search(paragraph, low, high)
+        if cut is None:  # no white space at all: cut between characters
+            blocks.append((offset + start, paragraph[start:high]))
+            start = high
+            continue
         blocks.append((offset + start, paragraph[start:cut.start()]))
         start = cut.end()
     blocks.append((offset + start, paragraph[start:]))
@@ -106,7 +124,9 @@ def _paragraph_sentences(
                 spans.append((found, found + len(stripped)))
             cursor = len(paragraph)
             break
-        if spans and _INITIAL_END.search(paragraph[spans[-1][0]:spans[-1][1]]):
+        # The pattern looks at most four characters back: only those are copied (a run of
+        # initials grows the span, and copying it whole each time was quadratic).
+        if spans and _INITIAL_END.search(paragraph[max(spans[-1][0], spans[-1][1] - 4):spans[-1][1]]):
             spans[-1] = (spans[-1][0], found + len(piece))
         else:
             spans.append((found, found + len(piece)))
@@ -147,10 +167,21 @@ def _split_long(
 
 def _cut_word(text: str, a: int, b: int, budget: int, count: TokenCounter) -> list[tuple[int, int]]:
     """Cut ``text[a:b]`` (no spaces) into the longest pieces that fit ``budget``: each found
-    by a binary search on its length, since tokens need not spread evenly over characters."""
+    by a binary search on its length, since tokens need not spread evenly over characters.
+
+    The search's upper end is found by doubling a length that fits first, so a piece costs
+    counts of about its own length, not of the whole rest of the word (which made a long
+    word quadratic)."""
     pieces = []
     while a < b:
-        low, high = a + 1, b  # text[a:low] always fits: one character is at most a few tokens
+        low = a + 1  # text[a:low] always fits: one character is at most a few tokens
+        step = 1
+        while low < b:
+            probe = min(b, a + 2 * step)
+            if count([text[a:probe]])[0] > budget:
+                break
+            low, step = probe, 2 * step
+        high = min(b, a + 2 * step)
         while low < high:
             mid = (low + high + 1) // 2
             if count([text[a:mid]])[0] <= budget:
