@@ -53,9 +53,9 @@ def prepare(spec: ModelSpec, *, cache: Path | None = None,
     if cached is None:
         # The only way to torch from here: a cold cache. Imported late so that serving from a
         # warm one never loads the exporter's libraries.
-        from .onnx_export import prepare as export
+        from .onnx_export import export_once
 
-        cached = export(spec, folder, plan, lambda path: OnnxEmbedder.from_file(spec, path))
+        cached = export_once(spec, folder, plan, lambda path: OnnxEmbedder.from_file(spec, path))
     return model_path(folder, cached.variant), cached
 
 

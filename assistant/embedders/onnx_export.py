@@ -9,7 +9,8 @@ sentence-transformers model. The verdict is cached beside the file; when no cand
 
 This module imports torch and transformers: only onnx_embedder.py imports it, and only when the
 cache holds no verdict yet, so serving from a warm cache never loads it. It does not import
-onnx_embedder.py back: :func:`prepare` is handed the function that opens a candidate file.
+onnx_embedder.py back: :func:`export_once` is handed the function that opens a candidate
+file.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ OpenCandidate = Callable[[Path], Embedder]
 is what will serve)."""
 
 
-def prepare(spec: ModelSpec, folder: Path, plan: tuple[str, ...], open_candidate: OpenCandidate) -> Verdict:
+def export_once(spec: ModelSpec, folder: Path, plan: tuple[str, ...],
+                open_candidate: OpenCandidate) -> Verdict:
     """The verdict for ``spec`` in ``folder``: exported, quantized and judged against torch now
     (seconds, once per model and machine), or found there when another process just did."""
     folder.mkdir(parents=True, exist_ok=True)
