@@ -42,6 +42,7 @@ __all__ = [
     "is_furniture_line",
     "normalize_text",
     "remove_furniture",
+    "safe_label",
     "text_damage",
 ]
 
@@ -141,6 +142,28 @@ def normalize_text(text: str) -> str:
     # pad lines with spaces and tabs), trailing spaces never do.
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANK_RUNS.sub("\n\n", text).strip("\n")
+
+
+# Characters an id or a title must not hold. Control characters (NUL, escapes, C1) end or
+# garble strings in files, logs and terminals; the bidirectional controls reorder what is
+# shown after them ("report\u202eFDP.exe" shows as "reportexe.PDF"), and the directional
+# marks (LRM, RLM, ALM) are invisible: a name with them looks like another name. ZWJ and ZWNJ
+# stay: Sinhala, Tamil and Persian words are spelt with them.
+_LABEL_BREAKS = re.compile("[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]+")
+_LABEL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_label(text: str) -> str:
+    """``text`` fit to be a document's id or title: line and tab breaks become one space;
+    control characters and bidirectional controls and marks go; everything else (letters of
+    any script, ZWJ/ZWNJ, spacing) is kept as it is.
+
+    >>> safe_label("report\\u202egpj.exe\\x00")
+    'reportgpj.exe'
+    >>> safe_label("ශ්\\u200dරී\\tලංකා") == "ශ්\\u200dරී ලංකා"
+    True
+    """
+    return _LABEL_UNSAFE.sub("", _LABEL_BREAKS.sub(" ", text))
 
 
 # --------------------------------------------------------------------------- dates

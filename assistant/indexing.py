@@ -92,7 +92,7 @@ def _read_source(path: Path, settings: Settings, known: dict[str, FileRecord],
                  existing: dict[str, tuple[str, str]]) -> Generator[Document | _Kept, None, _Source]:
     """The documents of ``path`` as they are read, in file order (an unchanged file gives
     its remembered ids instead); returns what else the reading found."""
-    from .readers import read_source_file, source_files
+    from .readers import leaves_folder, read_source_file, source_files
 
     reading = _reading(settings)
     skipped: list[Skipped] = []
@@ -102,7 +102,9 @@ def _read_source(path: Path, settings: Settings, known: dict[str, FileRecord],
         key = str(file.resolve())
         listed.add(key)
         try:
-            stat = file.stat()
+            # A link out of the folder is read (to a Skipped) every time, never remembered:
+            # an index made before such links were refused must not keep what it read there.
+            stat = None if root is not None and leaves_folder(file, root) else file.stat()
         except OSError:
             stat = None
         record = known.get(key)
@@ -193,12 +195,15 @@ def run_index(
     chunks_embedded = _embed_and_write(store, embedder, new_and_changed(), report)
 
     # Removals wait until every path is read: only then is it known what is gone.
+    from .readers import LINK_OUTSIDE
+
     removed: list[str] = []
     for source in sources:
         if not source.complete:
             continue
-        # A file that failed to read this time is still there: its old version stays.
-        kept = {s.path for s in source.skipped}
+        # A file that failed to read this time is still there: its old version stays (not
+        # what a link out of the folder led to).
+        kept = {s.path for s in source.skipped if s.reason != LINK_OUTSIDE}
         removed.extend(doc_id for doc_id, (_, src) in existing.items()
                        if src == str(source.root) and doc_id not in seen and doc_id not in kept)
     if removed:

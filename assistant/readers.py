@@ -14,6 +14,12 @@ are imported inside the functions that need them, so ``import assistant.readers`
 Decisions:
 
 - Folder walks skip hidden files and folders and Office lock files (``~$report.docx``).
+  They follow a link only to what lies inside the folder being read: a link to a file or
+  folder outside it is reported as skipped, not followed. A file or folder reached twice
+  through links is read once.
+- Ids and titles (file names, export records, HTML titles, front matter, PDF and Word
+  properties) are kept free of control characters and of bidirectional controls, which
+  would let a name show as another (:func:`assistant.cleaning.safe_label`).
 - A ``.jsonl``/``.csv`` in a folder is read as a site export. An export in which no record
   has a text field (a sidecar such as the ``metadata.jsonl`` next to a folder of PDFs) is
   reported once, as one Skipped for the file, instead of once per record.
@@ -39,6 +45,13 @@ Size policy (what is read into memory, and what is refused):
   its size, without reading it.
 - A PDF or Word file over :data:`MAX_BINARY_BYTES` (200 MB) is skipped the same way; below
   that it is read whole, as pypdf and python-docx need.
+- A Word file is a ZIP archive, and python-docx unpacks and parses it whole: before it does,
+  the archive's directory is checked (:data:`MAX_ZIP_DIRECTORY_BYTES`,
+  :data:`MAX_UNPACKED_BYTES` in all, :data:`MAX_WORD_XML_BYTES` of XML, no part compressed
+  over :data:`MAX_COMPRESSION_RATIO` times), then the paragraphs and XML elements of its
+  text counted as it is unpacked, up to :data:`MAX_WORD_PARAGRAPHS` and
+  :data:`MAX_WORD_ELEMENTS`. A file over any of them (a "ZIP bomb": 57 KB unpacking to
+  500,000 paragraphs took 39 s and 440 MB) is skipped, saying which.
 - A JSONL/CSV export may be of any size: it is streamed one record at a time, and a record
   (a JSONL line, a CSV field) over :data:`MAX_DOCUMENT_BYTES` characters is skipped with its
   line number.
@@ -56,7 +69,9 @@ import io
 import itertools
 import json
 import logging
+import os
 import re
+import struct
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -69,6 +84,7 @@ from assistant.cleaning import (
     date_candidates,
     fix_mojibake,
     normalize_text,
+    safe_label,
     text_damage,
 )
 from assistant.documents import Document, Skipped
@@ -76,12 +92,20 @@ from assistant.errors import ConfigError, ReadError, UnsupportedFormat
 
 __all__ = [
     "EXPORT_FIELDS",
+    "LINK_OUTSIDE",
     "MAX_BINARY_BYTES",
+    "MAX_COMPRESSION_RATIO",
     "MAX_DOCUMENT_BYTES",
+    "MAX_UNPACKED_BYTES",
+    "MAX_WORD_ELEMENTS",
+    "MAX_WORD_PARAGRAPHS",
+    "MAX_WORD_XML_BYTES",
+    "MAX_ZIP_DIRECTORY_BYTES",
     "SUPPORTED_SUFFIXES",
     "detect_language",
     "document_date",
     "find_date",
+    "leaves_folder",
     "parse_date",
     "read_file",
     "read_path",
@@ -107,6 +131,28 @@ MAX_DOCUMENT_BYTES = 20_000_000
 """Largest text, Markdown or HTML file read as one release, and largest export record."""
 MAX_BINARY_BYTES = 200_000_000
 """Largest PDF or Word file read (images make them large; pypdf reads the whole file)."""
+MAX_ZIP_DIRECTORY_BYTES = 1_000_000
+"""Largest directory of a ZIP-based file (its list of parts) that is opened: a Word file's
+lists some twenty parts in 2 KB; a crafted one of millions would fill the memory."""
+MAX_UNPACKED_BYTES = 250_000_000
+"""Largest total size a Word file may unpack to, images included (they do not compress: a
+file within :data:`MAX_BINARY_BYTES` unpacks to little more)."""
+MAX_WORD_XML_BYTES = 10_000_000
+"""Largest total size of a Word file's XML parts unpacked (text, styles, notes ...), which
+python-docx parses whole, at some 25 times their size in memory. A release's are 75-200 KB."""
+MAX_COMPRESSION_RATIO = 200
+"""Most times a part of a Word file over 1 MB may be compressed. Word's XML compresses 4-10
+times, images not at all; a ZIP bomb's parts hundreds or thousands of times."""
+MAX_WORD_PARAGRAPHS = 20_000
+"""Most paragraphs (table cells' and text boxes' included) a Word file may have: a release
+has some thirty, a 300-page book ten thousand."""
+MAX_WORD_ELEMENTS = 200_000
+"""Most XML elements (paragraphs, runs of text, cells ...) a Word file's text may have:
+python-docx takes some 15 microseconds for each run of text it reads. A release has about
+two thousand."""
+LINK_OUTSIDE = "a link to outside the indexed folder; not followed"
+"""The reason a folder walk gives for a link (to a file or a folder) that leads out of the
+folder being read."""
 
 _TITLE_MAX = 300
 _SNIFF_BYTES = 8192
@@ -132,9 +178,19 @@ _JUNK_META_TITLE = re.compile(
     re.IGNORECASE,
 )
 _FILENAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]([01]\d)[-_.]([0-3]\d)(?!\d)")
-_INLINE_IMAGE = re.compile(rb"(?:^|\s)BI\s.*?\sID\s", re.DOTALL)
-_HTML_CLOSERS = re.compile(r"</\s*(?:html|body)\s*>", re.IGNORECASE)
-_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+# An inline image in a PDF content stream: "BI" ... "ID" (see _has_inline_image).
+_INLINE_IMAGE_START = re.compile(rb"(?:^|\s)BI\s")
+_INLINE_IMAGE_DATA = re.compile(rb"\sID\s")
+_HTML_CLOSERS = re.compile(r"</\s*+(?:html|body)\s*+>", re.IGNORECASE)
+# The <title> element, in steps (see _html_title).
+_HTML_TITLE_OPEN = re.compile(r"<title", re.IGNORECASE)
+_HTML_TITLE_CLOSE = re.compile(r"</title\s*+>", re.IGNORECASE)
+# A paragraph's start tag in WordprocessingML or DrawingML, whatever its namespace prefix:
+# <w:p>, <w:p w:rsidR="...">, <a:p>, <p> under a default namespace.
+_PARAGRAPH_TAG = re.compile(rb"<(?:[\w.-]{1,32}:)?p[\s/>]")
+_TAG_BYTES = 1 + 33 + 2  # the longest match
+_START_TAG = re.compile(rb"<[^/?!]")  # an element (not an end tag, declaration or comment)
+_EOCD = b"PK\x05\x06"  # a ZIP's end-of-central-directory record
 # Signatures of common binary files whose first bytes could pass for text.
 _BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"\x7fELF")
 
@@ -147,18 +203,36 @@ class _Origin:
     label: str  # the Document id of a file, and the prefix of export record ids
     source: str
     collection: str
+    leaves: bool = False
+    """Found in the folder ``source`` through a link that leads out of it."""
 
     @classmethod
     def of(cls, file: Path, root: Path | None) -> _Origin:
-        file = file.resolve()
+        resolved = file.resolve()
         if root is None:
-            return cls(file, file.name, str(file), file.name)
-        root = root.resolve()
+            name = safe_label(resolved.name)
+            return cls(resolved, name, str(resolved), name)
+        real_root = root.resolve()
+        collection = safe_label(real_root.name)
+        if leaves_folder(file, root):
+            # Named as it stands in the folder: its target's path means nothing there.
+            label = Path(os.path.abspath(file)).relative_to(os.path.abspath(root)).as_posix()
+            return cls(resolved, safe_label(label), str(real_root), collection, leaves=True)
         try:
-            label = file.relative_to(root).as_posix()
+            label = resolved.relative_to(real_root).as_posix()
         except ValueError:  # a file outside the folder named as its root: use its name
-            label = file.name
-        return cls(file, label, str(root), root.name)
+            label = resolved.name
+        return cls(resolved, safe_label(label), str(real_root), collection)
+
+
+def leaves_folder(file: Path, root: Path) -> bool:
+    """``file``, a path inside the folder ``root``, is, or lies under, a link whose target is
+    outside that folder."""
+    try:
+        inside = Path(os.path.abspath(file)).is_relative_to(os.path.abspath(root))
+        return inside and not file.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop: not readable, but not outside either
+        return False
 
 
 # --------------------------------------------------------------------------- public API
@@ -238,12 +312,19 @@ def read_file(
 # --------------------------------------------------------------------------- walking
 
 
-def _walk(folder: Path, seen: set[Path] | None = None) -> Iterator[Path]:
-    """Files under ``folder`` in sorted order, without hidden entries or Office lock files;
-    a folder reached twice through links is walked once."""
+def _walk(folder: Path, root: Path | None = None, seen: set[Path] | None = None,
+          files: set[Path] | None = None) -> Iterator[Path]:
+    """Files under ``folder`` in sorted order, without hidden entries or Office lock files.
+
+    Links are followed only to what lies inside the folder being walked (``root``, the
+    folder itself at the top): a link to outside it, to a file or a folder, is yielded as it
+    is, not followed, and reading it gives a Skipped (see :func:`leaves_folder`). A folder
+    reached twice through links is walked once, a file reached twice is yielded once."""
     seen = seen if seen is not None else set()
+    files = files if files is not None else set()
     try:
         real = folder.resolve()
+        root = root if root is not None else real
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
     except (OSError, RuntimeError):  # unreadable folder or link loop: nothing to name here
         return
@@ -254,16 +335,26 @@ def _walk(folder: Path, seen: set[Path] | None = None) -> Iterator[Path]:
         if entry.name.startswith((".", "~$")):
             continue
         try:
+            if entry.is_symlink():
+                target = entry.resolve(strict=True)  # a broken link or a loop raises
+                if not target.is_relative_to(root):
+                    yield entry  # reported, not followed
+                    continue
             is_dir, is_file = entry.is_dir(), entry.is_file()
-        except OSError:
+            target = entry.resolve()
+        except (OSError, RuntimeError):
             continue
         if is_dir:
-            yield from _walk(entry, seen)
-        elif is_file:
+            yield from _walk(entry, root, seen, files)
+        elif is_file and target not in files:
+            files.add(target)
             yield entry
 
 
 def _read_guarded(origin: _Origin, fields: Mapping[str, str]) -> Iterator[Document | Skipped]:
+    if origin.leaves:
+        yield Skipped(origin.label, LINK_OUTSIDE)
+        return
     try:
         yield from _read(origin, fields)
     except ReadError as error:
@@ -302,11 +393,18 @@ def _read(origin: _Origin, fields: Mapping[str, str]) -> Iterator[Document | Ski
     if kind in {"pdf", "docx"}:
         _check_size(size, MAX_BINARY_BYTES, "for one file")
         data = _read_bytes(origin.file)
+        if kind == "docx":
+            _check_unpacked(data)
         yield _read_pdf(data, origin) if kind == "pdf" else _read_docx(data, origin)
     elif kind == "zip":
         raise UnsupportedFormat(
             "a ZIP-based file that is not a Word document (an archive, spreadsheet or "
             "slide deck); only .docx Office files are read"
+        )
+    elif kind == "huge-zip":
+        raise ReadError(
+            f"a ZIP-based file whose list of parts is over {_megabytes(MAX_ZIP_DIRECTORY_BYTES)} "
+            "(millions of parts: not a document, maybe a ZIP bomb)"
         )
     elif kind == "broken-zip":
         if b"word/" in head:  # the names of a ZIP's parts stand in the clear
@@ -344,6 +442,91 @@ def _read_bytes(file: Path) -> bytes:
         raise ReadError(f"cannot read the file: {error.strerror or error}") from error
 
 
+# --------------------------------------------------------------------------- ZIP limits
+
+
+def _zip_directory_bytes(file: Path | None, data: bytes) -> int | None:
+    """The size of a ZIP's central directory (its list of parts), read from its end record
+    as zipfile would find it; None when there is none to read (zipfile then says broken). A
+    ZIP64 record's size means "see elsewhere": it counts as over any limit."""
+    try:
+        if file is not None:
+            with file.open("rb") as stream:
+                stream.seek(0, os.SEEK_END)
+                length = stream.tell()
+                stream.seek(max(0, length - (1 << 16) - 22))
+                tail = stream.read()
+        else:
+            tail = data[-(1 << 16) - 22:]
+    except OSError:
+        return None
+    at = tail.rfind(_EOCD, max(0, len(tail) - (1 << 16) - 22))
+    if at < 0 or len(tail) - at < 22:
+        return None
+    entries, size = struct.unpack_from("<HI", tail, at + 10)  # total parts, directory size
+    return 1 << 32 if entries == 0xFFFF or size == 0xFFFFFFFF else size
+
+
+def _check_unpacked(data: bytes) -> None:
+    """ReadError when a Word file would unpack to more than python-docx should parse: the
+    limits of the module's size policy, from the archive's directory first (nothing is
+    unpacked), then by counting its paragraphs as its text is unpacked, up to the limit.
+
+    zipfile never unpacks a part past the size the directory gives it (a part that claims
+    less than it holds fails its checksum), so the directory's sizes bound what python-docx
+    reads too."""
+    bomb = "a ZIP bomb, or not a press release"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+            unpacked = sum(part.file_size for part in parts)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise ReadError(f"a Word file that unpacks to {_megabytes(unpacked)}, over the "
+                                f"{_megabytes(MAX_UNPACKED_BYTES)} limit ({bomb})")
+            xml = sum(part.file_size for part in parts
+                      if part.filename.lower().endswith((".xml", ".rels")))
+            if xml > MAX_WORD_XML_BYTES:
+                raise ReadError(f"a Word file whose text and layout (XML) unpack to "
+                                f"{_megabytes(xml)}, over the {_megabytes(MAX_WORD_XML_BYTES)} "
+                                f"limit ({bomb})")
+            for part in parts:
+                if part.file_size > 1_000_000 and (
+                        part.file_size > MAX_COMPRESSION_RATIO * max(1, part.compress_size)):
+                    ratio = part.file_size // max(1, part.compress_size)
+                    raise ReadError(f"a Word file with a part compressed {ratio:,} times "
+                                    f"({part.filename}: {_megabytes(part.file_size)} from "
+                                    f"{_megabytes(part.compress_size)}; {bomb})")
+            paragraphs, elements = _count_tags(archive, "word/document.xml")
+    except ReadError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, RuntimeError) as error:
+        raise ReadError(f"damaged Word file, cannot be opened ({_short(error)})") from error
+    if paragraphs > MAX_WORD_PARAGRAPHS:
+        raise ReadError(f"a Word file with over {MAX_WORD_PARAGRAPHS:,} paragraphs ({bomb})")
+    if elements > MAX_WORD_ELEMENTS:
+        raise ReadError(f"a Word file whose text is made of over {MAX_WORD_ELEMENTS:,} XML "
+                        f"elements (runs of text, cells ...; {bomb})")
+
+
+def _count_tags(archive: zipfile.ZipFile, name: str) -> tuple[int, int]:
+    """Paragraphs and elements in the XML part ``name``, counted as it is unpacked a megabyte
+    at a time; the counting stops once over a limit (the rest is never unpacked)."""
+    paragraphs = elements = 0
+    carry = b""
+    with archive.open(name) as part:
+        while chunk := part.read(1 << 20):
+            data = carry + chunk
+            # A tag that starts in the last bytes may go on in the next chunk: those bytes
+            # are looked at again with it (a tag holds one "<", so none is counted twice).
+            keep = max(0, len(data) - _TAG_BYTES)
+            paragraphs += sum(1 for m in _PARAGRAPH_TAG.finditer(data) if m.start() < keep)
+            elements += sum(1 for m in _START_TAG.finditer(data) if m.start() < keep)
+            carry = data[keep:]
+            if paragraphs > MAX_WORD_PARAGRAPHS or elements > MAX_WORD_ELEMENTS:
+                return paragraphs, elements
+    return paragraphs + len(_PARAGRAPH_TAG.findall(carry)), elements + len(_START_TAG.findall(carry))
+
+
 # --------------------------------------------------------------------------- bytes
 
 
@@ -354,6 +537,9 @@ def _sniff(data: bytes, file: Path | None = None) -> str:
     if b"%PDF-" in head[:1024]:  # the spec lets junk precede the header
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
+        directory = _zip_directory_bytes(file, data)
+        if directory is not None and directory > MAX_ZIP_DIRECTORY_BYTES:
+            return "huge-zip"
         try:
             with zipfile.ZipFile(file if file is not None else io.BytesIO(data)) as archive:
                 return "docx" if "word/document.xml" in archive.namelist() else "zip"
@@ -467,13 +653,29 @@ def _read_html(html: str, origin: _Origin) -> Document:
     if not text:
         raise ReadError("no text left after removing page furniture")
     title = _field(result, "title")
-    if not title and (match := _HTML_TITLE.search(html)):
+    if not title and (raw_title := _html_title(html)) is not None:
         import html as html_lib
 
-        title = html_lib.unescape(match.group(1))
+        title = html_lib.unescape(raw_title)
     # A dateline in the text beats the page's metadata (often a modification date).
     date = find_date(text, header_only=True) or parse_date(_field(result, "date"))
     return _document(origin, text, title=title or _guess_title(text), date=date)
+
+
+def _html_title(html: str) -> str | None:
+    """What the page's first ``<title ...>`` holds up to ``</title>``, if it is closed.
+
+    In steps, each over the text once: as one pattern with a lazy ``(.*?)`` it was read to
+    the end again from every "<title" of a page that never closes one. Only the first
+    "<title" can match: a later one finds no ">" or "</title>" the first did not."""
+    opening = _HTML_TITLE_OPEN.search(html)
+    if opening is None:
+        return None
+    start = html.find(">", opening.end())
+    if start < 0:
+        return None
+    closing = _HTML_TITLE_CLOSE.search(html, start + 1)
+    return html[start + 1:closing.start()] if closing is not None else None
 
 
 def _field(result: object, name: str) -> str | None:
@@ -555,10 +757,20 @@ def _has_image(page: Any) -> bool:
     try:
         resources = page.get("/Resources")
         contents = page.get_contents()
-        inline = contents is not None and _INLINE_IMAGE.search(contents.get_data()) is not None
+        inline = contents is not None and _has_inline_image(contents.get_data())
     except Exception:
         return False
     return inline or search(resources, 0)
+
+
+def _has_inline_image(content: bytes) -> bool:
+    """A content stream holds an inline image: "BI", then its data after an "ID".
+
+    Only the first "BI" is tried: a later one has less of the stream after it, so it finds
+    an "ID" only where the first would (one pattern with a lazy ".*?" read the rest of the
+    stream again from every "BI")."""
+    start = _INLINE_IMAGE_START.search(content)
+    return start is not None and _INLINE_IMAGE_DATA.search(content, start.end()) is not None
 
 
 def _join_pages(page_texts: Iterable[str]) -> tuple[str, tuple[int, ...]]:
@@ -824,8 +1036,8 @@ def _record_document(
     title = get("title")
     date = parse_date(get("date")) or document_date(text)
     return Document(
-        id=get("id") or where,
-        title=_tidy_title(title) if title else _guess_title(text),
+        id=safe_label(get("id") or "").strip() or where,
+        title=(_tidy_title(title) if title else "") or _guess_title(text),
         text=text,
         date=date,
         url=get("url") or str(origin.file),
@@ -858,7 +1070,7 @@ def _document(
 ) -> Document:
     return Document(
         id=origin.label,
-        title=_tidy_title(title) if title else _guess_title(text),
+        title=(_tidy_title(title) if title else "") or _guess_title(text),
         text=text,
         date=date or document_date(text, name=origin.file.name),
         url=str(origin.file),
@@ -870,7 +1082,9 @@ def _document(
 
 
 def _tidy_title(title: str) -> str:
-    title = " ".join(normalize_text(title).split())
+    """One line of at most ``_TITLE_MAX`` characters, fit to show (see safe_label): every
+    title passes here."""
+    title = " ".join(safe_label(normalize_text(title)).split())
     if len(title) > _TITLE_MAX:
         title = title[:_TITLE_MAX].rsplit(" ", 1)[0] + "…"
     return title
