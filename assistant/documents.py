@@ -6,6 +6,7 @@ both; ``retrieval`` returns :class:`Hit`; ``answering`` returns :class:`Answer`.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -49,13 +50,8 @@ class Document:
         """The 1-based page that holds character ``offset``, or None when unpaginated."""
         if not self.pages:
             return None
-        page = 1
-        for number, start in enumerate(self.pages, start=1):
-            if start <= offset:
-                page = number
-            else:
-                break
-        return page
+        # Bisection: the chunker asks once per chunk, and a long PDF has thousands of both.
+        return max(1, bisect.bisect_right(self.pages, offset))
 
 
 @dataclass(frozen=True, slots=True)
