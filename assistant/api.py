@@ -32,7 +32,14 @@ from starlette.exceptions import HTTPException
 from . import __version__
 from .config import MAX_QUESTION_CHARS
 from .documents import Turn
-from .errors import AssistantError, IndexError_, QueryError, UnsupportedFormat
+from .errors import (
+    AssistantError,
+    IndexFolderError,
+    QueryError,
+    QuotaExceeded,
+    UnsupportedFormat,
+    UploadTooLarge,
+)
 from .guard import JSON_LIMIT, MULTIPART_SLACK, BodyLimit
 from .service import Assistant
 from .uploads import MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, REMOVED_NOTE, Uploader, checked_name, remove
@@ -342,8 +349,10 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
                 saved = uploader.save(copies, max_bytes=per_file)
             except UnsupportedFormat as exc:
                 raise HTTPException(415, str(exc)) from exc
-            except QueryError as exc:  # sizes were checked above: this is the quota
+            except QuotaExceeded as exc:
                 raise HTTPException(507, str(exc)) from exc
+            except UploadTooLarge as exc:
+                raise HTTPException(413, str(exc)) from exc
         uploader.start()
         return {"saved": [path.name for path in saved], "indexing": True}
 
@@ -431,8 +440,8 @@ def _handle_errors(app: FastAPI) -> None:
     async def bad_question(_: Request, exc: QueryError) -> JSONResponse:
         return _error(400, str(exc))
 
-    @app.exception_handler(IndexError_)
-    async def unavailable(_: Request, exc: IndexError_) -> JSONResponse:
+    @app.exception_handler(IndexFolderError)
+    async def unavailable(_: Request, exc: IndexFolderError) -> JSONResponse:
         return _error(503, str(exc))
 
     @app.exception_handler(AssistantError)

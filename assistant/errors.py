@@ -10,13 +10,19 @@ message says what to do next. Only the CLI and the web app turn these into outpu
      │    └── OnnxUnavailable   ONNX cannot serve this model here; torch can (backend auto)
      ├── ReadError              one input could not be read; the run skips it and goes on
      │    └── UnsupportedFormat  the file type is not one the readers know
-     ├── IndexError_             the index folder is missing, locked, or does not fit
+     ├── IndexFolderError       the index folder is missing, locked, or does not fit
      │    ├── IndexNotFound      no index yet at that folder
      │    ├── IndexLocked        another indexing run holds the write lock
      │    ├── IndexReadOnly      an index opened for reading was asked to write
      │    ├── IndexMismatch      built by another embedding model or an older format
      │    └── IndexCorrupt       the stored data failed its integrity check
-     └── QueryError             an empty question, an impossible date range
+     ├── QueryError             an empty question, an impossible date range, a question
+     │                          over the length limit
+     └── UploadRefused          a file added from the web is refused before it is saved
+          ├── UploadTooLarge     a file over the size limit
+          └── QuotaExceeded      the uploads folder would go past its quota
+
+``IndexError_`` is the old name of :class:`IndexFolderError`, kept as an alias.
 """
 
 from __future__ import annotations
@@ -43,30 +49,46 @@ class UnsupportedFormat(ReadError):
     """The input's type is not one the readers handle."""
 
 
-class IndexError_(AssistantError):
+class IndexFolderError(AssistantError):
     """Something is wrong with the index folder."""
 
 
-class IndexNotFound(IndexError_):
+IndexError_ = IndexFolderError
+"""The old name (the trailing underscore kept it off the built-in ``IndexError``)."""
+
+
+class IndexNotFound(IndexFolderError):
     """There is no index at the given folder yet."""
 
 
-class IndexLocked(IndexError_):
+class IndexLocked(IndexFolderError):
     """Another process is writing to the index."""
 
 
-class IndexReadOnly(IndexError_):
+class IndexReadOnly(IndexFolderError):
     """This process opened the index for reading only (no write lock taken) and was asked to
     write to it; open it for writing instead."""
 
 
-class IndexMismatch(IndexError_):
+class IndexMismatch(IndexFolderError):
     """The index was built by another embedding model or an older format version."""
 
 
-class IndexCorrupt(IndexError_):
+class IndexCorrupt(IndexFolderError):
     """The index failed its integrity check."""
 
 
 class QueryError(AssistantError):
     """The question or its filters cannot be answered as given."""
+
+
+class UploadRefused(AssistantError):
+    """A file added from the web (page or API) is refused before anything is saved."""
+
+
+class UploadTooLarge(UploadRefused):
+    """An uploaded file is over the size limit of one file."""
+
+
+class QuotaExceeded(UploadRefused):
+    """Saving the upload would take the uploads folder past its quota of bytes or files."""

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .atomic import staged
-from .errors import QueryError, UnsupportedFormat
+from .errors import QuotaExceeded, UnsupportedFormat, UploadTooLarge
 
 if TYPE_CHECKING:
     from .documents import Document, IndexReport
@@ -116,11 +116,11 @@ def usage(folder: Path) -> tuple[int, int]:
 
 def check_quota(folder: Path, adding_bytes: int, adding_files: int, *,
                 quota_bytes: int = QUOTA_BYTES, quota_files: int = QUOTA_FILES) -> None:
-    """:class:`QueryError` when ``adding_files`` files of ``adding_bytes`` would take the
+    """:class:`QuotaExceeded` when ``adding_files`` files of ``adding_bytes`` would take the
     uploads folder past its quota."""
     held, files = usage(folder) if folder.is_dir() else (0, 0)
     if held + adding_bytes > quota_bytes or files + adding_files > quota_files:
-        raise QueryError(
+        raise QuotaExceeded(
             f"the uploads folder is full: it holds {files:,} files, {_size(held)}, of a quota "
             f"of {quota_files:,} files, {_size(quota_bytes)}, and these {adding_files} files "
             f"({_size(adding_bytes)}) would go past it. Remove uploaded documents you no "
@@ -135,12 +135,13 @@ def save_uploads(files: Sequence[tuple[Path, str]], folder: Path, *,
     the folder's quota are checked before the first is saved, and a failure while saving
     deletes what this call saved. An existing file of a name gets a numbered sibling, so an
     upload never replaces another. :class:`UnsupportedFormat` for a type not read,
-    :class:`QueryError` for a file over ``max_bytes`` or a folder past its quota."""
+    :class:`UploadTooLarge` for a file over ``max_bytes``, :class:`QuotaExceeded` for a folder
+    past its quota."""
     names = [checked_name(name) for _, name in files]
     sizes = [source.stat().st_size for source, _ in files]
     for (_, name), size in zip(files, sizes, strict=True):
         if size > max_bytes:
-            raise QueryError(f"{name}: {size / 1e6:.1f} MB is over the "
+            raise UploadTooLarge(f"{name}: {size / 1e6:.1f} MB is over the "
                              f"{max_bytes / 1e6:.0f} MB limit")
     saved: list[Path] = []
     with _SAVING:

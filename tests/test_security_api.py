@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant import Assistant
+from assistant import Assistant, QuotaExceeded
 from assistant.api import build_api
 from assistant.uploads import MAX_NAME_BYTES, UPLOADS, Uploader, safe_name, save_upload
 from tests.fakes import FakeEmbedder
@@ -194,9 +194,9 @@ def test_save_upload_keeps_the_quota_too(tmp_path: Path) -> None:
     source.write_text(FERRY, encoding="utf-8")
     folder = tmp_path / UPLOADS
     save_upload(source, "one.txt", folder, quota_files=1)
-    with pytest.raises(Exception, match="uploads folder is full"):
+    with pytest.raises(QuotaExceeded, match="uploads folder is full"):
         save_upload(source, "two.txt", folder, quota_files=1)
-    with pytest.raises(Exception, match="uploads folder is full"):
+    with pytest.raises(QuotaExceeded, match="uploads folder is full"):
         save_upload(source, "two.txt", folder, quota_bytes=len(FERRY) + 10)
     assert {p.name for p in folder.iterdir()} == {"one.txt"}
 

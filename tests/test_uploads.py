@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, QueryError, UnsupportedFormat
+from assistant import Assistant, QueryError, UnsupportedFormat, UploadTooLarge
 from assistant.uploads import UPLOADS, Uploader, remove, safe_name, save_upload, upload_path
 from tests.fakes import FakeEmbedder
 
@@ -33,7 +33,7 @@ def test_save_refuses_unknown_types_and_oversized_files(tmp_path: Path) -> None:
     source.write_text(RELEASE, encoding="utf-8")
     with pytest.raises(UnsupportedFormat, match=r"\.exe files cannot be indexed"):
         save_upload(source, "tool.exe", tmp_path / "uploads")
-    with pytest.raises(QueryError, match="over the 0 MB limit"):
+    with pytest.raises(UploadTooLarge, match="over the 0 MB limit"):
         save_upload(source, "release.txt", tmp_path / "uploads", max_bytes=10)
     first = save_upload(source, "../release.txt", tmp_path / "uploads")
     second = save_upload(source, "release.txt", tmp_path / "uploads")
