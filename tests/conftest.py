@@ -1,4 +1,9 @@
-"""Shared fixtures: project paths, the shared data folder, fake and real embedders."""
+"""Shared fixtures: the shared data folder, fake and real embedders, fresh indexes with the
+fake embedder (``make_assistant``, ``make_module_assistant``) and the ``--screenshot`` option.
+
+Plain helpers and constants are in ``tests/helpers.py``; ROOT, SHARED_DATA and SEED are also
+importable from here, as before.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,26 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeEmbedder
+from tests.helpers import ROOT, SEED, SHARED_DATA, AssistantFactory
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-SEED = ROOT / "corpus" / "000_f2eabe2890162440.txt"
+__all__ = ["ROOT", "SEED", "SHARED_DATA"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshot", metavar="PATH", default=None,
+        help="copy the browser test's chat screenshot to PATH (e.g. docs/chat.png); also "
+             "PRESS_ASSISTANT_SCREENSHOT=PATH. Without either it stays in a temporary folder.")
+
+
+@pytest.fixture(scope="session")
+def screenshot_target(pytestconfig: pytest.Config) -> Path | None:
+    """Where the browser test copies its chat screenshot, if asked (``--screenshot PATH`` or
+    ``PRESS_ASSISTANT_SCREENSHOT=PATH``, relative to the current folder); None: nowhere."""
+    import os
+
+    target = pytestconfig.getoption("--screenshot") or os.environ.get("PRESS_ASSISTANT_SCREENSHOT")
+    return Path(target) if target else None
 
 
 @pytest.fixture
@@ -25,6 +46,27 @@ def shared_data() -> Path:
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
+
+
+@pytest.fixture
+def make_assistant(tmp_path: Path) -> Iterator[AssistantFactory]:
+    """``make_assistant(releases=(), *, corpus=None, index=None, embedder=None, settings=None)
+    -> Assistant``: a fresh index under ``tmp_path`` (``tmp_path / "index"`` for the first)
+    opened with the fake embedder; ``releases`` (``{name: text or bytes}`` written into
+    ``tmp_path / "corpus"``, or paths) indexed. Closed when the test ends. See
+    :class:`tests.helpers.AssistantFactory`."""
+    with AssistantFactory(tmp_path) as factory:
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def make_module_assistant(tmp_path_factory: pytest.TempPathFactory,
+                          request: pytest.FixtureRequest) -> Iterator[AssistantFactory]:
+    """The same for module-scoped fixtures (one index shared by a module's tests): under a
+    temporary folder of the module's, closed after its last test."""
+    name = request.module.__name__.rpartition(".")[2]
+    with AssistantFactory(tmp_path_factory.mktemp(name)) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,7 @@ import pytest
 
 from assistant import Assistant, IndexReport
 from assistant.readers import MAX_DOCUMENT_BYTES, read_path
-from tests.fakes import FakeEmbedder
-from tests.test_readers import BODY_EN, BODY_RU, make_docx, make_pdf
+from tests.helpers import BODY_EN, BODY_RU, AssistantFactory, make_docx, make_pdf, write_files
 
 GOOD = "good.txt"
 GOOD_TEXT = (
@@ -30,14 +29,11 @@ LEGACY_SINHALA = ("text layer is unreadable: the PDF's font maps characters to w
                   "(legacy Sinhala font); needs OCR")
 
 
-def index_beside(tmp_path: Path, files: dict[str, bytes]) -> tuple[IndexReport, Assistant]:
+def index_beside(make_assistant: AssistantFactory,
+                 files: dict[str, bytes]) -> tuple[IndexReport, Assistant]:
     """Index a folder holding the good release and ``files``; the report and the assistant."""
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    (folder / GOOD).write_text(GOOD_TEXT, encoding="utf-8")
-    for name, data in files.items():
-        (folder / name).write_bytes(data)
-    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
+    folder = write_files(make_assistant.root / "inbox", {GOOD: GOOD_TEXT, **files})
+    bot = make_assistant()
     report = bot.index([folder])
     assert GOOD in report.added
     assert GOOD in bot.documents()
@@ -53,18 +49,18 @@ def reasons(report: IndexReport) -> dict[str, str]:
 
 
 @pytest.mark.shared_data
-def test_scanned_pdfs_need_ocr(shared_data: Path, tmp_path: Path) -> None:
+def test_scanned_pdfs_need_ocr(shared_data: Path, make_assistant: AssistantFactory) -> None:
     folder = shared_data / "pdf_press_releases" / "lk_treasury_en"
     scans = ["2016-09-01-55c38e.pdf", "2021-04-12-f06c5f.pdf", "2021-07-19-881609.pdf"]
-    report, bot = index_beside(tmp_path, {name: (folder / name).read_bytes() for name in scans})
+    report, bot = index_beside(make_assistant, {name: (folder / name).read_bytes() for name in scans})
     assert reasons(report) == {name: OCR for name in scans}
     assert bot.documents() == [GOOD]
 
 
 @pytest.mark.shared_data
-def test_text_saved_as_pdf_is_diagnosed(shared_data: Path, tmp_path: Path) -> None:
+def test_text_saved_as_pdf_is_diagnosed(shared_data: Path, make_assistant: AssistantFactory) -> None:
     [bad] = (shared_data / "bad_inputs").iterdir()
-    report, bot = index_beside(tmp_path, {bad.name: bad.read_bytes()})
+    report, bot = index_beside(make_assistant, {bad.name: bad.read_bytes()})
     assert reasons(report) == {bad.name: (
         "damaged PDF: it was saved through a text decoder (its binary parts became U+FFFD "
         "replacement characters), so its text is lost; download the original")}
@@ -72,13 +68,14 @@ def test_text_saved_as_pdf_is_diagnosed(shared_data: Path, tmp_path: Path) -> No
 
 
 @pytest.mark.shared_data
-def test_sinhala_pdfs_with_a_legacy_font_are_unreadable(shared_data: Path, tmp_path: Path) -> None:
+def test_sinhala_pdfs_with_a_legacy_font_are_unreadable(shared_data: Path,
+                                                        make_assistant: AssistantFactory) -> None:
     folder = shared_data / "pdf_press_releases" / "lk_police_si"
     # Vowel signs torn off their letters (32% of the words) / vowel signs turned into other
     # letters (valid-looking but wrong words) / the mildest: 5% of the words broken.
     names = ["2025-05-01-2025-05-01-06-10.pdf", "2025-05-01-2025-05-01-14-25.pdf",
              "2025-05-03-2025-05-03-19-30.pdf"]
-    report, bot = index_beside(tmp_path, {name: (folder / name).read_bytes() for name in names})
+    report, bot = index_beside(make_assistant, {name: (folder / name).read_bytes() for name in names})
     found = reasons(report)
     assert sorted(found) == names
     for reason in found.values():
@@ -91,17 +88,17 @@ def test_sinhala_pdfs_with_a_legacy_font_are_unreadable(shared_data: Path, tmp_p
 # --------------------------------------------------------------------------- made here
 
 
-def test_word_file_named_pdf_is_read_as_word(tmp_path: Path) -> None:
+def test_word_file_named_pdf_is_read_as_word(make_assistant: AssistantFactory) -> None:
     word = make_docx(["Germany to fund a training institute", BODY_EN])
-    report, bot = index_beside(tmp_path, {"2019-03-27-release.pdf": word})
+    report, bot = index_beside(make_assistant, {"2019-03-27-release.pdf": word})
     assert report.skipped == ()
     assert sorted(bot.documents()) == ["2019-03-27-release.pdf", GOOD]
     assert BODY_EN in bot.document("2019-03-27-release.pdf").text
 
 
 @pytest.mark.parametrize("data", [b"", b"  \n\r\n\t \n"], ids=["zero-bytes", "blank"])
-def test_empty_file(tmp_path: Path, data: bytes) -> None:
-    report, bot = index_beside(tmp_path, {"empty.txt": data, "empty.pdf": data})
+def test_empty_file(make_assistant: AssistantFactory, data: bytes) -> None:
+    report, bot = index_beside(make_assistant, {"empty.txt": data, "empty.pdf": data})
     assert reasons(report) == {"empty.txt": "empty file", "empty.pdf": "empty file"}
     assert bot.documents() == [GOOD]
 
@@ -111,16 +108,16 @@ def test_empty_file(tmp_path: Path, data: bytes) -> None:
     b"\x7fELF\x02\x01\x01" + bytes(2000),  # a program
     bytes((i * 7919) % 256 for i in range(5000)),  # noise
 ], ids=["png", "elf", "noise"])
-def test_binary_file(tmp_path: Path, data: bytes) -> None:
-    report, bot = index_beside(tmp_path, {"photo.txt": data, "notes.md": data})
+def test_binary_file(make_assistant: AssistantFactory, data: bytes) -> None:
+    report, bot = index_beside(make_assistant, {"photo.txt": data, "notes.md": data})
     assert reasons(report) == {"photo.txt": "binary file, not a document",
                                "notes.md": "binary file, not a document"}
     assert bot.documents() == [GOOD]
 
 
-def test_truncated_pdf(tmp_path: Path) -> None:
+def test_truncated_pdf(make_assistant: AssistantFactory) -> None:
     pdf = make_pdf([["Bank signs water agreement", BODY_EN[:90]], ["Second page."]])
-    report, bot = index_beside(tmp_path, {"cut.pdf": pdf[: len(pdf) * 2 // 3]})
+    report, bot = index_beside(make_assistant, {"cut.pdf": pdf[: len(pdf) * 2 // 3]})
     assert reasons(report) == {"cut.pdf": (
         "damaged PDF: the file stops before the PDF's end (truncated, as by an interrupted "
         "download); download it again")}
@@ -139,24 +136,25 @@ def _encrypted(user_password: str) -> bytes:
     return buffer.getvalue()
 
 
-def test_encrypted_pdf_with_an_empty_user_password_is_read(tmp_path: Path) -> None:
-    report, bot = index_beside(tmp_path, {"open.pdf": _encrypted("")})
+def test_encrypted_pdf_with_an_empty_user_password_is_read(make_assistant: AssistantFactory) -> None:
+    report, bot = index_beside(make_assistant, {"open.pdf": _encrypted("")})
     assert report.skipped == ()
     assert sorted(bot.documents()) == [GOOD, "open.pdf"]
     assert "The bank signed the agreement today." in bot.document("open.pdf").text
 
 
-def test_encrypted_pdf_with_a_password_is_skipped(tmp_path: Path) -> None:
-    report, bot = index_beside(tmp_path, {"locked.pdf": _encrypted("secret")})
+def test_encrypted_pdf_with_a_password_is_skipped(make_assistant: AssistantFactory) -> None:
+    report, bot = index_beside(make_assistant, {"locked.pdf": _encrypted("secret")})
     assert reasons(report) == {
         "locked.pdf": "encrypted PDF: needs a password (save an unprotected copy to index it)"}
     assert bot.documents() == [GOOD]
 
 
 @pytest.mark.parametrize("encoding", ["cp1251", "utf-16", "utf-16-le"])
-def test_russian_text_in_other_encodings_is_read_correctly(tmp_path: Path, encoding: str) -> None:
+def test_russian_text_in_other_encodings_is_read_correctly(make_assistant: AssistantFactory,
+                                                           encoding: str) -> None:
     source = "Встреча генеральных прокуроров\n\n30 ноября 2016 г.\n\n" + BODY_RU
-    report, bot = index_beside(tmp_path, {"ru.txt": source.encode(encoding)})
+    report, bot = index_beside(make_assistant, {"ru.txt": source.encode(encoding)})
     assert report.skipped == ()
     doc = bot.document("ru.txt")
     assert doc is not None
@@ -165,7 +163,8 @@ def test_russian_text_in_other_encodings_is_read_correctly(tmp_path: Path, encod
     assert doc.lang == "ru"
 
 
-def test_huge_text_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+def test_huge_text_file_is_refused_without_reading_it(tmp_path: Path,
+                                                     make_assistant: AssistantFactory) -> None:
     """The size policy: one text file is one release, and a release over 20 MB is not one.
     The file is judged by its size: memory does not grow with it."""
     folder = tmp_path / "inbox"
@@ -177,7 +176,7 @@ def test_huge_text_file_is_refused_without_reading_it(tmp_path: Path) -> None:
             out.write(line)
         out.write(b"x" * (size % len(line)))
     (folder / GOOD).write_text(GOOD_TEXT, encoding="utf-8")
-    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
+    bot = make_assistant()
     list(read_path(folder / GOOD))  # load the readers' libraries before measuring
 
     tracemalloc.start()
@@ -215,11 +214,11 @@ def test_large_export_is_streamed_record_by_record(tmp_path: Path) -> None:
     assert peak < size / 5, f"peak {peak / 1e6:.1f} MB reading a {size / 1e6:.1f} MB export"
 
 
-def test_export_record_over_the_size_limit(tmp_path: Path) -> None:
+def test_export_record_over_the_size_limit(make_assistant: AssistantFactory) -> None:
     lines = [json.dumps({"id": "r1", "title": "Bridge tolls cut", "text": BODY_EN}),
              json.dumps({"id": "huge", "text": "word " * (MAX_DOCUMENT_BYTES // 5 + 10)}),
              json.dumps({"id": "r3", "title": "Встреча", "text": BODY_RU}, ensure_ascii=False)]
-    report, bot = index_beside(tmp_path, {"export.jsonl": "\n".join(lines).encode()})
+    report, bot = index_beside(make_assistant, {"export.jsonl": "\n".join(lines).encode()})
     assert reasons(report) == {"export.jsonl:2": "line 2 is too large for one release (over 20 MB)"}
     assert sorted(bot.documents()) == [GOOD, "r1", "r3"]
 
@@ -262,8 +261,8 @@ suspicious sellers through its hotline, which is open every day of the week.</p>
 """
 
 
-def test_html_full_of_scripts_and_navigation_keeps_only_the_article(tmp_path: Path) -> None:
-    report, bot = index_beside(tmp_path, {"seizure.html": HTML_CLUTTERED.encode()})
+def test_html_full_of_scripts_and_navigation_keeps_only_the_article(make_assistant: AssistantFactory) -> None:
+    report, bot = index_beside(make_assistant, {"seizure.html": HTML_CLUTTERED.encode()})
     assert report.skipped == ()
     doc = bot.document("seizure.html")
     assert doc is not None
@@ -279,19 +278,19 @@ def test_html_full_of_scripts_and_navigation_keeps_only_the_article(tmp_path: Pa
         assert clutter not in doc.text
 
 
-def test_export_with_a_broken_line(tmp_path: Path) -> None:
+def test_export_with_a_broken_line(make_assistant: AssistantFactory) -> None:
     lines = [
         json.dumps({"id": "r1", "title": "Bridge tolls cut", "text": BODY_EN}),
         '{"id": "r2", "title": "Cut off mid-record", "text": "The minis',
         json.dumps({"id": "r3", "title": "Встреча", "text": BODY_RU}, ensure_ascii=False),
     ]
-    report, bot = index_beside(tmp_path, {"export.jsonl": "\n".join(lines).encode()})
+    report, bot = index_beside(make_assistant, {"export.jsonl": "\n".join(lines).encode()})
     assert reasons(report) == {
         "export.jsonl:2": "broken JSON on line 2: Unterminated string starting at (column 53)"}
     assert sorted(bot.documents()) == [GOOD, "r1", "r3"]
 
 
-def test_several_bad_inputs_in_one_run(tmp_path: Path) -> None:
+def test_several_bad_inputs_in_one_run(make_assistant: AssistantFactory) -> None:
     """All of the above at once: one run, every bad file reported, the good ones indexed."""
     files = {
         "empty.txt": b"",
@@ -301,7 +300,7 @@ def test_several_bad_inputs_in_one_run(tmp_path: Path) -> None:
         "word.pdf": make_docx(["Word file saved as a PDF name", BODY_EN]),
         "ru.txt": ("Встреча в Астане\n\n" + BODY_RU).encode("cp1251"),
     }
-    report, bot = index_beside(tmp_path, files)
+    report, bot = index_beside(make_assistant, files)
     assert sorted(reasons(report)) == ["cut.pdf", "empty.txt", "image.md", "locked.pdf"]
     assert sorted(bot.documents()) == [GOOD, "ru.txt", "word.pdf"]
 

@@ -30,7 +30,7 @@ from assistant.documents import Document, Skipped
 from assistant.errors import AssistantError
 from assistant.readers import document_date, find_date, parse_date, read_file, read_path
 from tests.fakes import FakeEmbedder
-from tests.test_readers import BODY_EN, BODY_RU, make_docx, make_pdf
+from tests.helpers import BODY_EN, BODY_RU, make_docx, make_pdf
 
 SUFFIXES = (".txt", ".md", ".html", ".pdf", ".docx", ".jsonl", ".csv")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))

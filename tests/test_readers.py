@@ -21,18 +21,7 @@ from assistant.readers import (
     read_file,
     read_path,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "corpus" / "000_f2eabe2890162440.txt"
-
-BODY_EN = (
-    "The ministry signed a cooperation agreement with the regional development bank today. "
-    "The agreement covers water supply, irrigation and rural roads in three provinces."
-)
-BODY_RU = (
-    "Генеральный прокурор принял участие во встрече руководителей надзорных органов. "
-    "Участники обсудили вопросы международного сотрудничества и обмена опытом."
-)
+from tests.helpers import BODY_EN, BODY_RU, ROOT, SEED, make_docx, make_pdf
 
 
 def split(items: list[Document | Skipped]) -> tuple[list[Document], list[Skipped]]:
@@ -41,53 +30,7 @@ def split(items: list[Document | Skipped]) -> tuple[list[Document], list[Skipped
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-def _pdf_string(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def make_pdf(pages: list[list[str]], *, title: str | None = None, scan: bool = False) -> bytes:
-    """A minimal valid PDF: one Helvetica text line per entry; a page with no lines has no
-    text layer: blank, or with ``scan`` a page-sized image (like a scan)."""
-    count = len(pages)
-    image = 4 + 2 * count  # a 1x1 grey image, the scan's stand-in
-    objects: dict[int, bytes] = {
-        1: b"<< /Type /Catalog /Pages 2 0 R >>",
-        2: (f"<< /Type /Pages /Kids [{' '.join(f'{4 + 2 * i} 0 R' for i in range(count))}]"
-            f" /Count {count} >>").encode(),
-        3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        image: (b"<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray "
-                b"/BitsPerComponent 8 /Length 1 >>\nstream\n\x80\nendstream"),
-    }
-    for i, lines in enumerate(pages):
-        shows = " ".join(f"({_pdf_string(line)}) Tj T*" for line in lines)
-        blank = "q 612 0 0 792 0 0 cm /Im1 Do Q" if scan else "q Q"
-        xobjects = f" /XObject << /Im1 {image} 0 R >>" if scan and not lines else ""
-        content = f"BT /F1 12 Tf 14 TL 72 720 Td {shows} ET" if lines else blank
-        objects[4 + 2 * i] = (
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font "
-            f"<< /F1 3 0 R >>{xobjects} >> /Contents {5 + 2 * i} 0 R >>"
-        ).encode()
-        objects[5 + 2 * i] = (
-            f"<< /Length {len(content)} >>\nstream\n{content}\nendstream"
-        ).encode()
-    info = ""
-    if title is not None:
-        info_number = 5 + 2 * count
-        objects[info_number] = f"<< /Title ({_pdf_string(title)}) >>".encode()
-        info = f" /Info {info_number} 0 R"
-    out = b"%PDF-1.4\n"
-    offsets: dict[int, int] = {}
-    for number in sorted(objects):
-        offsets[number] = len(out)
-        out += f"{number} 0 obj\n".encode() + objects[number] + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offsets[n]:010d} 00000 n \n".encode() for n in sorted(objects))
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\n"
-            f"startxref\n{xref}\n%%EOF\n").encode()
-    return out
+# (make_pdf and make_docx are in tests/helpers.py: other modules use them too)
 
 
 def make_mapped_pdf(lines: list[str], mapping: dict[str, str]) -> bytes:
@@ -121,24 +64,6 @@ def make_mapped_pdf(lines: list[str], mapping: dict[str, str]) -> bytes:
     out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n"
             "%%EOF\n").encode()
     return out
-
-
-def make_docx(paragraphs: list[str], *, title: str = "", table: list[list[str]] | None = None
-              ) -> bytes:
-    import docx
-
-    document = docx.Document()
-    document.core_properties.title = title
-    for paragraph in paragraphs:
-        document.add_paragraph(paragraph)
-    if table:
-        grid = document.add_table(rows=len(table), cols=len(table[0]))
-        for r, row in enumerate(table):
-            for c, value in enumerate(row):
-                grid.cell(r, c).text = value
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------- text files
