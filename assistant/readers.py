@@ -189,7 +189,7 @@ _HTML_TITLE_CLOSE = re.compile(r"</title\s*+>", re.IGNORECASE)
 # <w:p>, <w:p w:rsidR="...">, <a:p>, <p> under a default namespace.
 _PARAGRAPH_TAG = re.compile(rb"<(?:[\w.-]{1,32}:)?p[\s/>]")
 _TAG_BYTES = 1 + 33 + 2  # the longest match
-_START_TAG = re.compile(rb"<[^/?!]")  # an element (not an end tag, declaration or comment)
+_START_TAG = re.compile(rb"<(?![/?!])")  # an element (not an end tag, declaration or comment)
 _EOCD = b"PK\x05\x06"  # a ZIP's end-of-central-directory record
 # Signatures of common binary files whose first bytes could pass for text.
 _BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"\x7fELF")
@@ -470,7 +470,8 @@ def _zip_directory_bytes(file: Path | None, data: bytes) -> int | None:
 def _check_unpacked(data: bytes) -> None:
     """ReadError when a Word file would unpack to more than python-docx should parse: the
     limits of the module's size policy, from the archive's directory first (nothing is
-    unpacked), then by counting its paragraphs as its text is unpacked, up to the limit.
+    unpacked), then by counting the paragraphs and elements of its text as it is unpacked, up
+    to the limits.
 
     zipfile never unpacks a part past the size the directory gives it (a part that claims
     less than it holds fails its checksum), so the directory's sizes bound what python-docx
@@ -517,7 +518,8 @@ def _count_tags(archive: zipfile.ZipFile, name: str) -> tuple[int, int]:
         while chunk := part.read(1 << 20):
             data = carry + chunk
             # A tag that starts in the last bytes may go on in the next chunk: those bytes
-            # are looked at again with it (a tag holds one "<", so none is counted twice).
+            # are looked at again with it, and only tags starting before them count now (a
+            # tag holds one "<", so none is counted twice).
             keep = max(0, len(data) - _TAG_BYTES)
             paragraphs += sum(1 for m in _PARAGRAPH_TAG.finditer(data) if m.start() < keep)
             elements += sum(1 for m in _START_TAG.finditer(data) if m.start() < keep)
