@@ -39,7 +39,6 @@ SANYA = ("Prosecutor General took part in 14th meeting of general prosecutors (S
          "countries.\n\nIssues of countering terrorism were discussed at the meeting.\n")
 HARBOUR = ("Harbour crane delivered\n\n12 May 2019\n\nThe new harbour crane lifts forty tonnes. "
            "It was delivered by ship from the manufacturer.\n")
-FERRY = "Aktau ferry terminal reopened\n\n3 March 2021\n\nFerries to Baku leave twice a day.\n"
 
 # -- files made in memory ---------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,26 +13,12 @@ from assistant import Assistant
 from assistant.api import MAX_BODY, build_api
 from assistant.uploads import Uploader
 from tests.fakes import FakeEmbedder
-
-SANYA = ("Prosecutor General took part in 14th meeting of general prosecutors (Sanya)\n\n"
-         "30 November 2016\n\n"
-         "The event was attended by the heads of supreme supervisory authorities of the SCO "
-         "countries.\n\nIssues of countering terrorism were discussed at the meeting.\n")
-HARBOUR = ("Harbour crane delivered\n\n12 May 2019\n\nThe new harbour crane lifts forty tonnes. "
-           "It was delivered by ship from the manufacturer.\n")
+from tests.helpers import HARBOUR, SANYA, AssistantFactory, write_files
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    root = tmp_path_factory.mktemp("api")
-    docs = root / "docs"
-    docs.mkdir()
-    (docs / "sanya.txt").write_text(SANYA, encoding="utf-8")
-    (docs / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
-    assistant = Assistant.open(root / "idx", create=True, embedder=FakeEmbedder())
-    assistant.index([docs])
-    yield assistant
-    assistant.close()
+def bot(make_module_assistant: AssistantFactory) -> Assistant:
+    return make_module_assistant({"sanya.txt": SANYA, "harbour.txt": HARBOUR}, corpus="docs")
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +128,8 @@ def test_malformed_json_and_oversized_bodies_are_refused(client: TestClient) -> 
     assert reply.status_code == 413 and "limit" in reply.json()["error"]
 
 
-def test_a_missing_index_answers_503(tmp_path: Path) -> None:
-    bot = Assistant.open(tmp_path / "none", create=True, embedder=FakeEmbedder())
+def test_a_missing_index_answers_503(make_assistant: AssistantFactory) -> None:
+    bot = make_assistant()  # nothing indexed: no index on disk
     client = TestClient(build_api(bot), raise_server_exceptions=False)
     reply = client.get("/api/health")
     assert reply.status_code == 503 and "press-assistant index" in reply.json()["error"]
@@ -166,19 +151,15 @@ def test_credentials_guard_every_endpoint(bot: Assistant) -> None:
 
 
 @pytest.fixture(scope="module")
-def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def mixed(make_module_assistant: AssistantFactory) -> TestClient:
     """The same news in two collections and two languages."""
-    root = tmp_path_factory.mktemp("mixed")
-    (root / "harbour").mkdir()
-    (root / "harbour" / "crane.txt").write_text(HARBOUR, encoding="utf-8")
-    (root / "port.jsonl").write_text(
-        '{"id": "port-1", "title": "Новый кран в порту", "date": "2020-01-02", "text": '
-        '"Новый портовый кран поднимает сорок тонн. Harbour crane: forty tonnes."}\n',
-        encoding="utf-8")
-    bot = Assistant.open(root / "idx", create=True, embedder=FakeEmbedder())
-    bot.index([root / "harbour", root / "port.jsonl"])
-    yield TestClient(build_api(bot), raise_server_exceptions=False)
-    bot.close()
+    root = write_files(make_module_assistant.root / "mixed", {
+        "harbour/crane.txt": HARBOUR,
+        "port.jsonl": '{"id": "port-1", "title": "Новый кран в порту", "date": "2020-01-02", '
+                      '"text": "Новый портовый кран поднимает сорок тонн. Harbour crane: forty '
+                      'tonnes."}\n'})
+    bot = make_module_assistant([root / "harbour", root / "port.jsonl"], index="mixed/idx")
+    return TestClient(build_api(bot), raise_server_exceptions=False)
 
 
 def test_collection_and_language_filters(mixed: TestClient) -> None:
@@ -207,16 +188,11 @@ def test_an_unknown_collection_is_a_bad_request_naming_the_known_ones(mixed: Tes
 
 
 @pytest.fixture
-def with_uploads(tmp_path: Path) -> Iterator[tuple[TestClient, Uploader]]:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "sanya.txt").write_text(SANYA, encoding="utf-8")
-    bot = Assistant.open(tmp_path / "idx", create=True, embedder=FakeEmbedder())
-    bot.index([corpus])
-    uploader = Uploader(bot, corpus)
+def with_uploads(make_assistant: AssistantFactory) -> Iterator[tuple[TestClient, Uploader]]:
+    bot = make_assistant({"sanya.txt": SANYA})
+    uploader = Uploader(bot, make_assistant.root / "corpus")
     yield TestClient(build_api(bot, uploader=uploader), raise_server_exceptions=False), uploader
     uploader.wait(timeout=60)
-    bot.close()
 
 
 def test_upload_index_ask_and_remove(with_uploads: tuple[TestClient, Uploader]) -> None:

@@ -20,11 +20,9 @@ from fastapi.testclient import TestClient
 from assistant import Assistant, QuotaExceeded
 from assistant.api import build_api
 from assistant.uploads import MAX_NAME_BYTES, UPLOADS, Uploader, safe_name, save_upload
-from tests.fakes import FakeEmbedder
+from tests.helpers import HARBOUR, AssistantFactory
 
 SECRET = "OPENAI_API_KEY=sk-do-not-leak-0123456789"
-HARBOUR = ("Harbour crane delivered\n\n12 May 2019\n\nThe new harbour crane lifts forty tonnes. "
-           "It was delivered by ship from the manufacturer.\n")
 FERRY = "Aktau ferry terminal reopened\n\n3 March 2021\n\nFerries to Baku leave twice a day.\n"
 CREDENTIALS = ("editor", "s3cret")
 
@@ -51,28 +49,25 @@ def _record(doc_id: str, title: str, url: str) -> str:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           make_assistant: AssistantFactory) -> Iterator[Server]:
     """A corpus folder with a secret the indexer never reads (``.env``, hidden), a release,
     an uploaded release (``victim.txt``) and an uploaded export whose records name, as
     relative paths from the server's working folder, the secret and the other upload."""
     monkeypatch.chdir(tmp_path)  # "corpus/.env" below is relative, as in the probe
     corpus = tmp_path / "corpus"
-    uploads = corpus / UPLOADS
-    uploads.mkdir(parents=True)
-    (corpus / ".env").write_text(SECRET + "\n", encoding="utf-8")
-    (corpus / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
-    (uploads / "victim.txt").write_text(FERRY, encoding="utf-8")
-    (uploads / "export.jsonl").write_text(
-        _record("leak", "Leak", "corpus/.env") + "\n"
-        + _record("grab", "Grab", f"corpus/{UPLOADS}/victim.txt") + "\n", encoding="utf-8")
-    bot = Assistant.open(tmp_path / "idx", create=True, embedder=FakeEmbedder())
-    bot.index([corpus])
+    bot = make_assistant({
+        ".env": SECRET + "\n",
+        "harbour.txt": HARBOUR,
+        f"{UPLOADS}/victim.txt": FERRY,
+        f"{UPLOADS}/export.jsonl": _record("leak", "Leak", "corpus/.env") + "\n"
+        + _record("grab", "Grab", f"corpus/{UPLOADS}/victim.txt") + "\n",
+    }, corpus=corpus)
     assert {"leak", "grab", "harbour.txt", "uploads/victim.txt"} <= set(bot.documents())
     uploader = Uploader(bot, corpus)
     client = TestClient(build_api(bot, uploader=uploader), raise_server_exceptions=False)
     yield Server(client, uploader, bot, corpus)
     uploader.wait(timeout=60)
-    bot.close()
 
 
 def _chunked_upload(client: TestClient, files: list[tuple[str, bytes]]) -> httpx.Response:

@@ -42,13 +42,9 @@ from assistant.web import (
     reply,
     uploaded_file,
 )
-from tests.fakes import FakeEmbedder
+from tests.helpers import SANYA, AssistantFactory
 
 SECRET = "The vault combination is 31-41-59, never to be published."
-SANYA = ("Prosecutor General took part in 14th meeting of general prosecutors (Sanya)\n\n"
-         "30 November 2016\n\n"
-         "The event was attended by the heads of supreme supervisory authorities of the SCO "
-         "countries.\n\nIssues of countering terrorism were discussed at the meeting.\n")
 UPLOADED = "Aktau ferry terminal reopened\n\n3 March 2021\n\nFerries to Baku leave twice a day.\n"
 PUBLIC_NAME = "press.example.org"
 CREDENTIALS = ("editor", "s3cret")
@@ -96,26 +92,21 @@ def _running(app: Any) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(make_module_assistant: AssistantFactory) -> Iterator[dict[str, Any]]:
     """An index of one release, a corpus folder for uploads, a file of the server's that must
     never be read (``secret.md``, a suffix the indexer takes), and Gradio's upload folder."""
-    root = tmp_path_factory.mktemp("web-security")
+    root = make_module_assistant.root
     with pytest.MonkeyPatch.context() as patch:
         # Gradio reads its upload folder when the app is built and at every check.
         patch.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        corpus = root / "corpus"
-        corpus.mkdir()
-        (corpus / "sanya.txt").write_text(SANYA, encoding="utf-8")
         secret = root / "secret.md"
         secret.write_text(f"# Vault\n\n{SECRET}\n", encoding="utf-8")
-        bot = Assistant.open(root / "idx", create=True, embedder=FakeEmbedder())
-        bot.index([corpus])
-        uploader = Uploader(bot, corpus)
+        bot = make_module_assistant({"sanya.txt": SANYA})  # root / "corpus", root / "index"
+        uploader = Uploader(bot, root / "corpus")
         try:
             yield {"bot": bot, "uploader": uploader, "secret": secret, "cache": root / "gradio"}
         finally:
             uploader.wait(timeout=60)
-            bot.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, QueryError, UnsupportedFormat, UploadTooLarge
+from assistant import QueryError, UnsupportedFormat, UploadTooLarge
 from assistant.uploads import UPLOADS, Uploader, remove, safe_name, save_upload, upload_path
-from tests.fakes import FakeEmbedder
+from tests.helpers import AssistantFactory
 
 RELEASE = "Aktau ferry terminal reopened\n\n3 March 2021\n\nFerries to Baku leave twice a day.\n"
 
@@ -42,12 +42,10 @@ def test_save_refuses_unknown_types_and_oversized_files(tmp_path: Path) -> None:
     assert not list((tmp_path / "uploads").glob(".*"))  # no half-written leftovers
 
 
-def test_uploads_are_indexed_with_the_corpus_and_only_they_are_deleted(tmp_path: Path) -> None:
+def test_uploads_are_indexed_with_the_corpus_and_only_they_are_deleted(
+        tmp_path: Path, make_assistant: AssistantFactory) -> None:
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "seed.txt").write_text("Seed release\n\n1 May 2020\n\nThe seed text.\n", encoding="utf-8")
-    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
-    bot.index([corpus])
+    bot = make_assistant({"seed.txt": "Seed release\n\n1 May 2020\n\nThe seed text.\n"}, corpus=corpus)
     uploader = Uploader(bot, corpus)
     source = tmp_path / "incoming.tmp"
     source.write_text(RELEASE, encoding="utf-8")
@@ -62,18 +60,15 @@ def test_uploads_are_indexed_with_the_corpus_and_only_they_are_deleted(tmp_path:
     assert upload_path(bot, "uploads/ferry.txt", uploader.folder) == (
         uploader.folder / "ferry.txt").resolve()
     assert upload_path(bot, "seed.txt", uploader.folder) is None  # not an upload: never deleted
-    bot.close()
 
 
-def test_remove_deletes_the_file_of_an_upload_only(tmp_path: Path) -> None:
+def test_remove_deletes_the_file_of_an_upload_only(tmp_path: Path,
+                                                   make_assistant: AssistantFactory) -> None:
     corpus = tmp_path / "corpus"
     folder = corpus / UPLOADS
-    folder.mkdir(parents=True)
-    (corpus / "seed.txt").write_text("Seed release\n\n1 May 2020\n\nThe seed text.\n", encoding="utf-8")
-    (folder / "ferry.txt").write_text(RELEASE, encoding="utf-8")
-    (folder / "kept.txt").write_text(RELEASE.replace("Aktau", "Kuryk"), encoding="utf-8")
-    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
-    bot.index([corpus])
+    bot = make_assistant({"seed.txt": "Seed release\n\n1 May 2020\n\nThe seed text.\n",
+                          f"{UPLOADS}/ferry.txt": RELEASE,
+                          f"{UPLOADS}/kept.txt": RELEASE.replace("Aktau", "Kuryk")}, corpus=corpus)
 
     doc, deleted = remove(bot, "seed.txt", folder)  # outside the uploads folder
     assert doc.title == "Seed release" and not deleted
@@ -85,4 +80,3 @@ def test_remove_deletes_the_file_of_an_upload_only(tmp_path: Path) -> None:
     assert doc.id == "uploads/kept.txt" and not deleted and (folder / "kept.txt").is_file()
     with pytest.raises(QueryError, match="no document"):
         remove(bot, "seed.txt", folder)
-    bot.close()

@@ -1,5 +1,5 @@
-"""The web chat: message formatting (escaping above all), errors in the chat, the bind/auth
-rule, and one real run in headless Chromium that also saves ``docs/chat.png``."""
+"""The web chat: message formatting (escaping above all), errors in the chat and the bind/auth
+rule (the real run in headless Chromium is tests/test_browser.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from assistant.web import (
     safe_url,
     serve,
 )
-from tests.fakes import FakeEmbedder
+from tests.helpers import SANYA, AssistantFactory, write_files
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -177,29 +176,22 @@ def test_a_list_answer_stays_a_list_and_its_rows_stay_text() -> None:
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Iterator[Assistant]:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "sanya.txt").write_text(
-        "Prosecutor General took part in 14th meeting of general prosecutors (Sanya)\n\n"
-        "30 November 2016\n\n"
-        "The event was attended by the heads of supreme supervisory authorities of the SCO "
-        "countries.\n\nIssues of countering terrorism were discussed at the meeting.\n",
-        encoding="utf-8")
-    (docs / "harbour.txt").write_text(
-        f"{HOSTILE_TITLE}\n\n12 May 2019\n\n{HOSTILE_TEXT}\n\n"
-        "The harbour crane lifts forty tonnes.\n", encoding="utf-8")
-    # An export record can carry any URL: this one must not become a link.
-    (docs / "port.jsonl").write_text(json.dumps({
-        "id": "port-1", "title": "Port authority statement", "date": "2020-02-03",
-        "url": "javascript:alert(1)",
-        "text": "The ferry <b onmouseover=alert(4)>terminal</b> reopened on Monday after repairs. "
-                "Ferries to the islands run twice a day."}) + "\n", encoding="utf-8")
-    assistant = Assistant.open(tmp_path / "idx", create=True, embedder=FakeEmbedder())
+def bot(make_assistant: AssistantFactory) -> Assistant:
+    docs = write_files(make_assistant.root / "docs", {
+        "sanya.txt": SANYA,
+        "harbour.txt": f"{HOSTILE_TITLE}\n\n12 May 2019\n\n{HOSTILE_TEXT}\n\n"
+                       "The harbour crane lifts forty tonnes.\n",
+        # An export record can carry any URL: this one must not become a link.
+        "port.jsonl": json.dumps({
+            "id": "port-1", "title": "Port authority statement", "date": "2020-02-03",
+            "url": "javascript:alert(1)",
+            "text": "The ferry <b onmouseover=alert(4)>terminal</b> reopened on Monday after "
+                    "repairs. Ferries to the islands run twice a day."}) + "\n",
+    })
+    assistant = make_assistant()
     report = assistant.index([docs])
     assert len(report.added) == 3, report
-    yield assistant
-    assistant.close()
+    return assistant
 
 
 @needs_readers
