@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import assistant
 from assistant import Answer, Assistant, Citation, Hit, QueryError
 from assistant.answering import is_verbatim
-from tests.conftest import ROOT
-from tests.fakes import FakeEmbedder
+from tests.helpers import ROOT, AssistantFactory
 
 
 @pytest.fixture
-def seed_bot(tmp_path: Path) -> Assistant:
-    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
-    bot.index([ROOT / "corpus"])
-    return bot
+def seed_bot(make_assistant: AssistantFactory) -> Assistant:
+    return make_assistant([ROOT / "corpus"])
 
 
 def test_every_quote_is_verbatim_text_of_its_release(seed_bot: Assistant) -> None:

@@ -10,7 +10,7 @@ import pytest
 from assistant import Assistant
 from assistant.errors import QueryError
 from assistant.querying import read_dates, resolve
-from tests.fakes import FakeEmbedder
+from tests.helpers import AssistantFactory
 
 D = dt.date
 NEWEST = D(2022, 6, 15)
@@ -97,16 +97,13 @@ def test_a_question_with_a_new_subject_stands_alone() -> None:
 
 
 @pytest.fixture(scope="module")
-def fomc(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    from tests.conftest import SHARED_DATA
+def fomc(make_module_assistant: AssistantFactory) -> Assistant:
+    from tests.helpers import SHARED_DATA
 
     source = SHARED_DATA / "fomc_statements" / "fomc_statements.jsonl"
     if not source.exists():
         pytest.skip(f"{SHARED_DATA} is absent: the real-data tests run where ../shared/data exists (CI)")
-    bot = Assistant.open(tmp_path_factory.mktemp("fomc") / "index", create=True,
-                         embedder=FakeEmbedder())
-    bot.index([source])
-    return bot
+    return make_module_assistant([source], index="fomc")
 
 
 @pytest.mark.shared_data
@@ -130,7 +127,7 @@ def test_explicit_filters_combine_with_the_question(fomc: Assistant) -> None:
 
 @pytest.fixture(scope="module")
 def fomc_real(tmp_path_factory: pytest.TempPathFactory, real_embedder: object) -> Assistant:
-    from tests.conftest import SHARED_DATA
+    from tests.helpers import SHARED_DATA
 
     source = SHARED_DATA / "fomc_statements" / "fomc_statements.jsonl"
     if not source.exists():
@@ -195,7 +192,7 @@ def test_ordinary_questions_are_not_lists(question: str) -> None:
 def test_list_questions_answer_over_the_whole_archive(fomc: Assistant) -> None:
     import json
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     questions = [json.loads(line) for line in
                  (ROOT / "benchmarks" / "questions" / "press_qa.jsonl").read_text().splitlines()
@@ -221,14 +218,11 @@ def test_how_many_counts_the_releases(fomc: Assistant) -> None:
     assert answer.searched == "releases from 2008-01-01 to 2008-12-31"
 
 
-def test_a_period_read_from_the_question_keeps_undated_releases(tmp_path: Path) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
+def test_a_period_read_from_the_question_keeps_undated_releases(
+        make_assistant: AssistantFactory) -> None:
     # A plain-text file with no date line: its publication date is unknown.
-    (folder / "crane.txt").write_text("Harbour crane\n\nThe new harbour crane lifts forty tonnes "
-                                      "and was built by Nordkran.\n")
-    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
-    bot.index([folder])
+    bot = make_assistant({"crane.txt": "Harbour crane\n\nThe new harbour crane lifts forty tonnes "
+                                       "and was built by Nordkran.\n"}, corpus="docs")
     assert bot.documents() == ["crane.txt"] and bot.document("crane.txt").date is None  # type: ignore[union-attr]
     asked = bot.ask("Which company built the harbour crane in 2020?")
     assert not asked.abstained and asked.searched == "releases from 2020-01-01 to 2020-12-31"
@@ -268,14 +262,12 @@ def test_the_catalog_agrees_with_the_store(fomc: Assistant) -> None:
     assert dates == {d: (doc.date if (doc := fomc.document(d)) else None) for d in some}
 
 
-def test_lists_and_filters_see_what_was_indexed_after_them(tmp_path: Path) -> None:
+def test_lists_and_filters_see_what_was_indexed_after_them(
+        tmp_path: Path, make_assistant: AssistantFactory) -> None:
     """The catalog and the filter masks belong to one generation of the index."""
     folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "a.txt").write_text("Harbour crane\n\nDate: 2020-05-01\n\nThe harbour crane "
-                                  "lifts forty tonnes.\n")
-    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
-    bot.index([folder])
+    bot = make_assistant({"a.txt": "Harbour crane\n\nDate: 2020-05-01\n\nThe harbour crane "
+                                   "lifts forty tonnes.\n"}, corpus=folder)
     first = bot.ask("List every release about the harbour crane")
     assert first.count == 1
     assert [h.doc_id for h in bot.search("harbour crane", since=D(2020, 1, 1))] == ["a.txt"]
@@ -287,18 +279,17 @@ def test_lists_and_filters_see_what_was_indexed_after_them(tmp_path: Path) -> No
     assert [h.doc_id for h in bot.search("harbour crane", since=D(2021, 1, 1))] == ["b.txt"]
 
 
-def test_a_period_allows_the_same_chunks_by_the_catalog_as_by_sql(tmp_path: Path) -> None:
+def test_a_period_allows_the_same_chunks_by_the_catalog_as_by_sql(
+        make_assistant: AssistantFactory) -> None:
     """With the catalog at hand a period's chunk mask comes from its dates, not a join."""
     from assistant.documents import Filters
 
-    folder = tmp_path / "docs"
-    folder.mkdir()
+    releases: dict[str, str] = {}
     for n, day in enumerate(["2019-12-31", "2020-01-01", "2020-06-01", "2021-01-01", None, None]):
         dated = f"Date: {day}\n\n" if day else ""
-        (folder / f"r{n}.txt").write_text(f"Release {n}\n\n{dated}The harbour crane number {n} "
-                                          "was delivered. " * 30 + "\n")
-    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
-    bot.index([folder])
+        releases[f"r{n}.txt"] = (f"Release {n}\n\n{dated}The harbour crane number {n} "
+                                 "was delivered. " * 30 + "\n")
+    bot = make_assistant(releases, corpus="docs")
     store = bot._reader()
     periods = [Filters(since=D(2020, 1, 1)), Filters(until=D(2020, 6, 1)),
                Filters(since=D(2020, 1, 1), until=D(2020, 12, 31), undated=True),
@@ -314,19 +305,15 @@ def test_a_period_allows_the_same_chunks_by_the_catalog_as_by_sql(tmp_path: Path
     assert store.catalog.allowed(periods[0]).ids.size > 0  # type: ignore[union-attr]
 
 
-def test_a_long_list_shows_the_oldest_rows_in_order(tmp_path: Path,
+def test_a_long_list_shows_the_oldest_rows_in_order(make_assistant: AssistantFactory,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the rows shown are loaded; they are the oldest, titles ordering a shared date."""
     from assistant import listing
 
-    folder = tmp_path / "docs"
-    folder.mkdir()
     days = ["2020-01-03", "2020-01-01", "2020-01-02", "2020-01-02", "2020-01-05", "2020-01-02"]
-    for n, day in enumerate(days):
-        (folder / f"r{n}.txt").write_text(f"Crane release {'zyxwvu'[n]}\n\nDate: {day}\n\n"
-                                          f"The harbour crane number {n} was delivered.\n")
-    bot = Assistant.open(tmp_path / "index", create=True, embedder=FakeEmbedder())
-    bot.index([folder])
+    bot = make_assistant({f"r{n}.txt": f"Crane release {'zyxwvu'[n]}\n\nDate: {day}\n\n"
+                                       f"The harbour crane number {n} was delivered.\n"
+                          for n, day in enumerate(days)}, corpus="docs")
     monkeypatch.setattr(listing, "MAX_ROWS", 3)
     answer = bot.ask("List every release about the harbour crane")
     assert answer.count == 6 and len(answer.citations) == 3

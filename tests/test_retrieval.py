@@ -8,6 +8,7 @@ import numpy as np
 
 from assistant.embedders.models import model_languages
 from assistant.retrieval import dense_trusted, fuse, script_of
+from tests.helpers import AssistantFactory
 
 
 def test_fusion_rewards_agreement_and_respects_weights() -> None:
@@ -59,19 +60,18 @@ class _LikesWord:
         return np.array([float(self.word in t.lower()) for t in texts], dtype=np.float32)
 
 
-def test_a_reranker_reorders_the_head_and_keeps_the_tail(tmp_path: Path) -> None:
+def test_a_reranker_reorders_the_head_and_keeps_the_tail(
+        tmp_path: Path, make_assistant: AssistantFactory) -> None:
     from assistant import Assistant, Settings
     from tests.fakes import FakeEmbedder
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
+    releases: dict[str, str] = {}
     for n in range(12):
         extra = " The session was chaired by Mayor Quill." if n == 9 else ""
-        (corpus / f"r{n:02d}.txt").write_text(
+        releases[f"r{n:02d}.txt"] = (
             f"Release {n}\n\nThe council met about the harbour budget on day {n}.{extra}\n")
     settings = Settings(index_dir=tmp_path / "index", rerank_depth=12, rerank_weight=10.0)
-    plain = Assistant.open(settings=settings, embedder=FakeEmbedder(), create=True)
-    plain.index([corpus])
+    plain = make_assistant(releases, index=settings.index_dir, settings=settings)
     before = [h.doc_id for h in plain.search("council harbour budget", k=12)]
 
     reranker = _LikesWord("quill")
