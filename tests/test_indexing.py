@@ -14,8 +14,7 @@ from assistant.config import Settings
 from assistant.index_store import STORE, Store
 from assistant.indexing import run_index
 from tests.fakes import FakeEmbedder
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, AssistantFactory
 
 
 def write(folder: Path, name: str, title: str, body: str) -> Path:
@@ -35,13 +34,10 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
-def open_bot(tmp_path: Path, embedder: FakeEmbedder | None = None) -> Assistant:
-    return Assistant.open(tmp_path / "index", create=True, embedder=embedder or FakeEmbedder())
-
-
-def test_first_run_adds_second_run_embeds_nothing(tmp_path: Path, corpus: Path) -> None:
+def test_first_run_adds_second_run_embeds_nothing(make_assistant: AssistantFactory,
+                                                  corpus: Path) -> None:
     embedder = FakeEmbedder()
-    bot = open_bot(tmp_path, embedder)
+    bot = make_assistant(embedder=embedder)
     first = bot.index([corpus])
     assert sorted(first.added) == ["a.txt", "b.txt", "sub/c.txt"]
     assert first.chunks_embedded == embedder.embedded > 0
@@ -53,9 +49,9 @@ def test_first_run_adds_second_run_embeds_nothing(tmp_path: Path, corpus: Path) 
     assert embedder.embedded == 0
 
 
-def test_changed_file_is_replaced_and_gone_file_removed(tmp_path: Path, corpus: Path) -> None:
-    bot = open_bot(tmp_path)
-    bot.index([corpus])
+def test_changed_file_is_replaced_and_gone_file_removed(make_assistant: AssistantFactory,
+                                                        corpus: Path) -> None:
+    bot = make_assistant([corpus])
     write(corpus, "b.txt", "Museum gets a new director", "The museum appointed Jonas Berg instead.")
     (corpus / "sub" / "c.txt").unlink()
     write(corpus, "d.txt", "School opens", "A new school opened in the northern district.")
@@ -70,49 +66,50 @@ def test_changed_file_is_replaced_and_gone_file_removed(tmp_path: Path, corpus: 
     assert all("flood" not in h.text.lower() for h in bot.search("flood warning river", k=5))
 
 
-def test_a_file_that_fails_keeps_its_indexed_version(tmp_path: Path, corpus: Path) -> None:
-    bot = open_bot(tmp_path)
-    bot.index([corpus])
+def test_a_file_that_fails_keeps_its_indexed_version(make_assistant: AssistantFactory,
+                                                      corpus: Path) -> None:
+    bot = make_assistant([corpus])
     (corpus / "a.txt").write_bytes(b"")  # now unreadable: empty
     report = bot.index([corpus])
     assert [s.reason for s in report.skipped] and report.removed == ()
     assert "a.txt" in bot.documents()
 
 
-def test_indexing_another_folder_removes_nothing_of_the_first(tmp_path: Path, corpus: Path) -> None:
+def test_indexing_another_folder_removes_nothing_of_the_first(
+        tmp_path: Path, corpus: Path, make_assistant: AssistantFactory) -> None:
     other = tmp_path / "other"
     write(other, "x.txt", "Ferry timetable changes", "The ferry will run hourly from June.")
-    bot = open_bot(tmp_path)
-    bot.index([corpus])
+    bot = make_assistant([corpus])
     report = bot.index([other])
     assert report.added == ("x.txt",) and report.removed == ()
     assert len(bot.documents()) == 4
 
 
-def test_vectors_lagging_behind_the_store_are_repaired(tmp_path: Path, corpus: Path) -> None:
-    bot = open_bot(tmp_path)
-    bot.index([corpus])
+def test_vectors_lagging_behind_the_store_are_repaired(
+        tmp_path: Path, corpus: Path, make_assistant: AssistantFactory) -> None:
+    make_assistant([corpus])  # at tmp_path / "index"
     for f in (tmp_path / "index").glob("vectors-*.faiss"):
         f.unlink()  # as if the run died between the store commit and the vector file
     reopened = Assistant.open(tmp_path / "index", embedder=FakeEmbedder())
     assert reopened.search("harbour bridge repairs", k=1)[0].doc_id == "a.txt"
 
 
-def test_a_second_writer_is_refused_with_a_clear_message(tmp_path: Path, corpus: Path) -> None:
-    bot = open_bot(tmp_path)
-    bot.index([corpus])
+def test_a_second_writer_is_refused_with_a_clear_message(
+        tmp_path: Path, corpus: Path, make_assistant: AssistantFactory) -> None:
+    bot = make_assistant([corpus])
     embedder = FakeEmbedder()
     with Store.create_or_open(tmp_path / "index", model=embedder.name, dimension=embedder.dimension,
                               chunk_tokens=bot.settings.chunk_tokens,
                               overlap_tokens=bot.settings.overlap_tokens), \
             pytest.raises(IndexLocked, match="another indexing run"):
-        open_bot(tmp_path).index([corpus])
+        make_assistant(index="index").index([corpus])
 
 
-def test_missing_index_and_other_model_are_typed_errors(tmp_path: Path, corpus: Path) -> None:
+def test_missing_index_and_other_model_are_typed_errors(
+        tmp_path: Path, corpus: Path, make_assistant: AssistantFactory) -> None:
     with pytest.raises(IndexNotFound, match="press-assistant index"):
         Assistant.open(tmp_path / "nowhere", embedder=FakeEmbedder())
-    open_bot(tmp_path).index([corpus])
+    make_assistant([corpus])
 
     class Other(FakeEmbedder):
         name = "another-model"
@@ -121,12 +118,11 @@ def test_missing_index_and_other_model_are_typed_errors(tmp_path: Path, corpus: 
         Assistant.open(tmp_path / "index", embedder=Other())
 
 
-def test_date_filter(tmp_path: Path) -> None:
+def test_date_filter(tmp_path: Path, make_assistant: AssistantFactory) -> None:
     folder = tmp_path / "dated"
     write(folder, "old.txt", "Budget approved", "12 March 2019\n\nThe council approved the budget.")
     write(folder, "new.txt", "Budget approved again", "5 May 2023\n\nThe council approved the budget.")
-    bot = open_bot(tmp_path)
-    bot.index([folder])
+    bot = make_assistant([folder])
     import datetime as dt
 
     hits = bot.search("council approved the budget", k=5, since=dt.date(2020, 1, 1))
@@ -135,23 +131,25 @@ def test_date_filter(tmp_path: Path) -> None:
     assert {h.doc_id for h in hits} == {"old.txt"}
 
 
-def test_removals_still_happen_beside_a_file_that_always_fails(tmp_path: Path, corpus: Path) -> None:
+def test_removals_still_happen_beside_a_file_that_always_fails(
+        corpus: Path, make_assistant: AssistantFactory) -> None:
     (corpus / "scan.pdf").write_bytes(b"\x00\x01binary junk\x02" * 50)
-    bot = open_bot(tmp_path)
+    bot = make_assistant()
     first = bot.index([corpus])
     assert [s.path for s in first.skipped] == ["scan.pdf"]
     (corpus / "a.txt").unlink()
     assert bot.index([corpus]).removed == ("a.txt",)
 
 
-def test_an_export_with_a_broken_line_keeps_its_other_records(tmp_path: Path) -> None:
+def test_an_export_with_a_broken_line_keeps_its_other_records(
+        tmp_path: Path, make_assistant: AssistantFactory) -> None:
     export = tmp_path / "site.jsonl"
     good = json.dumps({"id": "r1", "title": "Port expansion", "date": "2020-01-02",
                        "url": "https://x/1", "text": "The port will expand its container terminal."})
     other = json.dumps({"id": "r2", "title": "Tram line", "date": "2020-02-03",
                         "url": "https://x/2", "text": "A tram line to the airport opens in spring."})
     export.write_text(good + "\n" + other + "\n", encoding="utf-8")
-    bot = open_bot(tmp_path)
+    bot = make_assistant()
     assert sorted(bot.index([export]).added) == ["r1", "r2"]
     export.write_text(good + "\n{broken json\n", encoding="utf-8")
     report = bot.index([export])
@@ -160,9 +158,9 @@ def test_an_export_with_a_broken_line_keeps_its_other_records(tmp_path: Path) ->
     assert sorted(bot.documents()) == ["r1", "r2"]
 
 
-def test_integrity_check_passes_and_catches_damage(tmp_path: Path, corpus: Path) -> None:
-    bot = open_bot(tmp_path)
-    bot.index([corpus])
+def test_integrity_check_passes_and_catches_damage(
+        tmp_path: Path, corpus: Path, make_assistant: AssistantFactory) -> None:
+    bot = make_assistant([corpus])
     assert bot.check() == []
     import sqlite3
 
@@ -173,8 +171,9 @@ def test_integrity_check_passes_and_catches_damage(tmp_path: Path, corpus: Path)
     assert any("missing from the keyword index" in p for p in bot.check())
 
 
-def test_rebuild_with_another_model_reembeds_from_stored_text(tmp_path: Path, corpus: Path) -> None:
-    open_bot(tmp_path).index([corpus])
+def test_rebuild_with_another_model_reembeds_from_stored_text(
+        tmp_path: Path, corpus: Path, make_assistant: AssistantFactory) -> None:
+    make_assistant([corpus])
 
     class Other(FakeEmbedder):
         name = "another-model"
@@ -191,20 +190,20 @@ def test_rebuild_with_another_model_reembeds_from_stored_text(tmp_path: Path, co
     assert not (tmp_path / "index.old").exists() and not (tmp_path / "index.rebuild").exists()
 
 
-def test_a_rebuild_killed_between_its_renames_is_recovered(tmp_path: Path, corpus: Path) -> None:
-    open_bot(tmp_path).index([corpus])
+def test_a_rebuild_killed_between_its_renames_is_recovered(
+        tmp_path: Path, corpus: Path, make_assistant: AssistantFactory) -> None:
+    make_assistant([corpus])
     (tmp_path / "index").rename(tmp_path / "index.old")  # as if killed after the first rename
     bot = Assistant.open(tmp_path / "index", embedder=FakeEmbedder())
     assert len(bot.documents()) == 3 and bot.check() == []
 
 
-def test_watch_indexes_changes_in_one_batch(tmp_path: Path, corpus: Path) -> None:
+def test_watch_indexes_changes_in_one_batch(corpus: Path, make_assistant: AssistantFactory) -> None:
     import threading
 
     from assistant.watching import watch
 
-    bot = open_bot(tmp_path)
-    bot.index([corpus])
+    bot = make_assistant([corpus])
     reports = []
     stop = threading.Event()
     thread = threading.Thread(target=watch, args=(bot, [corpus]), kwargs=dict(
@@ -223,14 +222,12 @@ def test_watch_indexes_changes_in_one_batch(tmp_path: Path, corpus: Path) -> Non
     assert reports[0].removed == ("b.txt",)
 
 
-def test_export_reindexed_gives_the_same_answers(tmp_path: Path, corpus: Path) -> None:
-    from tests.conftest import ROOT
-
-    bot = open_bot(tmp_path)
-    bot.index([corpus, ROOT / "corpus"])
+def test_export_reindexed_gives_the_same_answers(
+        tmp_path: Path, corpus: Path, make_assistant: AssistantFactory) -> None:
+    bot = make_assistant([corpus, ROOT / "corpus"])
     export = tmp_path / "export.jsonl"
     assert bot.export(export) == 4
-    copy = Assistant.open(tmp_path / "copy", create=True, embedder=FakeEmbedder())
+    copy = make_assistant(index="copy")
     report = copy.index([export])
     assert len(report.added) == 4 and not report.skipped
     for question in ("Who attended the Sanya meeting?", "Who is the new museum director?",
@@ -264,7 +261,7 @@ def test_sentences_are_stored_once_and_older_indexes_still_answer(tmp_path: Path
     store.close()
 
 
-def test_an_unchanged_file_is_not_read_again(tmp_path: Path, corpus: Path,
+def test_an_unchanged_file_is_not_read_again(make_assistant: AssistantFactory, corpus: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """A no-op re-index costs a stat a file: files with the same size and modification time
     are not read; a touched or changed one is, and a deleted one's documents go."""
@@ -272,7 +269,7 @@ def test_an_unchanged_file_is_not_read_again(tmp_path: Path, corpus: Path,
 
     import assistant.readers as readers
 
-    bot = open_bot(tmp_path)
+    bot = make_assistant()
     first = bot.index([corpus])
     assert len(first.added) == 3
     reads: list[str] = []
@@ -318,7 +315,8 @@ def records_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return read
 
 
-def test_reading_overlaps_embedding(tmp_path: Path, records_read: list[int]) -> None:
+def test_reading_overlaps_embedding(tmp_path: Path, records_read: list[int],
+                                    make_assistant: AssistantFactory) -> None:
     """The first batch is embedded while the export is still being read, not after it."""
     read = records_read
 
@@ -331,14 +329,14 @@ def test_reading_overlaps_embedding(tmp_path: Path, records_read: list[int]) -> 
             return super().embed(texts)
 
     embedder = Watching()
-    report = open_bot(tmp_path, embedder).index([_export(tmp_path / "site", 600)])
+    report = make_assistant(embedder=embedder).index([_export(tmp_path / "site", 600)])
     assert len(report.added) == 600 and read[0] == 600
     # Two chunked batches wait at most, and a third is being chunked: 4 x 64 read at most.
     assert embedder.read_at_first_embed is not None and embedder.read_at_first_embed <= 4 * 64
 
 
 def test_a_reading_failure_late_keeps_the_batches_before_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_assistant: AssistantFactory) -> None:
     from assistant import readers
 
     real = readers.read_source_file
@@ -350,7 +348,7 @@ def test_a_reading_failure_late_keeps_the_batches_before_it(
             yield item
 
     monkeypatch.setattr(readers, "read_source_file", failing)
-    bot = open_bot(tmp_path)
+    bot = make_assistant()
     with pytest.raises(OSError, match="disk went away"):
         bot.index([_export(tmp_path / "site", 600)])
     kept = bot.documents()
@@ -361,7 +359,8 @@ def test_a_reading_failure_late_keeps_the_batches_before_it(
     assert len(bot.documents()) == 600
 
 
-def test_a_failing_embedder_stops_the_reading_too(tmp_path: Path, records_read: list[int]) -> None:
+def test_a_failing_embedder_stops_the_reading_too(tmp_path: Path, records_read: list[int],
+                                                  make_assistant: AssistantFactory) -> None:
     """The error comes back at once: the reading thread stops instead of reading on."""
     read = records_read
 
@@ -370,18 +369,18 @@ def test_a_failing_embedder_stops_the_reading_too(tmp_path: Path, records_read: 
             raise RuntimeError("the model is gone")
 
     with pytest.raises(RuntimeError, match="model is gone"):
-        open_bot(tmp_path, Broken()).index([_export(tmp_path / "site", 2000)])
+        make_assistant(embedder=Broken()).index([_export(tmp_path / "site", 2000)])
     assert read[0] <= 5 * 64, read[0]
 
 
-def test_filters_by_collection_and_language_in_both_searches(tmp_path: Path) -> None:
+def test_filters_by_collection_and_language_in_both_searches(
+        tmp_path: Path, make_assistant: AssistantFactory) -> None:
     """Collection and language filters are byte masks over chunk ids in the keyword search
     and allowed ids in the dense one; both keep exactly the filtered documents."""
     write(tmp_path / "city", "a.txt", "Harbour crane", "The harbour crane lifts forty tonnes.")
     write(tmp_path / "port", "b.txt", "Second harbour crane", "A second harbour crane arrived.")
     write(tmp_path / "port", "c.txt", "Портовый кран", "Новый портовый кран поднимает сорок тонн.")
-    bot = open_bot(tmp_path)
-    bot.index([tmp_path / "city", tmp_path / "port"])
+    bot = make_assistant([tmp_path / "city", tmp_path / "port"])
     collections = {d.collection for d in bot.list_documents().documents}
     assert collections == {"city", "port"}
     hits = bot.search("harbour crane", k=10, collections=["port"])
