@@ -84,7 +84,7 @@ def test_any_text_chunks_into_exact_spans(text: str) -> None:
 @pytest.mark.real_model
 def test_real_tokenizer_never_exceeds_the_model_window(real_embedder) -> None:  # type: ignore[no-untyped-def]
     from assistant.readers import read_file
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     document = read_file(ROOT / "corpus" / "000_f2eabe2890162440.txt")[0]
     long_doc = Document(id="x", title=document.title, text=(document.text + "\n\n") * 8)

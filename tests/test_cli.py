@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from tests.conftest import ROOT
 from tests.fakes import FakeEmbedder
+from tests.helpers import ROOT
 
 CITATION_KEYS = {"n", "doc_id", "title", "date", "url", "quote", "start", "end", "score"}
 HIT_KEYS = {"doc_id", "title", "date", "url", "text", "start", "end", "score"}

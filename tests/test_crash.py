@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from tests.conftest import ROOT, SHARED_DATA
 from tests.fakes import FakeEmbedder
+from tests.helpers import ROOT, SHARED_DATA
 
 pytestmark = pytest.mark.shared_data
 MN_AG = SHARED_DATA / "mn_ag_press_releases" / "press_releases.jsonl"  # 726 releases

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.evaluation import run_eval
-from tests.conftest import SHARED_DATA
+from tests.helpers import SHARED_DATA
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.real_model]
 XQUAD_EN = SHARED_DATA / "xquad_en_ru" / "beir_en"

@@ -157,8 +157,7 @@ def test_chunks_are_put_together_from_the_counted_pieces_exactly(
     from assistant.embedders.onnx_embedder import OnnxEmbedder
     from assistant.indexing import embed_chunks
     from assistant.readers import read_path
-
-    from .conftest import SEED
+    from tests.helpers import SEED
 
     onnx = real_embedder if isinstance(real_embedder, OnnxEmbedder) else OnnxEmbedder()
     docs = [d for d in read_path(SEED) if isinstance(d, Document)]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from tests.conftest import ROOT, SHARED_DATA
+from tests.helpers import ROOT, SHARED_DATA
 
 QUESTIONS = ROOT / "benchmarks" / "questions"
 pytestmark = [pytest.mark.shared_data, pytest.mark.real_model]
