@@ -52,7 +52,7 @@ def split_sentences(text: str, lang: str | None = None) -> list[tuple[int, int]]
     start = 0
     for match in [*_PARAGRAPH.finditer(text), None]:
         end = match.start() if match else len(text)
-        for offset, block in _blocks(text[start:end], start):
+        for offset, block in _blocks(text[start:end], start, segmenter):
             if block.strip():
                 spans.extend(_paragraph_sentences(block, offset, segmenter))
         if match:
@@ -64,13 +64,10 @@ _BLOCK_CHARS = 800
 # A sure sentence end: a word of three or more lower-case letters (not an abbreviation like
 # "Mr." or an initial), a full stop, question or exclamation mark, space, then a capital.
 _SURE_END = re.compile(r"(?<=[a-z]{3}[.!?])\s+(?=[\"“A-ZА-ЯЁ])")
-# A likely one, in any script, for a stretch with no sure end: a word of three letters or
-# more, an end mark, space, then a Latin, Russian or Kazakh capital.
-_LIKELY_END = re.compile(r"(?<=[^\W\d_]{3}[.!?…])\s+(?=[\"“«(]?[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])")
-_SPACE = re.compile(r"\s+")
 
 
-def _blocks(paragraph: str, offset: int) -> list[tuple[int, str]]:
+def _blocks(paragraph: str, offset: int, segmenter: pysbd.Segmenter | None = None
+            ) -> list[tuple[int, str]]:
     """A paragraph cut at sure sentence ends into blocks of about ``_BLOCK_CHARS``.
 
     pysbd's time grows much faster than the text: a 176,000-character Kremlin transcript with
@@ -79,11 +76,13 @@ def _blocks(paragraph: str, offset: int) -> list[tuple[int, str]]:
     ends anyway): on a 78,000-character one, 11.6 s in one piece, 2.1 s in blocks of 2,000,
     1.3 s in blocks of 800 (same run, machine busy).
 
-    No block is longer than twice ``_BLOCK_CHARS``: where that much text has no sure end
-    (Russian text, whose sentences end in Cyrillic letters; a list of initials; junk), it is
-    cut at a likely sentence end, else between words, else between characters. pysbd's time
-    is quadratic in a block ("a. " x 10,000 took 34 s in one piece), so the blocks' bound is
-    what keeps a paragraph's time linear in its length."""
+    No block is longer than twice ``_BLOCK_CHARS``: pysbd's time is quadratic in a block ("a. "
+    x 10,000 took 34 s in one piece), so that bound is what keeps a paragraph's time linear in
+    its length. Where that much text has no sure end (Sinhala, Tamil or Russian sentences, a
+    table, junk), pysbd itself splits the stretch, and the block ends where its last
+    sentence there starts: the sentences before it are the ones pysbd finds in the whole
+    paragraph, and the last is read again, whole, in the next block. With no sentence end
+    either, the block ends between words, else between characters."""
     if len(paragraph) <= _BLOCK_CHARS:
         return [(offset, paragraph)]
     blocks = []
@@ -91,19 +90,33 @@ def _blocks(paragraph: str, offset: int) -> list[tuple[int, str]]:
     while len(paragraph) - start > _BLOCK_CHARS:
         low, high = start + _BLOCK_CHARS // 2, start + 2 * _BLOCK_CHARS
         # Each search ends at the block's bound, so no stretch of text is searched twice.
-        cut = _SURE_END.search(paragraph, low, high)
-        if cut is None:
-            if len(paragraph) - start <= 2 * _BLOCK_CHARS:
-                break
-            cut = _LIKELY_END.search(paragraph, low, high) or _SPACE.search(paragraph, low, high)
-        if cut is None:  # no white space at all: cut between characters
-            blocks.append((offset + start, paragraph[start:high]))
-            start = high
+        sure = _SURE_END.search(paragraph, low, high)
+        if sure is not None:
+            blocks.append((offset + start, paragraph[start:sure.start()]))
+            start = sure.end()
             continue
-        blocks.append((offset + start, paragraph[start:cut.start()]))
-        start = cut.end()
+        if len(paragraph) - start <= 2 * _BLOCK_CHARS:
+            break
+        cut = _fallback_cut(paragraph, start, low, high, segmenter or _segmenter("en"))
+        blocks.append((offset + start, paragraph[start:cut]))
+        start = cut
     blocks.append((offset + start, paragraph[start:]))
     return blocks
+
+
+def _fallback_cut(paragraph: str, start: int, low: int, high: int,
+                  segmenter: pysbd.Segmenter) -> int:
+    """Where a block from ``start`` with no sure sentence end ends, between ``low`` and
+    ``high``: the start of the last sentence pysbd finds there, else after the last white
+    space, else at ``high``."""
+    sentences = _paragraph_sentences(paragraph[start:high], start, segmenter)
+    starts = [a for a, _ in sentences[1:] if a >= low]
+    if starts:
+        return starts[-1]
+    for cut in range(high - 1, low - 1, -1):
+        if paragraph[cut].isspace():
+            return cut + 1
+    return high
 
 
 def _paragraph_sentences(
