@@ -17,6 +17,7 @@ Every test here failed (or ran for tens of seconds) on the code before these fix
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import io
 import json
@@ -25,7 +26,6 @@ import struct
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -378,8 +378,13 @@ def test_names_in_any_script_are_kept(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the fuzz test
 
 
-def _units() -> dict[str, str]:
-    """Adversarial strings: each is repeated to any length (see _grow)."""
+Unit = str | tuple[str, str, str]
+"""A string repeated to any length (see _grow), or (head, string, tail): the repeated string
+between a fixed head and tail, as one long run after a year."""
+
+
+def _units() -> dict[str, Unit]:
+    """Adversarial strings."""
     return {
         "spaces": " ", "digits": "1", "years": "2019 ", "year spaces": "2019" + " " * 30,
         "months en": "May 1 ", "months ru": "1 мая ", "months kk": "2016 жылғы 30 қараша ",
@@ -390,6 +395,11 @@ def _units() -> dict[str, str]:
         "unicode spaces": "\u00a0\u2003\u3000", "initials": "Mr. A. ", "dotted": "a.b.c. ",
         "doubled": "PrintPrint", "glued dates": "2016-11-30,", "quotes": "'\"", "title": "<title>",
         "glued word": "a-", "sure ends": "word. Word ", "joiners": "ශ\u200d",
+        # One run: the probe's upload (a year, spaces, a word) and its relatives.
+        "year, run": ("2019", " ", "word"), "kk year, run": ("2016 жылғы", "\u00a0", "x"),
+        "day, run": ("30", " \t", "x"), "month, run": ("October", " ", "x"),
+        "cue, run": ("in", " ", "2019"), "date, run": ("1 May 2019", "\t\n ", "x"),
+        "how, run": ("how", " ", "often"), "title, run": ("<title>", "x", ""),
     }
 
 
@@ -419,24 +429,30 @@ def _best(call: Callable[[str], object], text: str, runs: int) -> float:
     return best
 
 
-def check_linear(call: Callable[[str], object], units: Sequence[str], *, floor: float = 0.004,
+def _framed(call: Callable[[str], object], head: str, tail: str, text: str) -> object:
+    return call(head + text + tail)
+
+
+def check_linear(call: Callable[[str], object], units: Sequence[Unit], *, floor: float = 0.004,
                  least: int = 200) -> None:
     """Ten times the input takes at most about fifteen times the time: CPU time, best of 3
     each, the small size's floored at 2 ms, measured once more (best of 5) before failing."""
     slow = []
-    for unit in units:
-        text = _grow(unit, call, floor, least)
+    for spec in units:
+        head, unit, tail = spec if isinstance(spec, tuple) else ("", spec, "")
+        framed = functools.partial(_framed, call, head, tail) if head or tail else call
+        text = _grow(unit, framed, floor, least)
         for runs in (3, 5):
-            small, large = _best(call, text, runs), _best(call, text * 10, runs)
+            small, large = _best(framed, text, runs), _best(framed, text * 10, runs)
             if large <= 15 * max(small, 0.002):
                 break
         else:
-            slow.append(f"{unit!r} x {len(text) // len(unit)}: {small * 1e3:.1f} ms, "
+            slow.append(f"{spec!r} x {len(text) // len(unit)}: {small * 1e3:.1f} ms, "
                         f"x10 {large * 1e3:.1f} ms")
     assert not slow, "not linear: " + "; ".join(slow)
 
 
-@cache
+@functools.cache
 def token_counter() -> Callable[[Sequence[str]], list[int]]:
     """The chunker's real counter (the packaged model's tokenizer, as OnnxEmbedder counts),
     or the fake one when the model package is not installed."""
@@ -463,9 +479,10 @@ def _chunk(text: str) -> object:
 
 
 HISTORY = [Turn(question="What did the minister sign?", cited=("a.txt",))]
+RUNS = [k for k in UNITS if k.endswith(", run")]
 DATE_UNITS = [UNITS[k] for k in ("spaces", "digits", "years", "year spaces", "months en", "months ru",
                                  "months kk", "kk year", "glued dates", "dots", "dashes", "tabs",
-                                 "unicode spaces", "blank lines")]
+                                 "unicode spaces", "blank lines", *RUNS)]
 TEXT_UNITS = [u for k, u in UNITS.items() if k not in {"how many", "who", "when", "how often"}]
 QUESTION_UNITS = [u for k, u in UNITS.items()
                   if k not in {"doubled", "title", "joiners", "glued word", "unicode spaces"}]
