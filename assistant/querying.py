@@ -53,8 +53,10 @@ _MONTH_YEAR = re.compile(rf"{_MONTH}\s++{_YEAR}", _FLAGS)
 _CUE = re.compile(r"\b(?:in|on|during|throughout|early|late|mid|в|во|на|за)[\s-]++$", _FLAGS)
 _CUE_WORD_CHARS = len("throughout")
 # "the 2010 statements", "which 2001 meetings": a year naming the releases themselves.
-# Matched at the date's end with match(text, pos), not on a copy of the rest of the text.
-_RELEASES_AFTER = re.compile(r"\s++(?:press\s++)?(?:releases?|statements?|announcements?|meetings?|"
+# Matched at the date's end with match(text, pos), not on a copy of the rest of the text;
+# "(?<!\s)" (a date ends in no white space) keeps even a search from scanning a run of
+# spaces again from each of them.
+_RELEASES_AFTER = re.compile(r"(?<!\s)\s++(?:press\s++)?(?:releases?|statements?|announcements?|meetings?|"
                              r"заявлени\w*|релиз\w*|встреч\w*)\b", _FLAGS)
 # A date phrase that names a day. In the second form the character before the white space
 # is not itself white space ((?<!\s\s)): it starts the run, so a long run is scanned from
