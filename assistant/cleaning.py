@@ -636,7 +636,8 @@ PRE_BASE_MIN_CHARS = 300
 _WORD_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Co"})
 # A word of letters with ordinary punctuation around and inside it: nothing to check.
 # Possessive throughout: each part ends where the next cannot start (a run of letters ends a
-# word, and the closing marks hold no letter), so no part ever gives anything back.
+# word, and the closing marks hold no letter), so no part ever gives anything back. Only for
+# fullmatch (one start): searched, a long run of opening quotes would be read from each.
 _PLAIN_WORD = re.compile(
     r"[(\[{«\"“‘'„]*+[^\W\d_]++(?:[-‐'’.·/&][^\W\d_]++)*+[)\]}»\"”’'.,;:!?…]*+")
 _LATIN1 = re.compile("[\u00c0-\u00ff]")
