@@ -57,9 +57,9 @@ EVENT_LIMIT = 16 * 2**20
 so far (answers with their source cards) with every question, which can grow past a megabyte."""
 EVENT_PREFIX = "/gradio_api/"
 UPLOAD_PATHS = frozenset({"/api/documents", "/gradio_api/upload"})
+"""POSTed files: their limit is the upload limit, a few files of the largest size accepted."""
 MULTIPART_SLACK = 2**20
 """Bytes of an upload request's body besides its files' (part headers, boundaries)."""
-"""POSTed files: their limit is the upload limit, a few files of the largest size accepted."""
 PAGE_PATHS = frozenset({"/", "/gradio_api/runs", "/gradio_api/runs/"})
 """Where Gradio serves its page (with inline scripts that get the CSP nonce)."""
 LOGIN_PATHS = frozenset({"/login", "/login/"})
