@@ -39,8 +39,8 @@ from assistant.errors import QueryError
 from assistant.listing import key_terms, list_intent
 from assistant.querying import read_dates, resolve
 from assistant.readers import read_file, read_path, source_files
-from tests.conftest import ROOT
 from tests.fakes import FakeEmbedder
+from tests.helpers import ROOT
 
 BODY = ("The ministry signed a cooperation agreement with the regional development bank today. "
         "The agreement covers water supply, irrigation and rural roads in three provinces.")
