@@ -77,6 +77,11 @@ def make_pdf(pages: list[list[str]], *, title: str | None = None, scan: bool = F
         info_number = 5 + 2 * count
         objects[info_number] = f"<< /Title ({_pdf_string(title)}) >>".encode()
         info = f" /Info {info_number} 0 R"
+    return pdf_file(objects, info=info)
+
+
+def pdf_file(objects: dict[int, bytes], *, info: str = "") -> bytes:
+    """A PDF of numbered ``objects`` (1 is the catalog), with its cross-reference table."""
     out = b"%PDF-1.4\n"
     offsets: dict[int, int] = {}
     for number in sorted(objects):

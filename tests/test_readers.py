@@ -21,7 +21,7 @@ from assistant.readers import (
     read_file,
     read_path,
 )
-from tests.helpers import BODY_EN, BODY_RU, ROOT, SEED, make_docx, make_pdf
+from tests.helpers import BODY_EN, BODY_RU, ROOT, SEED, make_docx, make_pdf, pdf_file
 
 
 def split(items: list[Document | Skipped]) -> tuple[list[Document], list[Skipped]]:
@@ -53,17 +53,7 @@ def make_mapped_pdf(lines: list[str], mapping: dict[str, str]) -> bytes:
         5: f"<< /Length {len(content)} >>\nstream\n{content}\nendstream".encode(),
         6: f"<< /Length {len(cmap)} >>\nstream\n{cmap}\nendstream".encode(),
     }
-    out = b"%PDF-1.4\n"
-    offsets: dict[int, int] = {}
-    for number in sorted(objects):
-        offsets[number] = len(out)
-        out += f"{number} 0 obj\n".encode() + objects[number] + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offsets[n]:010d} 00000 n \n".encode() for n in sorted(objects))
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n"
-            "%%EOF\n").encode()
-    return out
+    return pdf_file(objects)
 
 
 # --------------------------------------------------------------------------- text files
