@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: run test install index serve lint browser clean
+.PHONY: run test install index serve lint typecheck browser clean
 
 install: $(STAMP)
 
@@ -39,6 +39,10 @@ test: install browser
 
 lint: install
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
+
+# mypy, strict, over assistant/ ([tool.mypy] in pyproject.toml)
+typecheck: install
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) index/*.faiss index/*.sqlite3* index/manifest.json index/write.lock
