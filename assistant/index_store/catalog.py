@@ -90,7 +90,8 @@ def period_mask(catalog: CatalogArrays, filters: Filters) -> np.ndarray:
     if filters.undated:
         inside |= ~dated  # row ids no document has as well: no chunk points at them
     # One gather over every chunk id; a missing chunk's -1 picks the appended False.
-    return np.append(inside, False)[catalog.chunk_doc].view(np.uint8)
+    mask: np.ndarray = np.append(inside, False)[catalog.chunk_doc].view(np.uint8)
+    return mask
 
 
 class Catalog:
@@ -113,7 +114,7 @@ class Catalog:
         Kept for the generation: a question looks the same filter up several times. A period
         alone, with this generation's arrays at hand, is decided by their dates
         (:meth:`allowed_in_period`), anything else by a join (:meth:`allowed_by_join`)."""
-        clause, _ = where(filters)
+        clause, args = where(filters)
         if not clause or filters is None:
             return None
         generation = self.db.fresh_caches()
@@ -126,7 +127,7 @@ class Catalog:
             # built for this: after a commit the join is cheaper than rebuilding them.
             found = self.allowed_in_period(filters, catalog)
         else:
-            found = self.allowed_by_join(filters)
+            found = self._joined(clause, args)
         with self.db.lock:
             if self.db.cache_generation == generation:
                 if len(self._allowed) >= 16:  # a byte a chunk each: a few MB at a million
@@ -137,11 +138,13 @@ class Catalog:
     def allowed_by_join(self, filters: Filters) -> Allowed | None:
         """What :meth:`allowed` finds by joining chunks to their documents in SQL (not kept);
         None when nothing is filtered."""
+        clause, args = where(filters)
+        return self._joined(clause, args) if clause else None
+
+    def _joined(self, clause: str, args: list[Any]) -> Allowed:
+        """The chunks whose documents meet ``clause`` (a :func:`where` clause, not empty)."""
         import numpy as np
 
-        clause, args = where(filters)
-        if not clause:
-            return None
         rows = self.db.query(
             f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {clause}",
             tuple(args))

@@ -201,7 +201,8 @@ def load(path: Path) -> KeywordSnapshot:
     def array(name: str) -> np.ndarray:
         # A plain array over the mapping: numpy's memmap subclass costs a few microseconds
         # a slice, dozens of slices a question.
-        return np.load(path / f"{name}.npy", mmap_mode="r").view(np.ndarray)
+        loaded: np.ndarray = np.load(path / f"{name}.npy", mmap_mode="r").view(np.ndarray)
+        return loaded
 
     return KeywordSnapshot(path, str(meta["index"]), int(meta["generation"]), int(meta["covers"]),
                            int(meta["chunks"]), float(meta["average_length"]), terms, array("starts"),
@@ -290,8 +291,8 @@ def write(folder: Path, index: str, generation: int,
     target = folder / f"keywords-{generation}"
     # The same generation written again replaces the folder whole.
     with staged(target, folder=True) as tmp:
-        words = sorted(vocabulary, key=vocabulary.__getitem__)
-        (tmp / "terms.txt").write_text("\n".join(words), encoding="utf-8")
+        term_list = sorted(vocabulary, key=vocabulary.__getitem__)
+        (tmp / "terms.txt").write_text("\n".join(term_list), encoding="utf-8")
         for name, values in (("starts", starts), ("postings", postings), ("weights", weights_out),
                              ("lengths", by_chunk)):
             np.save(tmp / f"{name}.npy", values)
@@ -320,7 +321,8 @@ def _ranks(sizes: np.ndarray) -> np.ndarray:
     if total == 0:
         return np.zeros(0, dtype=np.int64)
     starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    return np.arange(total, dtype=np.int64) - starts
+    ranks: np.ndarray = np.arange(total, dtype=np.int64) - starts
+    return ranks
 
 
 def _blocks(rows: Iterable[tuple[int, str, str]]) -> Iterator[list[tuple[int, str, str]]]:

@@ -102,7 +102,8 @@ class KeywordIndex:
         """FTS5's BM25 ranking alone (no snapshot) for the FTS5 ``query`` (words as
         :func:`~.database.fts_term` quotes them, joined by OR), of the chunks ``allowed``
         (all for None) and with ids above ``after``."""
-        condition, params = "", [query]
+        condition = ""
+        params: list[str | int] = [query]
         if after is not None:
             # A row id range FTS5 applies itself, skipping the term lists' older entries.
             condition += " AND f.rowid > ?"

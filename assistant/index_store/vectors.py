@@ -80,6 +80,8 @@ def ids_of(index: faiss.Index) -> np.ndarray:
     if isinstance(index, faiss.IndexIDMap2 | faiss.IndexIDMap):
         return faiss.vector_to_array(index.id_map).astype(np.int64)
     lists = faiss.extract_index_ivf(index).invlists
+    if lists is None:  # FAISS's own attribute may be; an index this module builds has them
+        raise ValueError("an IVF index without inverted lists")
     parts = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
              for i in range(lists.nlist) if lists.list_size(i)]
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
@@ -187,9 +189,13 @@ def search(index: faiss.Index, query: np.ndarray, k: int,
         # probes: probe more lists, in proportion, up to all of them.
         share = max(int(np.count_nonzero(allowed)) / max(index.ntotal, 1), 1e-6)
         nprobe = min(index.nlist, max(index.nprobe, math.ceil(index.nprobe / share)))
-        found = index.search(query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=nprobe))
+        ivf = faiss.SearchParametersIVF()
+        ivf.nprobe = nprobe  # fields set one by one: FAISS's stubs know no keyword arguments
+        params: faiss.SearchParameters = ivf
     else:
-        found = index.search(query, k, params=faiss.SearchParameters(sel=selector))
+        params = faiss.SearchParameters()
+    params.sel = selector
+    found = index.search(query, k, params=params)
     del bits  # the selector points into it: kept alive until the search is done
     return found
 
@@ -239,6 +245,7 @@ class DenseIndex:
             return self._index
 
     def _sync(self, index: faiss.Index | None) -> faiss.Index:
+        import faiss
         import numpy as np
 
         writable = self.folder.writable
@@ -260,7 +267,8 @@ class DenseIndex:
             return index
         stale = np.setdiff1d(have, want, assume_unique=True)
         if stale.size:
-            index.remove_ids(stale)
+            # The selector FAISS's wrapper would make of the id array (its stubs know only this)
+            index.remove_ids(faiss.IDSelectorBatch(stale.size, faiss.swig_ptr(stale)))
         missing = np.setdiff1d(want, have, assume_unique=True)
         for ids, matrix in self._blocks(missing):
             index.add_with_ids(matrix, ids)
