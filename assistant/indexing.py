@@ -11,6 +11,7 @@ there; a file that fails to read keeps its previous version.
 from __future__ import annotations
 
 import bisect
+import enum
 import json
 import os
 import queue
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .chunking import chunk_document, split_sentences
 from .config import Settings
@@ -121,7 +122,7 @@ def _read_source(path: Path, settings: Settings, known: dict[str, FileRecord],
                 file_ids.append(item.id)
                 yield item
             else:
-                file_skips.append(item)  # type: ignore[arg-type]
+                file_skips.append(item)
         skipped.extend(file_skips)
         if stat is not None:
             files.append((key, FileRecord(stat.st_size, stat.st_mtime_ns, reading,
@@ -221,7 +222,15 @@ def run_index(
     )
 
 
-_DONE = object()
+class _Done(enum.Enum):
+    """The producer's last item: everything has been put."""
+
+    DONE = enum.auto()
+
+
+_DONE: Final = _Done.DONE
+_Batch = list[tuple[Document, list[Chunk], list[tuple[int, int]]]]
+"""Documents with their chunks and sentence spans, embedded and committed together."""
 _DUPLICATE = "duplicate document id: the first one was kept"
 
 
@@ -241,10 +250,10 @@ def _embed_and_write(
     # The index's own chunker settings, not today's defaults: one index, one way of chunking.
     max_tokens = min(store.manifest.chunk_tokens, embedder.max_tokens)
     overlap = store.manifest.overlap_tokens
-    lane: queue.Queue[object] = queue.Queue(maxsize=2)
+    lane: queue.Queue[_Batch | _PathRead | BaseException | _Done] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
-    def put(item: object) -> None:
+    def put(item: _Batch | _PathRead | BaseException | _Done) -> None:
         while not stop.is_set():
             try:
                 lane.put(item, timeout=0.1)
@@ -252,8 +261,8 @@ def _embed_and_write(
             except queue.Full:
                 continue
 
-    def chunked(docs: list[Document]) -> list[tuple[Document, list[Chunk], list[tuple[int, int]]]]:
-        out = []
+    def chunked(docs: list[Document]) -> _Batch:
+        out: _Batch = []
         for doc in docs:
             # Split once: the chunker cuts along these sentences, answering quotes them.
             spans = split_sentences(doc.text, doc.lang)
@@ -301,7 +310,7 @@ def _embed_and_write(
             if isinstance(item, _PathRead):
                 report("read", item.number, item.total)
                 continue
-            batch: list[tuple[Document, list[Chunk], list[tuple[int, int]]]] = item  # type: ignore[assignment]
+            batch = item
             vectors, sentence_vectors = embed_chunks(embedder, batch)
             items = []
             offset = 0
