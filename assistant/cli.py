@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Never
 
 import click
 
@@ -48,7 +48,7 @@ def _progress_bars(units: dict[str, str] | None = None) -> Iterator[Callable[[st
     """A ``progress(stage, done, total)`` callback drawing one tqdm bar per stage on stderr."""
     from tqdm import tqdm
 
-    bars: dict[str, tqdm] = {}
+    bars: dict[str, tqdm[Never]] = {}  # bars over a total, not over an iterable
 
     def progress(stage: str, done: int, total: int) -> None:
         if stage not in bars:

@@ -507,10 +507,10 @@ class SecurityHeaders:
                 return
             nonce = secrets.token_urlsafe(18)
             body = _SCRIPT_TAG.sub(f'<script nonce="{nonce}"'.encode(), b"".join(chunks))
-            start_headers = [(k, v) for k, v in headers_of(held, self.page_policy(nonce))
-                             if bytes(k).lower() != b"content-length"]
-            start_headers.append((b"content-length", str(len(body)).encode()))
-            await send({**held, "headers": start_headers})
+            page_headers = [(k, v) for k, v in headers_of(held, self.page_policy(nonce))
+                            if bytes(k).lower() != b"content-length"]
+            page_headers.append((b"content-length", str(len(body)).encode()))
+            await send({**held, "headers": page_headers})
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, secured)

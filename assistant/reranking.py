@@ -65,7 +65,8 @@ class BiEncoderReranker:
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         passages = self._cache.get(self.name, texts, self._encode)
-        return passages @ self._encode([query])[0]
+        scores: np.ndarray = passages @ self._encode([query])[0]
+        return scores
 
 
 class CrossEncoderReranker:

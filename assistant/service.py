@@ -255,12 +255,12 @@ class Assistant:
         if rebuild_all and (folder / MANIFEST).exists():
             self.close()
             rebuild(folder, self.embedder, self.settings, progress)
-        paths = [Path(p) for p in paths]
+        files = [Path(p) for p in paths]
         embedder = self.embedder
         with Store.create_or_open(folder, model=embedder.name, dimension=embedder.dimension,
                                   chunk_tokens=self.settings.chunk_tokens,
                                   overlap_tokens=self.settings.overlap_tokens) as store:
-            return run_index(store, embedder, paths, self.settings, progress=progress)
+            return run_index(store, embedder, files, self.settings, progress=progress)
 
     def remove(self, doc_id: str) -> Document:
         """Take one document out of the index (its file is not touched: indexing its folder

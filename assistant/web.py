@@ -403,6 +403,7 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
     the formatters above."""
     _ensure_no_analytics()
     import gradio as gr
+    from gradio.events import api  # gr.api, which gradio's __all__ leaves out
 
     # Aliased: `remove` names the page's button below.
     from .uploads import MAX_UPLOAD_BYTES, allowed_suffixes
@@ -537,7 +538,8 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
     # The page's own events stay out of the API description: programs call "/ask".
     hidden = "undocumented"
     # fill_height: the conversation takes whatever height the window has left.
-    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as app:
+    app = gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True)
+    with app:  # gradio's untyped __enter__ returns the same Blocks
         gr.Markdown(f"## {TITLE}\n{SUBTITLE}")
         with gr.Row():
             with gr.Column(scale=4), gr.Tabs():
@@ -640,8 +642,8 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
         timer.tick(poll, finished, [upload_status, collections, languages, finished],
                    api_visibility=hidden,
                    queue=False)
-        gr.api(_client_ask(assistant), api_name="ask",
-               api_description="The answer as `press-assistant ask --json` prints it.")
+        api(_client_ask(assistant), api_name="ask",
+            api_description="The answer as `press-assistant ask --json` prints it.")
     return app
 
 

@@ -232,7 +232,9 @@ class OnnxEmbedder:
                 offsets = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)
                 word = (np.array(encoding.special_tokens_mask) == 0) & (offsets[:, 1] > offsets[:, 0])
                 found[n] = (np.array(encoding.ids, dtype=np.int64), np.where(word, offsets[:, 0], -1))
-        return found  # type: ignore[return-value]
+        encoded = [f for f in found if f is not None]
+        assert len(encoded) == len(found)  # each text composed or tokenized above
+        return encoded
 
     def _composed(self, text: str, spans: Sequence[tuple[int, int]], counted: dict[str, Any]
                   ) -> tuple[np.ndarray, np.ndarray] | None:

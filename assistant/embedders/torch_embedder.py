@@ -30,9 +30,13 @@ class SentenceTransformerEmbedder:
         self.name = name
         self.batch_size = batch_size
         self._model = _load(name)
-        self.dimension = int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        window = self._model.max_seq_length
+        if dimension is None or window is None:  # neither is None for a sentence-embedding model
+            raise ConfigError(f"{name}: the model states no embedding dimension or window")
+        self.dimension = int(dimension)
         # The window includes [CLS] and [SEP]; chunks are measured without them.
-        self.max_tokens = int(self._model.max_seq_length) - 2
+        self.max_tokens = int(window) - 2
         self.languages = model_languages(Path(resolve_model(name)))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
