@@ -35,6 +35,7 @@ browser:
 
 test: install browser
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 lint: install

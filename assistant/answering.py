@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -176,7 +177,7 @@ def answer(
                   citations=tuple(citations))
 
 
-def _share(wanted: set[str], found: set[str]) -> float:
+def _share(wanted: AbstractSet[str], found: AbstractSet[str]) -> float:
     return len(wanted & found) / len(wanted) if wanted else 0.0
 
 

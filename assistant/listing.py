@@ -167,9 +167,9 @@ def answer_list(question: str, intent: ListIntent, store: Store, filters: Filter
         return Answer(question=question, text="No release in the archive matches this list.",
                       abstained=True)
     head = "1 release matches" if count == 1 else f"{count} releases match"
-    dated = [c.date for c in citations if c.date]
-    if dated:
-        head += f", from {min(dated).isoformat()} to {max(dated).isoformat()}"
+    cited_dates = [c.date for c in citations if c.date]
+    if cited_dates:
+        head += f", from {min(cited_dates).isoformat()} to {max(cited_dates).isoformat()}"
     note = (f" Showing the first {MAX_ROWS}." if cut else "") + (
         " Found by the question's words: a release that says it in other words may be missing.")
     return Answer(question=question, text=f"{head}.{note}\n" + "\n".join(lines), abstained=False,
