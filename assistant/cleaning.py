@@ -33,11 +33,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .dates import date_candidates
+
 __all__ = [
     "UI_VOCABULARY",
     "TextDamage",
     "clean_text",
-    "date_candidates",
     "fix_mojibake",
     "is_furniture_line",
     "normalize_text",
@@ -164,86 +165,6 @@ def safe_label(text: str) -> str:
     True
     """
     return _LABEL_UNSAFE.sub("", _LABEL_BREAKS.sub(" ", text))
-
-
-# --------------------------------------------------------------------------- dates
-
-_MONTHS_EN = (
-    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
-)
-_MONTHS_RU = r"январ[ья]|феврал[ья]|марта?|апрел[ья]|ма[йя]|июн[ья]|июл[ья]|августа?" \
-    r"|сентябр[ья]|октябр[ья]|ноябр[ья]|декабр[ья]"
-_MONTHS_KK = r"қаңтар|ақпан|наурыз|сәуір|мамыр|маусым|шілде|тамыз|қыркүйек|қазан|қараша" \
-    r"|желтоқсан"
-_MONTH = rf"(?:{_MONTHS_EN}|{_MONTHS_RU}|{_MONTHS_KK})\.?"
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])"
-_YEAR = r"(?:1[89]\d\d|2\d\d\d)"
-
-# Every run of white space (or dashes) below is possessive (``\s++``): what follows it never
-# starts with white space, so taking the whole run once finds the same dates, and a long run
-# is never re-split. "\s*(?:ж\.)?\s+" around the year took 45 s on a year, 20,000 spaces and
-# a word: the two quantifiers tried every way to share the run (quadratic in its length).
-_DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    # 2016-11-30, 2022-06-24T17:30:00Z
-    ("iso", re.compile(rf"(?<!\d)(?P<y>{_YEAR})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?!\d)")),
-    # 30 November 2016, 30 ноября 2016 г., 3rd of March 2019, 16-Oct-2018
-    ("dmy", re.compile(
-        rf"(?<![\w.])(?P<d>{_DAY})(?:st|nd|rd|th)?(?:\s++of)?[\s-]++(?P<m>{_MONTH}),?[\s-]++"
-        rf"(?P<y>{_YEAR})(?!\d)(?:\s*+(?:г\.|года\b|ж\.|жылы\b))?",
-        re.IGNORECASE)),
-    # October 16, 2018
-    ("mdy", re.compile(
-        rf"(?<!\w)(?P<m>{_MONTH})\s++(?P<d>{_DAY})(?:st|nd|rd|th)?,?\s++(?P<y>{_YEAR})(?!\d)",
-        re.IGNORECASE)),
-    # Kazakh order: 2016 жылғы 30 қараша. The optional word takes the space before it, so
-    # one run of spaces is matched by one quantifier ("\s*X?\s+" let two share it).
-    ("ydm", re.compile(
-        rf"(?<!\d)(?P<y>{_YEAR})(?:\s*+(?:ж\.|жылғы|жылы))?\s++(?P<d>{_DAY})\s++(?P<m>{_MONTH})",
-        re.IGNORECASE)),
-    # 30.11.2016, 30/11/2016 (day first, as in every country of the archive but the US)
-    ("num", re.compile(
-        rf"(?<![\d.])(?P<d>\d{{1,2}})(?P<sep>[./])(?P<m>\d{{1,2}})(?P=sep)(?P<y>{_YEAR})(?!\d)")),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class DateCandidate:
-    """A string that looks like a date; ``parts`` are (day, month, year) as written."""
-
-    start: int
-    end: int
-    kind: str
-    text: str
-    day: str
-    month: str
-    year: str
-
-
-def date_candidates(text: str) -> list[DateCandidate]:
-    """Date-looking spans of ``text`` in reading order (not yet validated).
-
-    >>> [c.text for c in date_candidates("Tuesday, October 16, 2018 and 30.11.2016")]
-    ['October 16, 2018', '30.11.2016']
-    """
-    found: list[DateCandidate] = []
-    # Spans taken by the patterns before, sorted and disjoint: an overlap is found by
-    # bisection (a text of many dates made a scan of all of them per date quadratic).
-    taken: list[tuple[int, int]] = []
-    for kind, pattern in _DATE_PATTERNS:
-        starts = [start for start, _ in taken]
-        new: list[tuple[int, int]] = []
-        for m in pattern.finditer(text):
-            # The taken span starting last before this match ends is the one that reaches
-            # furthest (disjoint spans end in the same order as they start).
-            before = bisect.bisect_left(starts, m.end())
-            if before and taken[before - 1][1] > m.start():
-                continue
-            new.append((m.start(), m.end()))
-            found.append(DateCandidate(m.start(), m.end(), kind, m.group(0),
-                                       m.group("d"), m.group("m"), m.group("y")))
-        taken = sorted(taken + new)  # one pattern's matches never overlap each other
-    return sorted(found, key=lambda c: c.start)
 
 
 # --------------------------------------------------------------------------- furniture

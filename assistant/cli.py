@@ -16,8 +16,9 @@ from typing import Any, Never
 import click
 
 from .config import Settings
+from .dates import parse_filter_date
 from .documents import Answer, IndexReport
-from .errors import AssistantError, ConfigError
+from .errors import AssistantError, ConfigError, QueryError
 from .uploads import QUOTA_BYTES, QUOTA_FILES
 
 
@@ -69,9 +70,12 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2021-03-01") from None
+        day = parse_filter_date(value, "date")
+    except QueryError:
+        day = None
+    if day is None:  # an empty option is no date either
+        raise click.BadParameter(f"{value!r} is not a date like 2021-03-01")
+    return day
 
 
 index_option = click.option("--index", "index", metavar="DIR", default=None,

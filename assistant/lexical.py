@@ -52,11 +52,10 @@ def index_text(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def month_stems() -> frozenset[str]:
-    """Stems of English and Russian month names: words that name a date, which the period
-    filter handles, rather than what a release is about."""
-    return frozenset(stems(
-        "jan january feb february mar march apr april may jun june jul july aug august sep sept "
-        "september oct october nov november dec december январь января январе февраль февраля "
-        "феврале март марта марте апрель апреля апреле май мая мае июнь июня июне июль июля июле "
-        "август августа августе сентябрь сентября сентябре октябрь октября октябре ноябрь ноября "
-        "ноябре декабрь декабря декабре"))
+    """Stems of month names (English, Russian, Kazakh: :data:`assistant.dates.MONTH_NAMES`):
+    words that name a date, which the period filter handles, rather than what a release is
+    about."""
+    from .dates import MONTH_NAMES
+
+    return frozenset(stems(" ".join(form for months in MONTH_NAMES.values()
+                                    for forms in months for form in forms)))

@@ -8,7 +8,7 @@ A file's type is decided by its content, not its name: a Word file saved as ``.p
 as Word, a text file saved as ``.pdf`` as text. One bad file (or one bad export record)
 becomes a :class:`~assistant.documents.Skipped` with a reason; the run goes on.
 
-Heavy libraries (pypdf, python-docx, trafilatura, dateparser, charset-normalizer, py3langid)
+Heavy libraries (pypdf, python-docx, trafilatura, charset-normalizer, py3langid)
 are imported inside the functions that need them, so ``import assistant.readers`` is instant.
 
 Decisions:
@@ -81,12 +81,12 @@ from typing import Any, TextIO
 
 from assistant.cleaning import (
     clean_text,
-    date_candidates,
     fix_mojibake,
     normalize_text,
     safe_label,
     text_damage,
 )
+from assistant.dates import date_in_name, find_date, parse_metadata_date
 from assistant.documents import Document, Skipped
 from assistant.errors import ConfigError, ReadError, UnsupportedFormat
 
@@ -104,9 +104,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "detect_language",
     "document_date",
-    "find_date",
     "leaves_folder",
-    "parse_date",
     "read_file",
     "read_path",
 ]
@@ -122,10 +120,6 @@ EXPORT_FIELDS: tuple[str, ...] = (
     "id", "title", "date", "url", "text", "lang", "subtitle", "summary",
 )
 """Our names for an export record's fields; a ``field_map`` maps them to the export's."""
-
-DATE_WINDOW = 600
-"""Characters at the start of a text searched for its date: releases state it up front, and
-dates further down are usually about something else."""
 
 MAX_DOCUMENT_BYTES = 20_000_000
 """Largest text, Markdown or HTML file read as one release, and largest export record."""
@@ -177,7 +171,6 @@ _JUNK_META_TITLE = re.compile(
     r"|.*\.(?:docx?|pdf|rtf|odt|txt|indd|qxd))$",
     re.IGNORECASE,
 )
-_FILENAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]([01]\d)[-_.]([0-3]\d)(?!\d)")
 # An inline image in a PDF content stream: "BI" ... "ID" (see _has_inline_image).
 _INLINE_IMAGE_START = re.compile(rb"(?:^|\s)BI\s")
 _INLINE_IMAGE_DATA = re.compile(rb"\sID\s")
@@ -615,7 +608,7 @@ def _read_text(text: str, origin: _Origin, *, markdown: bool) -> Document:
         raise ReadError("no text left after removing page furniture")
     first = next(line for line in cleaned.split("\n") if line.strip())
     title = meta.get("title") or (first.lstrip("#").strip() if markdown else first)
-    return _document(origin, cleaned, title=title, date=parse_date(meta.get("date")))
+    return _document(origin, cleaned, title=title, date=parse_metadata_date(meta.get("date")))
 
 
 def _split_front_matter(text: str) -> tuple[str, dict[str, str]]:
@@ -660,7 +653,7 @@ def _read_html(html: str, origin: _Origin) -> Document:
 
         title = html_lib.unescape(raw_title)
     # A dateline in the text beats the page's metadata (often a modification date).
-    date = find_date(text, header_only=True) or parse_date(_field(result, "date"))
+    date = find_date(text, header_only=True) or parse_metadata_date(_field(result, "date"))
     return _document(origin, text, title=title or _guess_title(text), date=date)
 
 
@@ -1036,7 +1029,7 @@ def _record_document(
     if not text:
         raise _RecordError("record has no text left after removing page furniture")
     title = get("title")
-    date = parse_date(get("date")) or document_date(text)
+    date = parse_metadata_date(get("date")) or document_date(text)
     return Document(
         id=safe_label(get("id") or "").strip() or where,
         title=(_tidy_title(title) if title else "") or _guess_title(text),
@@ -1104,100 +1097,11 @@ def _guess_title(text: str) -> str:
     return _tidy_title(lines[0]) if lines else ""
 
 
-def _plausible(day: dt.date) -> dt.date | None:
-    return day if 1900 <= day.year <= dt.date.today().year + 1 else None
-
-
-def parse_date(value: str | None) -> dt.date | None:
-    """A record's date field: ``2018-10-16``, ``2022-06-24T17:30:00Z``, ``16 Oct 2018``,
-    ``16-Oct-18`` ...; None when it is not a plausible date.
-
-    >>> parse_date("2022-06-24T17:30:00Z")
-    datetime.date(2022, 6, 24)
-    """
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    if re.match(r"\d{4}-\d\d-\d\d(?:$|[T ])", value):
-        try:
-            return _plausible(dt.date.fromisoformat(value[:10]))
-        except ValueError:
-            return None
-    if found := find_date(value, window=len(value)):
-        return found
-    return _dateparser(value, languages=None)
-
-
 def document_date(text: str, *, name: str = "") -> dt.date | None:
     """A release's date: its dateline, else a ``YYYY-MM-DD`` in its file name, else any date
     near the top (a date inside a sentence is often about something else: a deadline)."""
-    return (find_date(text, header_only=True) or _date_from_name(name)
+    return (find_date(text, header_only=True) or date_in_name(name)
             or find_date(text))
-
-
-def find_date(
-    text: str, *, window: int = DATE_WINDOW, header_only: bool = False
-) -> dt.date | None:
-    """The first plausible date in the first ``window`` characters of ``text``.
-
-    ``header_only`` keeps dates that open a line ("Tuesday, October 16, 2018", "January 23,
-    2019 (SAINT PAUL) -") or stand in a short line ("Astana, 30 November 2016"): datelines,
-    not dates mentioned in a sentence.
-
-    >>> find_date("Tuesday, October 16, 2018\\n\\nThe Attorney General ...")
-    datetime.date(2018, 10, 16)
-    """
-    head = text[:window]
-    for candidate in date_candidates(head):
-        if header_only and not _is_dateline(head, candidate.start):
-            continue
-        day: dt.date | None = None
-        if candidate.kind in {"iso", "num"}:
-            d, m, y = int(candidate.day), int(candidate.month), int(candidate.year)
-            if candidate.kind == "num" and m > 12 >= d:  # 10/16/2018: month first after all
-                d, m = m, d
-            with contextlib.suppress(ValueError):
-                day = dt.date(y, m, d)
-        else:
-            # Names of months in three languages and their cases: dateparser knows them.
-            day = _dateparser(f"{candidate.day} {candidate.month} {candidate.year}",
-                              languages=["en", "ru", "kk"])
-        if day is not None and (day := _plausible(day)) is not None:
-            return day
-    return None
-
-
-def _is_dateline(text: str, start: int) -> bool:
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    line = text[line_start: line_end if line_end >= 0 else len(text)]
-    before = text[line_start:start]
-    # A weekday or a short place name may precede a dateline's date.
-    return len(line.split()) <= 8 or (len(before) <= 15 and "." not in before)
-
-
-def _dateparser(value: str, *, languages: list[str] | None) -> dt.date | None:
-    import dateparser
-
-    settings: dict[str, Any] = {
-        "STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"],
-        "DATE_ORDER": "DMY", "PREFER_LOCALE_DATE_ORDER": False,
-    }
-    try:
-        parsed = dateparser.parse(value, languages=languages, settings=settings)
-    except Exception:  # dateparser raises on some odd inputs instead of returning None
-        return None
-    return _plausible(parsed.date()) if parsed else None
-
-
-def _date_from_name(name: str) -> dt.date | None:
-    match = _FILENAME_DATE.search(name)
-    if not match:
-        return None
-    try:
-        return _plausible(dt.date(*(int(part) for part in match.groups())))
-    except ValueError:
-        return None
 
 
 def _language_code(value: str | None) -> str | None:

@@ -13,7 +13,6 @@ on as a second line of defence, not the first.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import ipaddress
 import json
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import MAX_QUESTION_CHARS, Settings
+from .dates import parse_filter_date
 from .documents import Answer, Citation, Document, Hit, Turn
 from .errors import AssistantError, ConfigError, QueryError
 
@@ -262,24 +262,11 @@ def format_error(error: Exception) -> str:
     return "**Sorry:** something went wrong on the server; the details are in its log."
 
 
-def parse_date(value: str | None, name: str) -> dt.date | None:
-    """A ``YYYY-MM-DD`` filter box's value; empty means no filter."""
-    if value is not None and not isinstance(value, str):  # a program's call can send anything
-        raise QueryError(f"{name}: expected a date like 2021-03-01")
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise QueryError(f"{name}: {value!r} is not a date like 2021-03-01") from None
-
-
 def _ask(assistant: Assistant, question: str, since: str | None, until: str | None,
          collections: Sequence[str] | None, languages: Sequence[str] | None,
          turns: Sequence[Turn]) -> Answer:
-    return assistant.ask(question or "", since=parse_date(since, "since"),
-                         until=parse_date(until, "until"), collections=tuple(collections or ()),
+    return assistant.ask(question or "", since=parse_filter_date(since, "since"),
+                         until=parse_filter_date(until, "until"), collections=tuple(collections or ()),
                          languages=tuple(languages or ()), history=turns)
 
 
@@ -443,8 +430,8 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
     def run_search(query: str, since: str, until: str, collections: list[str] | None,
                    languages: list[str] | None) -> str:
         try:
-            hits = assistant.search(query or "", k=20, since=parse_date(since, "since"),
-                                    until=parse_date(until, "until"),
+            hits = assistant.search(query or "", k=20, since=parse_filter_date(since, "since"),
+                                    until=parse_filter_date(until, "until"),
                                     collections=tuple(collections or ()),
                                     languages=tuple(languages or ()))
         except AssistantError as exc:
@@ -656,8 +643,8 @@ def _client_ask(assistant: Assistant) -> Any:
         try:
             if question is not None and not isinstance(question, str):
                 raise QueryError("question: expected text")
-            return assistant.ask(question or "", since=parse_date(since, "since"),
-                                 until=parse_date(until, "until")).to_json()
+            return assistant.ask(question or "", since=parse_filter_date(since, "since"),
+                                 until=parse_filter_date(until, "until")).to_json()
         except AssistantError as exc:
             # The client's mistake, said in its message: no traceback in the server log.
             raise gr.Error(str(exc), print_exception=False) from exc

@@ -10,12 +10,12 @@ import pytest
 
 from assistant.cleaning import (
     clean_text,
-    date_candidates,
     fix_mojibake,
     is_furniture_line,
     normalize_text,
     text_damage,
 )
+from assistant.dates import date_candidates
 
 SEED = Path(__file__).resolve().parents[1] / "corpus" / "000_f2eabe2890162440.txt"
 

@@ -26,9 +26,10 @@ from hypothesis import strategies as st
 
 from assistant.chunking import chunk_document
 from assistant.cleaning import clean_text, normalize_text, text_damage
+from assistant.dates import find_date, parse_metadata_date
 from assistant.documents import Document, Skipped
 from assistant.errors import AssistantError
-from assistant.readers import document_date, find_date, parse_date, read_file, read_path
+from assistant.readers import document_date, read_file, read_path
 from tests.fakes import FakeEmbedder
 from tests.helpers import BODY_EN, BODY_RU, make_docx, make_pdf
 
@@ -219,7 +220,7 @@ def test_text_functions_accept_any_text(text: str) -> None:
     assert 0.0 <= damage.share <= 1.0
     assert isinstance(damage.unreadable, bool) and damage.symptom()
     for found in (find_date(text), find_date(text, header_only=True), document_date(text),
-                  parse_date(text[:100])):
+                  parse_metadata_date(text[:100])):
         assert found is None or found.year >= 1900
 
 

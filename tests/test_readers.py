@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from assistant.dates import find_date, parse_metadata_date
 from assistant.documents import Document, Skipped
 from assistant.errors import ConfigError, ReadError, UnsupportedFormat
 from assistant.readers import (
     SUPPORTED_SUFFIXES,
     document_date,
-    find_date,
-    parse_date,
     read_file,
     read_path,
 )
@@ -589,8 +588,8 @@ def test_supported_suffixes() -> None:
     ("not a date", None),
     ("", None),
 ])
-def test_parse_date(value: str, expected: dt.date | None) -> None:
-    assert parse_date(value) == expected
+def test_parse_metadata_date(value: str, expected: dt.date | None) -> None:
+    assert parse_metadata_date(value) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [

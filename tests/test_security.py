@@ -61,7 +61,8 @@ from assistant import Answer, Assistant, Citation, ConfigError, QuotaExceeded, r
 from assistant.answering import answer_type
 from assistant.api import build_api
 from assistant.chunking import chunk_document, split_sentences
-from assistant.cleaning import clean_text, date_candidates, normalize_text, text_damage
+from assistant.cleaning import clean_text, normalize_text, text_damage
+from assistant.dates import date_candidates
 from assistant.documents import Document, Skipped, Turn
 from assistant.errors import QueryError
 from assistant.guard import BodyLimit, HostPolicy, LoginThrottle
