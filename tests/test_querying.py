@@ -41,6 +41,17 @@ def test_periods_in_english_and_russian(question: str, since: D | None, until: D
     assert (period.since, period.until) == (since, until)
 
 
+@pytest.mark.parametrize(("question", "since", "until"), [
+    ("2016 жылы қарашада Астанада не болды?", D(2016, 11, 1), D(2016, 11, 30)),
+    ("2016 жылғы 30 қараша не болды?", D(2016, 11, 30), D(2016, 11, 30)),
+    ("Что было в ақпан 2020?", D(2020, 2, 1), D(2020, 2, 29)),
+])
+def test_periods_in_kazakh(question: str, since: D | None, until: D | None) -> None:
+    period = read_dates(question, newest=NEWEST).period
+    assert period is not None
+    assert (period.since, period.until) == (since, until)
+
+
 def test_questions_without_dates_and_the_latest() -> None:
     assert read_dates("Who attended the Sanya meeting?", newest=NEWEST).period is None
     # A year that names the subject, not the publication date, is no filter.
