@@ -523,7 +523,7 @@ def test_read_file_turns_a_library_crash_into_a_read_error(
     def crash(*args: object) -> None:
         raise KeyError("a library's own bug")
 
-    monkeypatch.setattr(readers, "_read_html", crash)
+    monkeypatch.setattr(readers.html, "_read_html", crash)
     file = tmp_path / "page.html"
     file.write_text(HTML_PAGE, encoding="utf-8")
     with pytest.raises(ReadError, match=r"could not be read \(KeyError: \"a library's own bug\"\)"):
@@ -532,11 +532,34 @@ def test_read_file_turns_a_library_crash_into_a_read_error(
         Skipped("page.html", "could not be read (KeyError: \"a library's own bug\")")]
 
 
+def test_a_reader_registered_for_a_new_suffix_reads_that_format(tmp_path: Path) -> None:
+    """The seam: a format is one registered reader; no other module changes."""
+    from assistant.readers import registry
+
+    def read_toy(source: registry.Source) -> list[Document]:
+        name, _, body = source.origin.file.read_text(encoding="utf-8").partition("|")
+        return [Document(id=source.origin.label, title=name, text=body)]
+
+    file = tmp_path / "note.toy"
+    file.write_text("Toy title|Toy body.", encoding="utf-8")
+    assert [s.reason for s in read_path(file)] == [
+        f"unsupported file type .toy (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"]
+    registry.register(registry.Reader("toy", frozenset({".toy"}), read_toy))
+    try:
+        assert list(read_path(tmp_path)) == [Document(id="note.toy", title="Toy title",
+                                                      text="Toy body.")]
+        assert [d.title for d in read_file(file)] == ["Toy title"]
+    finally:
+        registry.unregister("toy")
+    assert ".toy" not in registry.suffixes()
+    assert [type(item) for item in read_path(file)] == [Skipped]
+
+
 def test_size_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import assistant.readers as readers
 
-    monkeypatch.setattr(readers, "MAX_DOCUMENT_BYTES", 2_500_000)
-    monkeypatch.setattr(readers, "MAX_BINARY_BYTES", 500)
+    monkeypatch.setattr(readers.limits, "MAX_DOCUMENT_BYTES", 2_500_000)
+    monkeypatch.setattr(readers.limits, "MAX_BINARY_BYTES", 500)
     (tmp_path / "big.md").write_text("# Big\n\n" + BODY_EN * 20_000, encoding="utf-8")
     (tmp_path / "big.html").write_text(HTML_PAGE + "<!--" + "x" * 3_000_000 + "-->",
                                        encoding="utf-8")

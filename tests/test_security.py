@@ -742,14 +742,14 @@ def test_word_file_limits_on_unpacked_bytes_and_parts(tmp_path: Path,
     noise = random.Random(5).randbytes(300_000)  # an image does not compress
     file = tmp_path / "big.docx"
     file.write_bytes(word_file(with_body(paragraphs(3, b"Text")), extra={"word/media/a.png": noise}))
-    monkeypatch.setattr(readers, "MAX_UNPACKED_BYTES", 200_000)
+    monkeypatch.setattr(readers.limits, "MAX_UNPACKED_BYTES", 200_000)
     _, item = read_one(file)
     assert isinstance(item, Skipped)
     assert "a Word file that unpacks to" in item.reason and "over the 0.2 MB limit" in item.reason
 
     file = tmp_path / "parts.docx"
     file.write_bytes(word_file(with_body(b""), extra={f"word/x{i}.bin": b"" for i in range(200)}))
-    monkeypatch.setattr(readers, "MAX_ZIP_DIRECTORY_BYTES", 5_000)
+    monkeypatch.setattr(readers.limits, "MAX_ZIP_DIRECTORY_BYTES", 5_000)
     _, item = read_one(file)
     assert isinstance(item, Skipped) and "list of parts" in item.reason
 
