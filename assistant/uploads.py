@@ -53,9 +53,11 @@ _SAVING = threading.Lock()
 
 
 def allowed_suffixes() -> frozenset[str]:
-    from .readers import SUPPORTED_SUFFIXES
+    """The suffixes some registered reader claims, asked each time: a format registered
+    after import can be uploaded too."""
+    from .readers.registry import suffixes
 
-    return SUPPORTED_SUFFIXES
+    return suffixes()
 
 
 def _cut(text: str, max_bytes: int) -> str:
