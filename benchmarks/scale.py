@@ -313,6 +313,7 @@ def _rows(chunks: list[list[Chunk]]) -> list[int]:
 
 def _recipe(base: int, sigma: float, seed: int, embedder: Any) -> dict[str, object]:
     from assistant import Settings
+    from assistant.embedders.protocols import RegionEmbedder
     from assistant.index_store import FORMAT_VERSION
 
     settings = Settings.from_env()
@@ -324,7 +325,7 @@ def _recipe(base: int, sigma: float, seed: int, embedder: Any) -> dict[str, obje
             "base": base, "sigma": sigma, "seed": seed, "batch_docs": BATCH_DOCS,
             "format": FORMAT_VERSION, "sentences": True,
             # embed_chunks pools them for an embedder with token vectors (ONNX)
-            "sentence_vectors": hasattr(embedder, "embed_with_regions")}
+            "sentence_vectors": isinstance(embedder, RegionEmbedder)}
 
 
 def _built(folder: Path, size: int, recipe: dict[str, object]) -> dict[str, Any] | None:

@@ -1,8 +1,7 @@
 """Shared fixtures: the shared data folder, fake and real embedders, fresh indexes with the
 fake embedder (``make_assistant``, ``make_module_assistant``) and the ``--screenshot`` option.
 
-Plain helpers and constants are in ``tests/helpers.py``; ROOT, SHARED_DATA and SEED are also
-importable from here, as before.
+Plain helpers and constants are in ``tests/helpers.py``.
 """
 
 from __future__ import annotations
@@ -13,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeEmbedder
-from tests.helpers import ROOT, SEED, SHARED_DATA, AssistantFactory
-
-__all__ = ["ROOT", "SEED", "SHARED_DATA"]
+from tests.helpers import SHARED_DATA, AssistantFactory
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
