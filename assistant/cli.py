@@ -1,4 +1,4 @@
-"""The ``press-assistant`` command: index | ask | search | info | serve.
+"""The ``press-assistant`` command: index | ask | chat | search | info | eval | export | check | serve.
 
 Library errors become one line on stderr and a non-zero exit; nothing here computes.
 """
