@@ -104,6 +104,12 @@ UNANSWERABLE_ABSENT: dict[str, list[list[str]]] = {
     "rq-un-005": [["Sun Country"]],
     "rq-un-006": [["Hormel"]],
     "rq-un-007": [["Coinbase"]],
+    "rq-un-008": [["Ardern"], ["New Zealand", "Putin", "telephone"]],
+    "rq-un-009": [["Truss"]],
+    "rq-un-010": [["Grand Prix"], ["Sochi Autodrom"]],
+    "rq-un-011": [["Tsikhanouskaya"], ["Tsikhanovskaya"], ["Tikhanovskaya"]],
+    "rq-un-012": [["Crimean bridge"], ["Kerch", "explosion"]],
+    "rq-un-013": [["Tehran", "summit"], ["Raisi", "Erdogan", "Syria"]],
 }
 
 # Multi-word proper names that may legitimately be repeated verbatim (stripped before the
