@@ -110,6 +110,20 @@ UNANSWERABLE_ABSENT: dict[str, list[list[str]]] = {
     "rq-un-011": [["Tsikhanouskaya"], ["Tsikhanovskaya"], ["Tikhanovskaya"]],
     "rq-un-012": [["Crimean bridge"], ["Kerch", "explosion"]],
     "rq-un-013": [["Tehran", "summit"], ["Raisi", "Erdogan", "Syria"]],
+    "rq-un-014": [["Mattala"]],
+    "rq-un-015": [["Lotus Tower"]],
+    "rq-un-016": [["Hikkaduwa"]],
+    "rq-un-017": [["Sigiriya"]],
+    "rq-un-018": [["Port City", "casino"]],
+    "rq-un-019": [["Wickremesinghe", "arrest"], ["Ranil", "arrest"]],
+    "rq-un-020": [["Federal Open Market Committee", "2017"]],
+    "rq-un-021": [["negative interest"], ["Federal Open Market Committee", "below zero"]],
+    "rq-un-022": [["yield curve control"]],
+    "rq-un-023": [["Brexit"], ["Federal Open Market Committee", "referendum"]],
+    "rq-un-024": [["1987", "federal funds"], ["Black Monday"]],
+    "rq-un-025": [["Lehman Brothers"]],
+    "rq-un-026": [["Arctic Cat"]],
+    "rq-un-027": [["Minnesota Vikings"]],
 }
 
 # Multi-word proper names that may legitimately be repeated verbatim (stripped before the
