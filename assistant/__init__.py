@@ -15,6 +15,7 @@ Importing this package is cheap: torch, faiss, gradio and pypdf load on first us
 from .config import Settings
 from .documents import (
     Answer,
+    AnswerSpan,
     Chunk,
     Citation,
     Document,
@@ -44,10 +45,12 @@ from .errors import (
     UploadRefused,
     UploadTooLarge,
 )
+from .planning import Part, QuestionPlan
 from .service import Assistant
 
 __all__ = [
     "Answer",
+    "AnswerSpan",
     "Assistant",
     "AssistantError",
     "Chunk",
@@ -67,7 +70,9 @@ __all__ = [
     "IndexReadOnly",
     "IndexReport",
     "OnnxUnavailable",
+    "Part",
     "QueryError",
+    "QuestionPlan",
     "QuotaExceeded",
     "ReadError",
     "Settings",

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .answer_spans import SPAN_TYPES, find_span, has_answer
 from .chunking import split_sentences
 from .config import Settings
-from .documents import NO_ANSWER, Answer, Citation, Document, Hit
+from .documents import NO_ANSWER, Answer, AnswerSpan, Citation, Document, Hit
 from .embedders.vector_cache import VectorCache
 from .lexical import content_stems, month_stems, stems
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
     from .embedders.protocols import Embedder
     from .index_store import Store
+    from .planning import Part, QuestionPlan
 
 # Weights chosen on the project's press question set (docs/QUALITY.md), checked not to move
 # the XQuAD first-sentence figure.
@@ -46,6 +48,9 @@ _OTHER_RELEASE = 0.9
 """A sentence is quoted when it scores this share of the best one: of the best one's release,
 or of another."""
 _MISSING_NAMES = 3
+_PART_SHARE = 0.75
+"""A part of a question is answered by its best sentence only when that scores this share of
+the best sentence for the whole question; else the answer says the archive does not say it."""
 """The best release lacks this many of the question's rare names: it is about something else."""
 
 
@@ -85,7 +90,7 @@ def is_verbatim(doc: Document, quote: str, start: int, end: int) -> bool:
 
 
 def answer(
-    question: str,
+    plan: QuestionPlan,
     hits: Sequence[Hit],
     *,
     query_vector: np.ndarray,
@@ -93,11 +98,13 @@ def answer(
     store: Store,
     embedder: Embedder,
     settings: Settings,
-    context: str = "",
 ) -> Answer:
-    """``context`` is what a follow-up leans on (the previous question): its words count
-    with the question's where the release's title counts, so "What did they sign?" can
-    quote the release the conversation is about."""
+    """The answer to the planned question from the passages ``hits``. A follow-up's context
+    (``plan.context``, the previous question) counts with the question's words where the
+    release's title counts, so "What did they sign?" can quote the release the conversation
+    is about. Each part of a question in several parts gets the sentence that answers it; a
+    part no sentence answers is named in the answer."""
+    question, context = plan.question, plan.context
     candidates = _candidates(hits[:_PASSAGES], store)
     if not candidates:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
@@ -110,57 +117,88 @@ def answer(
     similarity = vectors @ query_vector
     wanted = content_stems(question)
     around = wanted | content_stems(context)
-    expected = answer_type(question)
-    question_words = {w.lower() for w in _TOKEN.findall(question)}
+    parts = plan.parts
     missing = {c.doc.id: len(names - _document_stems(c.doc.id, c.doc.title, c.doc.text))
                for c in candidates}
-    scored: list[tuple[float, int]] = []
+    words_of = [content_stems(c.text) for c in candidates]
+    # The evidence that does not depend on which part is asked.
+    shared = []
     for i, cand in enumerate(candidates):
-        words = content_stems(cand.text)
-        with_title = words | content_stems(cand.doc.title)
+        with_title = words_of[i] | content_stems(cand.doc.title)
         # A follow-up's sentence seldom repeats the previous question's words, but the release
         # the conversation is about does: for one, the whole release is the context.
         around_here = (_document_stems(cand.doc.id, cand.doc.title, cand.doc.text) if context
                        else with_title)
-        evidence = {
-            # Without a trustworthy embedding, the words carry the similarity's share too.
-            "similarity": float(similarity[i]) if dense_trusted else _share(wanted, words),
-            "words": _share(wanted, words),
+        shared.append({
             "context": _share(around, around_here),
             "passage": cand.passage_score,
-            "answer_type": float(has_answer_type(expected, cand.text, question_words)),
             # A sentence that only restates the question answers nothing.
-            "novelty": len(words - wanted) / len(words) if words else 0.0,
+            "novelty": len(words_of[i] - wanted) / len(words_of[i]) if words_of[i] else 0.0,
             "names": float(missing[cand.doc.id] == 0) if names else 0.0,
+        })
+
+    def score(i: int, part: Part | None, part_similarity: float | None) -> float:
+        """Candidate ``i``'s evidence for the whole question (``part`` None) or one part."""
+        cand = candidates[i]
+        asked = wanted if part is None else content_stems(part.text) or wanted
+        kinds = [p.answer_type for p in (parts if part is None else (part,))]
+        sim = float(similarity[i]) if part_similarity is None else part_similarity
+        evidence = {
+            **shared[i],
+            # Without a trustworthy embedding, the words carry the similarity's share too.
+            "similarity": sim if dense_trusted else _share(asked, words_of[i]),
+            "words": _share(asked, words_of[i]),
+            "answer_type": float(any(has_answer(k, cand.text, question) for k in kinds)),
         }
-        score = sum(_WEIGHTS[k] * v for k, v in evidence.items())
+        value = sum(_WEIGHTS[k] * v for k, v in evidence.items())
         if " ".join(cand.text.split()) == " ".join(cand.doc.title.split()):
-            score *= _HEADLINE  # the headline announces; the body's sentences answer
-        scored.append((score, i))
-    scored.sort(reverse=True)
+            value *= _HEADLINE  # the headline announces; the body's sentences answer
+        return value
+
+    scored = sorted(((score(i, None, None), i) for i in range(len(candidates))), reverse=True)
     best, first = scored[0]
     if best < settings.min_relevance or missing[candidates[first].doc.id] >= _MISSING_NAMES:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
 
-    chosen: list[tuple[float, int]] = []
     lead = candidates[first].doc.id
-    for score, i in scored:
+    chosen: list[tuple[float, int, int | None]] = []  # (score, candidate, part it answers)
+    unanswered: list[Part] = []
+    if len(parts) > 1:
+        part_vectors = (embedder.embed([p.text for p in parts]) if dense_trusted else None)
+        for number, part in enumerate(parts):
+            sims = vectors @ part_vectors[number] if part_vectors is not None else None
+            ranked = sorted(((score(i, part, float(sims[i]) if sims is not None else None), i)
+                             for i in range(len(candidates))), reverse=True)
+            typed = part.answer_type in SPAN_TYPES
+            found = next(((v, i) for v, i in ranked
+                          if v >= _PART_SHARE * best
+                          and (not typed or has_answer(part.answer_type, candidates[i].text,
+                                                       question))), None)
+            if found is None:
+                unanswered.append(part)
+                continue
+            if all(i != found[1] for _, i, _ in chosen):
+                chosen.append((found[0], found[1], number))
+    for value, i in scored:
         if len(chosen) >= settings.max_quotes:
             break
+        if any(i == j for _, j, _ in chosen):
+            continue
         # More of the best release (a two-part question is answered in two of its
         # sentences) is welcome; another release must be nearly as good to be cited.
         bar = _SAME_RELEASE if candidates[i].doc.id == lead else _OTHER_RELEASE
-        if score < bar * best:
+        if value < bar * best:
             continue
         # A sentence that says again what a chosen one said (overlapping chunks, releases
         # repeating each other) adds nothing.
-        if any(float(vectors[i] @ vectors[j]) > 0.9 for _, j in chosen):
+        if any(float(vectors[i] @ vectors[j]) > 0.9 for _, j, _ in chosen):
             continue
-        chosen.append((score, i))
+        chosen.append((value, i, 0 if len(parts) == 1 else None))
 
     citations: list[Citation] = []
-    parts: list[str] = []
-    for score, i in chosen:
+    spans: list[AnswerSpan] = []
+    texts: list[str] = []
+    for value, i, which in chosen:
         cand = candidates[i]
         quote = cand.text
         if not is_verbatim(cand.doc, quote, cand.start, cand.end):
@@ -168,59 +206,31 @@ def answer(
         n = len(citations) + 1
         citations.append(Citation(
             n=n, doc_id=cand.doc.id, title=cand.doc.title, date=cand.doc.date, url=cand.doc.url,
-            quote=quote, start=cand.start, end=cand.end, score=score,
+            quote=quote, start=cand.start, end=cand.end, score=value,
             page=cand.doc.page_at(cand.start)))
-        parts.append(f"{' '.join(quote.split())} [{n}]")
+        texts.append(f"{' '.join(quote.split())} [{n}]")
+        if which is not None:
+            kind = parts[which].answer_type
+            if (found_span := find_span(kind, quote, question)) is not None:
+                spans.append(AnswerSpan(n=n, start=cand.start + found_span.start,
+                                        end=cand.start + found_span.end, text=found_span.text,
+                                        part=which, answer_type=kind))
     if not citations:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
-    return Answer(question=question, text=" ".join(parts), abstained=False,
-                  citations=tuple(citations))
+    text = " ".join(texts)
+    if unanswered:
+        text += " " + " ".join(f"The archive does not say: {p.text.rstrip('?')}?"
+                               for p in unanswered)
+    return Answer(question=question, text=text, abstained=False, citations=tuple(citations),
+                  answer_spans=tuple(spans),
+                  unanswered=tuple(p.text for p in unanswered))
 
 
 def _share(wanted: AbstractSet[str], found: AbstractSet[str]) -> float:
     return len(wanted & found) / len(wanted) if wanted else 0.0
 
 
-_TOKEN = re.compile(r"[\w$€£%.,'’-]+")
-_NUMBER = re.compile(r"[$€£]?\d[\d,.]*%?|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-                     r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen)\b",
-                     re.IGNORECASE)
-_DATE = re.compile(r"\b(?:january|february|march|april|may|june|july|august|september|october|"
-                   r"november|december)\b|\b(?:1[89]|20)\d\d\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-ZА-ЯЁ][\w'’-]+")
-_ASKS = (
-    ("number", re.compile(
-        r"\bhow\s+(?:many|much|long|old|far|large|big|high|often)\b|\bby\s+how\s+much\b"
-        r"|\bwhat\s+(?:\w+\s+)?(?:percentage|percent|number|amount|penalty|fine|sum|share|price|"
-        r"level|rate|sentence|term|fee|value|total)\b|\bсколько\b", re.IGNORECASE)),
-    ("date", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month)\b|\bкогда\b",
-                        re.IGNORECASE)),
-    ("name", re.compile(r"\bwho(?:m|se)?\b|\bwhich\b|\bwhere\b|\bwhat\s+(?:company|firm|business|"
-                        r"drug|country|city|court|county|agency|organi[sz]ation|town|place)\b"
-                        r"|\bкто\b|\bкакая\b|\bкакой\b|\bгде\b", re.IGNORECASE)),
-)
-
-
-def answer_type(question: str) -> str | None:
-    """What kind of thing the question wants: "number", "date", "name", or None."""
-    for kind, pattern in _ASKS:
-        if pattern.search(question):
-            return kind
-    return None
-
-
-def has_answer_type(expected: str | None, sentence: str, question_words: set[str]) -> bool:
-    """Whether ``sentence`` holds something of the expected kind that the question does not
-    already say: a "how much" question is answered by a sentence with a new number."""
-    if expected == "number":
-        return any(m.group(0).lower().strip(".,") not in question_words
-                   for m in _NUMBER.finditer(sentence))
-    if expected == "date":
-        return any(m.group(0).lower() not in question_words for m in _DATE.finditer(sentence))
-    if expected == "name":
-        # Capitalised words after the first: names of people, places, companies.
-        return any(m.group(0).lower() not in question_words for m in _NAME.finditer(sentence, 1))
-    return False
 
 
 def question_names(question: str, store: Store) -> set[str]:

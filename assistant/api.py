@@ -119,6 +119,15 @@ class CitationOut(BaseModel):
     page: int | None
 
 
+class AnswerSpanOut(BaseModel):
+    n: int = Field(description="The citation whose quote holds the span.")
+    start: int = Field(description="Offset in the release's stored text.")
+    end: int
+    text: str = Field(description="The words that answer: text[start:end] of the release.")
+    part: int = Field(description="Which part of the question it answers, from 0.")
+    answer_type: str = Field(description="number, amount, date, person, organisation or place.")
+
+
 class AnswerOut(BaseModel):
     question: str
     answer: str = Field(description="Quoted sentences, each followed by its [n] marker.")
@@ -126,6 +135,10 @@ class AnswerOut(BaseModel):
     searched: str | None = Field(description="The publication dates searched, when not all.")
     count: int | None = Field(description="For a list question: how many releases match.")
     citations: list[CitationOut]
+    answer_spans: list[AnswerSpanOut] = Field(
+        description="The words of the quotes that answer the question's parts.")
+    unanswered_parts: list[str] = Field(
+        description="Parts of the question that no quoted sentence answers.")
 
 
 class HitOut(BaseModel):

@@ -201,6 +201,25 @@ NO_ANSWER = "The archive has no release that answers this."
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerSpan:
+    """The words of a quote that answer (a part of) the question: "37 criminal cases",
+    "$1.2 million"; ``document.text[start:end] == text``, inside citation ``n``'s quote."""
+
+    n: int
+    start: int
+    end: int
+    text: str
+    part: int = 0
+    """Which part of the question it answers (0 for a question in one part)."""
+    answer_type: str = ""
+    """What the part asked for: number, amount, date, person, organisation or place."""
+
+    def to_json(self) -> dict[str, object]:
+        return {"n": self.n, "start": self.start, "end": self.end, "text": self.text,
+                "part": self.part, "answer_type": self.answer_type}
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """An extractive answer: sentences from the archive, each followed by its ``[n]``."""
 
@@ -214,12 +233,18 @@ class Answer:
     count: int | None = None
     """For a question that asks for every matching release: how many match (each cited row
     is one release)."""
+    answer_spans: tuple[AnswerSpan, ...] = ()
+    """Where a quote holds the number, amount, date or name a question part asks for."""
+    unanswered: tuple[str, ...] = ()
+    """The parts of the question that no quoted sentence answers (the answer text says so)."""
 
     def to_json(self) -> dict[str, object]:
         return {
             "question": self.question, "answer": self.text, "abstained": self.abstained,
             "searched": self.searched, "count": self.count,
             "citations": [c.to_json() for c in self.citations],
+            "answer_spans": [s.to_json() for s in self.answer_spans],
+            "unanswered_parts": list(self.unanswered),
         }
 
 

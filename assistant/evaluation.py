@@ -59,6 +59,12 @@ class QAScores:
     """Mean share of a question's gold releases among its citations (what list questions need)."""
     cited_in_period: float | None = None
     """Of answered questions that name a period, the share whose first citation is dated in it."""
+    parts_answered: float | None = None
+    """Of questions with ``part_keywords`` (one list per part), the share whose answer holds
+    every part's keywords and cites a gold release."""
+    answered_as_release_list: float | None = None
+    """Of answerable questions that ask a fact (no ``list`` kind), the share answered with a
+    list or count of releases instead: what "how many" about a number must never get."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,22 +175,33 @@ def evaluate_beir(folder: Path, bots: dict[str, Assistant], progress: Progress |
         scores[mode] = asdict(retrieval_scores(qrels, run))
         # Answers are the full pipeline's business; the baselines are retrieval yardsticks.
         if answers and mode.startswith("hybrid") and (spans := load_answers(folder)):
-            scores[mode]["first_sentence_has_answer"] = _span_rate(bot, queries, spans, mode, report)
+            scores[mode].update(_span_rates(bot, queries, spans, mode, report))
     return SetResult(name=folder.name, kind="retrieval", scores=scores)
 
 
-def _span_rate(bot: Assistant, queries: dict[str, str], spans: dict[str, list[str]], mode: str,
-               report: Progress) -> float:
-    """Share of questions whose answer's first quoted sentence holds a gold answer span."""
-    found = 0
+def _span_rates(bot: Assistant, queries: dict[str, str], spans: dict[str, list[str]], mode: str,
+                report: Progress) -> dict[str, float]:
+    """``first_sentence_has_answer``: the share of questions whose answer's first quoted
+    sentence holds a gold answer span. ``marked``: the share whose answer marks a span (a
+    question that wants a number, date, name or place); ``marked_span_has_answer``: of those,
+    the share whose first marked span equals or contains a gold answer."""
+    found = marked = marked_right = 0
     asked = [q for q in queries if q in spans]
     for done, qid in enumerate(asked, start=1):
         answer = bot.ask(queries[qid])
         first = _norm(answer.citations[0].quote) if answer.citations else ""
-        found += any(_norm(span) in first for span in spans[qid])
+        gold = [_norm(span) for span in spans[qid]]
+        found += any(span in first for span in gold)
+        if answer.answer_spans:
+            marked += 1
+            shown = _norm(answer.answer_spans[0].text)
+            marked_right += any(span in shown for span in gold)
         if done % 50 == 0 or done == len(asked):
             report(f"answers {mode}", done, len(asked))
-    return round(found / max(1, len(asked)), 4)
+    total = max(1, len(asked))
+    return {"first_sentence_has_answer": round(found / total, 4),
+            "marked": round(marked / total, 4),
+            "marked_span_has_answer": round(marked_right / max(1, marked), 4)}
 
 
 def _norm(text: str) -> str:
@@ -212,7 +229,15 @@ def qa_scores(records: Sequence[dict[str, Any]], answers: Sequence[Any], seconds
     precisions = []
     recalls = []
     in_period = []
+    parts = []
+    facts = [a for r, a in answerable if r.get("kind") != "list"]
     for record, answer in answerable:
+        if record.get("part_keywords"):
+            text = _norm(answer.text)
+            cited = {c.doc_id for c in answer.citations}
+            parts.append(not answer.abstained and bool(cited & set(record["gold_doc_ids"]))
+                         and all(_norm(k) in text for group in record["part_keywords"]
+                                 for k in group))
         if record.get("period") and answer.citations:
             first, last = (dt.date.fromisoformat(d) for d in record["period"])
             date = answer.citations[0].date
@@ -237,7 +262,9 @@ def qa_scores(records: Sequence[dict[str, Any]], answers: Sequence[Any], seconds
         abstained_when_unanswerable=share(sum(a.abstained for _, a in unanswerable), len(unanswerable)),
         seconds_per_question=round(seconds / max(1, len(records)), 3),
         gold_recall=round(sum(recalls) / len(recalls), 4) if recalls else None,
-        cited_in_period=share(sum(in_period), len(in_period)))
+        cited_in_period=share(sum(in_period), len(in_period)),
+        parts_answered=share(sum(parts), len(parts)),
+        answered_as_release_list=share(sum(a.count is not None for a in facts), len(facts)))
 
 
 def evaluate_qa(path: Path, bots: dict[str, Assistant], progress: Progress | None = None) -> SetResult:
@@ -267,6 +294,19 @@ def evaluate_qa(path: Path, bots: dict[str, Assistant], progress: Progress | Non
                 report(f"{path.stem} {mode}", done, len(records))
         elapsed = time.perf_counter() - started
         scores[mode] = asdict(qa_scores(records, answers, elapsed))
+        # A set split into a part tuned on and a part only measured on (``split``: "tune" or
+        # "heldout") is scored per part too, overall and per kind.
+        for split in sorted({str(r.get("split") or "") for r in records} - {""}):
+            picked = [(r, a) for r, a in zip(records, answers, strict=True)
+                      if r.get("split") == split]
+            by_kind.setdefault(f"all [{split}]", {})[mode] = asdict(qa_scores(
+                [r for r, _ in picked], [a for _, a in picked],
+                elapsed * len(picked) / len(records)))
+            for kind in sorted({str(r.get("kind") or "") for r, _ in picked} - {""}):
+                mine = [(r, a) for r, a in picked if r.get("kind") == kind]
+                by_kind.setdefault(f"{kind} [{split}]", {})[mode] = asdict(qa_scores(
+                    [r for r, _ in mine], [a for _, a in mine],
+                    elapsed * len(mine) / len(records)))
         kinds = sorted({str(r.get("kind") or "") for r in records} - {""})
         for kind in kinds:
             picked = [(r, a) for r, a in zip(records, answers, strict=True) if r.get("kind") == kind]
@@ -341,20 +381,22 @@ def to_markdown(report: EvalReport) -> str:
     retrieval = [s for s in report.sets if s.kind == "retrieval"]
     if retrieval:
         lines += ["| set | retrieval | queries | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 | "
-                  "first sentence has the answer |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "first sentence has the answer | span marked | marked span has the answer |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for result in retrieval:
             for mode, m in result.scores.items():
                 lines.append(f"| {result.name} | {mode} | {m['queries']} | {_fmt(m['recall_1'])} | "
                              f"{_fmt(m['recall_5'])} | {_fmt(m['recall_10'])} | {_fmt(m['mrr_10'])} | "
-                             f"{_fmt(m['ndcg_10'])} | {_fmt(m.get('first_sentence_has_answer'))} |")
+                             f"{_fmt(m['ndcg_10'])} | {_fmt(m.get('first_sentence_has_answer'))} | "
+                             f"{_fmt(m.get('marked'))} | {_fmt(m.get('marked_span_has_answer'))} |")
         lines.append("")
     qa = [s for s in report.sets if s.kind == "qa"]
     if qa:
         lines += ["| set | kind | retrieval | questions | answer-hit | citation precision | "
                   "answered (answerable) | abstained (unanswerable) | gold recall | "
-                  "cited in period | s/question |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "cited in period | all parts answered | fact answered as a release list | "
+                  "s/question |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for result in qa:
             rows = [("all", result.scores), *sorted(result.by_kind.items())]
             for kind, per_mode in rows:
@@ -363,6 +405,8 @@ def to_markdown(report: EvalReport) -> str:
                         f"| {result.name} | {kind} | {mode} | {m['questions']} | {_fmt(m['answer_hit'])} | "
                         f"{_fmt(m['citation_precision'])} | {_fmt(m['answered_when_answerable'])} | "
                         f"{_fmt(m['abstained_when_unanswerable'])} | {_fmt(m.get('gold_recall'))} | "
-                        f"{_fmt(m.get('cited_in_period'))} | {_fmt(m['seconds_per_question'])} |")
+                        f"{_fmt(m.get('cited_in_period'))} | {_fmt(m.get('parts_answered'))} | "
+                        f"{_fmt(m.get('answered_as_release_list'))} | "
+                        f"{_fmt(m['seconds_per_question'])} |")
         lines.append("")
     return "\n".join(lines)

@@ -1,5 +1,7 @@
 """Questions that want every matching release: lists, counts and timelines.
 
+Which questions these are is the planner's call (:func:`assistant.planning.intent_of`).
+
 "List every release about ...", "In which 2010 statements did ... dissent?", "How many
 releases mention ...?": the top few passages of a search cannot answer these, so they are
 answered over the whole archive. Every release whose text holds the question's informative
@@ -15,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .documents import Answer, Citation
@@ -24,6 +25,7 @@ from .lexical import content_stems, month_stems, stems
 if TYPE_CHECKING:
     from .documents import Filters
     from .index_store import Store
+    from .planning import QuestionPlan
 
 MAX_ROWS = 60
 MIN_COVERAGE = 0.4
@@ -35,66 +37,12 @@ one may be spelled otherwise in most releases ("Dissanayake", "Disanayake"). Cho
 list questions of the press set (docs/QUALITY.md): gold recall 0.81 -> 0.99 for row
 precision 0.71 -> 0.60 against a relative share of 0.75."""
 
-# Runs of white space and of word characters are possessive (``\s++``, ``\w++``): what
-# follows one never starts with the same kind of character, so a run is taken once and never
-# re-split ("all the the the ..." stays linear).
-_NOUNS = (r"releases|statements|announcements|press\s++releases|dates|meetings|times|occasions|"
-          r"calls|contacts|conversations|visits|cases|lawsuits|settlements|trips")
-_LIST = re.compile(
-    rf"^\s*+(?:list|enumerate|name\s++(?:all|every))\b|\bevery\s++(?:time|release|statement|meeting)"
-    # "the"/"of" given back to the optional words would only use up one of their three places.
-    rf"|\ball\s++(?:the\s++|of\s++)*+(?:\w++\s++){{0,3}}?(?:{_NOUNS})\b"
-    rf"|\b(?:which|what)\s++(?:\d{{4}}\s++)?(?:\w++\s++)?(?:{_NOUNS})\b"
-    r"|\bhow\s++often\b"
-    r"|перечисл\w*|\bсколько\s++раз\b|\bвсе\s++(?:релизы|заявления|встречи|сообщения|разговоры)"
-    # "Which companies has the office sued ...?": a plural of things releases are about.
-    r"|^\s*+(?:which|what)\s++(?:\w++\s++)?(?:companies|firms|businesses|manufacturers|producers|"
-    r"defendants|countries|drugmakers|pharmacies|lenders|dealers|contractors)\b"
-    # "When did Putin meet Erdogan?": every meeting or call, as a timeline.
-    r"|^\s*+when\s++(?:did|has|have)\b.*\b(?:meet|met|talk|speak|spoke|call|phone)\b",
-    re.IGNORECASE)
-# "How many releases ...": "how many" with one of the nouns after it on its line. Not a
-# lookahead in _LIST ("how many(?=.*nouns)"): that scanned the rest of the line again from
-# every "how many", quadratic on "how many " x 5,555; see _how_many_of_releases.
-_HOW_MANY = re.compile(r"\bhow\s++many\b", re.IGNORECASE)
-_NOUN = re.compile(rf"\b(?:{_NOUNS})\b", re.IGNORECASE)
-_COUNT = re.compile(r"\bhow\s++many\b|\bсколько\b", re.IGNORECASE)
 # Words that say "a list of releases" rather than what the releases are about.
 _FRAME = frozenset(stems(
     "list lists listed every all each release releases statement statements announcement "
     "announcements press mention mentions mentioned report reports reported cover covers "
     "covering date dates time times occasion occasions archive record recorded many often "
     "which what when name enumerate"))
-
-
-@dataclass(frozen=True, slots=True)
-class ListIntent:
-    count: bool
-    """The question asks how many, not only which."""
-
-
-def list_intent(question: str) -> ListIntent | None:
-    """Whether ``question`` asks for every matching release (None: an ordinary question)."""
-    if not _LIST.search(question) and not _how_many_of_releases(question):
-        return None
-    return ListIntent(count=bool(_COUNT.search(question)))
-
-
-def _how_many_of_releases(question: str) -> bool:
-    """"how many" followed, on the same line, by one of the nouns of a list of releases.
-
-    Each line is searched for a noun once, after its first "how many": a later "how many"
-    on the same line has less of the line after it, so it cannot succeed where the first
-    failed."""
-    pos = 0
-    while (m := _HOW_MANY.search(question, pos)) is not None:
-        line_end = question.find("\n", m.end())
-        line_end = len(question) if line_end < 0 else line_end
-        # ``\b`` at ``endpos`` counts it as the text's end, as "\n" would be a boundary.
-        if _NOUN.search(question, m.end(), line_end):
-            return True
-        pos = line_end
-    return False
 
 
 _YEAR_OR_DAY = re.compile(r"(?:1[89]\d\d|20\d\d|\d{1,2}(?:st|nd|rd|th)?)")
@@ -110,13 +58,13 @@ def key_terms(question: str, *, dated: bool = False) -> list[str]:
     return sorted(terms)
 
 
-def answer_list(question: str, intent: ListIntent, store: Store, filters: Filters,
-                *, dated: bool = False) -> Answer:
-    """Every release matching the question, one cited row each, oldest first. ``dated``: the
-    question names a period (already in ``filters``)."""
+def answer_list(plan: QuestionPlan, store: Store, filters: Filters) -> Answer:
+    """Every release matching the planned question (a list or a count), one cited row each,
+    oldest first; the period the question names is already in ``filters``."""
     from .answering import is_verbatim, sentence_spans
 
-    terms = key_terms(question, dated=dated)
+    question = plan.question
+    terms = key_terms(question, dated=plan.dated)
     if not terms:
         return Answer(question=question, text="The question names nothing to list releases about.",
                       abstained=True)

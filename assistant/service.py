@@ -28,7 +28,7 @@ from .documents import (
 from .errors import IndexNotFound, QueryError
 from .index_store import MANIFEST, Manifest, Store, recover
 from .indexing import Progress, rebuild, run_index
-from .querying import read_dates, resolve
+from .planning import QuestionPlan, plan_question
 from .retrieval import Retriever
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class Assistant:
         names ("in March 2022") narrows ``since``/``until`` further. ``collections`` and
         ``languages`` (when given) keep only documents of those."""
         _check_length(query, "the search")
-        filters, _, _ = self._filters(query, since, until, collections, languages)
+        filters = self._filters(self.plan(query), since, until, collections, languages)
         retriever = self._retriever()
         hits = retriever.retrieve(query, k=k or self.settings.top_k, filters=filters).hits
         if not hits and filters.undated:
@@ -153,7 +153,7 @@ class Assistant:
         first): a follow-up that leans on it ("How much was he ordered to pay?") is searched
         with the previous question and prefers the releases it cited."""
         from .answering import answer
-        from .listing import answer_list, list_intent
+        from .listing import answer_list
 
         if not question.strip():  # before the conversation is folded in and hides it
             raise QueryError("the question is empty: type a question")
@@ -161,38 +161,40 @@ class Assistant:
         for turn in history:
             _check_length(turn.question, "an earlier question of the conversation")
         store = self._reader()
-        intent = list_intent(question)
-        filters, latest, dated = self._filters(question, since, until, collections, languages,
-                                               events=intent is not None)
-        if intent:
+        plan = self.plan(question, history=history)
+        filters = self._filters(plan, since, until, collections, languages)
+        if plan.wants_releases:
             # Lists and counts are answered over the whole archive, not the top passages.
-            return self._with_period(answer_list(question, intent, store, filters, dated=dated),
-                                     filters)
-        resolved = resolve(question, history,
-                           new_names=_new_names(question, history, store) if history else None)
+            return self._with_period(answer_list(plan, store, filters), filters)
         retriever = self._retriever()
-        retrieval = retriever.retrieve(resolved.query, k=max(k or self.settings.top_k, 8),
-                                       filters=filters, prefer=resolved.prefer)
+        depth = max(k or self.settings.top_k, 8)
+        retrieval = retriever.retrieve(plan.query, k=depth, filters=filters, prefer=plan.prefer)
         if not retrieval.hits and filters.undated:
             filters = _widened(filters)
-            retrieval = retriever.retrieve(resolved.query, k=max(k or self.settings.top_k, 8),
-                                           filters=filters, prefer=resolved.prefer)
+            retrieval = retriever.retrieve(plan.query, k=depth, filters=filters,
+                                           prefer=plan.prefer)
         # Sentences are judged against the question as asked: the folded-in previous question
         # found the release, but the new question says what to quote from it.
-        vector = (self.embedder.embed([question])[0] if resolved.follow_up
+        vector = (self.embedder.embed([question])[0] if plan.follow_up
                   else retrieval.query_vector)
-        context = history[-1].question if resolved.follow_up else ""
         hits = retrieval.hits
         reply = None
-        if latest and (newest := _newest_first(hits)):
-            reply = answer(question, newest, query_vector=vector,
+        if plan.latest and (newest := _newest_first(hits)):
+            reply = answer(plan, newest, query_vector=vector,
                            dense_trusted=retrieval.dense_trusted, store=store,
-                           embedder=self.embedder, settings=self.settings, context=context)
+                           embedder=self.embedder, settings=self.settings)
         if reply is None or reply.abstained:
-            reply = answer(question, hits, query_vector=vector,
+            reply = answer(plan, hits, query_vector=vector,
                            dense_trusted=retrieval.dense_trusted, store=store,
-                           embedder=self.embedder, settings=self.settings, context=context)
+                           embedder=self.embedder, settings=self.settings)
         return self._with_period(reply, filters)
+
+    def plan(self, question: str, *, history: Sequence[Turn] = ()) -> QuestionPlan:
+        """How ``question`` (asked after ``history``) will be answered: what it asks, its
+        parts and the answer each wants, its period (see :mod:`assistant.planning`)."""
+        store = self._reader()
+        return plan_question(question, history, newest=store.newest_date(),
+                             new_names=_new_names(question, history, store) if history else None)
 
     @staticmethod
     def _with_period(reply: Answer, filters: Filters) -> Answer:
@@ -207,32 +209,28 @@ class Assistant:
             reply = dataclasses.replace(reply, text=f"{NO_ANSWER[:-1]} among {searched}.")
         return reply
 
-    def _filters(self, question: str, since: dt.date | None, until: dt.date | None,
-                 collections: Sequence[str] = (), languages: Sequence[str] = (),
-                 *, events: bool = False) -> tuple[Filters, bool, bool]:
+    def _filters(self, plan: QuestionPlan, since: dt.date | None, until: dt.date | None,
+                 collections: Sequence[str] = (), languages: Sequence[str] = ()) -> Filters:
         """The explicit restrictions, the date range narrowed by the period the question
-        names; whether the question asks for the latest; whether it named a period.
-        ``events``: see ``read_dates``."""
+        names."""
         store = self._reader()
         for kind, asked, known in (("collection", collections, store.collections),
                                    ("language", languages, store.languages)):
             if asked and (unknown := sorted(set(asked) - set(have := known()))):
                 raise QueryError(f"no {kind} {', '.join(map(repr, unknown))} in the index: "
                                  f"choose among {', '.join(have) or 'none'}")
-        dates = read_dates(question, newest=store.newest_date(), events=events)
         explicit = since is not None or until is not None
-        if dates.period:
-            if dates.period.since and (since is None or dates.period.since > since):
-                since = dates.period.since
-            if dates.period.until and (until is None or dates.period.until < until):
-                until = dates.period.until
+        if plan.period:
+            if plan.period.since and (since is None or plan.period.since > since):
+                since = plan.period.since
+            if plan.period.until and (until is None or plan.period.until < until):
+                until = plan.period.until
             if since and until and since > until:
                 raise QueryError(
-                    f"the question asks about {dates.period.phrase!r}, outside the date filter: "
+                    f"the question asks about {plan.period.phrase!r}, outside the date filter: "
                     "widen or clear the filter")
-        return (Filters(since, until, undated=dates.period is not None and not explicit,
-                        collections=tuple(collections), languages=tuple(languages)),
-                dates.latest, dates.period is not None)
+        return Filters(since, until, undated=plan.period is not None and not explicit,
+                       collections=tuple(collections), languages=tuple(languages))
 
     def document(self, doc_id: str) -> Document | None:
         return self._reader().document(doc_id)

@@ -49,8 +49,17 @@ def test_index_then_ask_and_search_json(cli) -> None:  # type: ignore[no-untyped
     ask = cli("ask", "Who attended the Sanya meeting?", "--json")
     assert ask.exit_code == 0
     data = json.loads(ask.stdout)
-    assert set(data) == {"question", "answer", "abstained", "searched", "count", "citations"}
+    assert set(data) == {"question", "answer", "abstained", "searched", "count", "citations",
+                         "answer_spans", "unanswered_parts"}
     assert data["searched"] is None  # no period named, no filter: the whole archive
+    assert data["unanswered_parts"] == []
+    # "Who attended": the names in the quoted sentence are marked, inside their quote.
+    quotes = {c["n"]: c for c in data["citations"]}
+    assert data["answer_spans"]
+    for span in data["answer_spans"]:
+        cited = quotes[span["n"]]
+        assert cited["start"] <= span["start"] < span["end"] <= cited["end"]
+        assert cited["quote"][span["start"] - cited["start"]:span["end"] - cited["start"]] == span["text"]
     assert data["abstained"] is False and data["citations"]
     for citation in data["citations"]:
         assert set(citation) >= CITATION_KEYS

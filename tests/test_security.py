@@ -58,15 +58,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import Answer, Assistant, Citation, ConfigError, QuotaExceeded, readers
-from assistant.answering import answer_type
 from assistant.api import build_api
 from assistant.chunking import chunk_document, split_sentences
 from assistant.cleaning import clean_text, normalize_text, text_damage
+from assistant.config import MAX_QUESTION_CHARS
 from assistant.dates import date_candidates
 from assistant.documents import Document, Skipped, Turn
 from assistant.errors import QueryError
 from assistant.guard import BodyLimit, HostPolicy, LoginThrottle
-from assistant.listing import key_terms, list_intent
+from assistant.listing import key_terms
+from assistant.planning import answer_type_of, intent_of, plan_question
 from assistant.querying import read_dates, resolve
 from assistant.readers import read_file, read_path, source_files
 from assistant.uploads import (
@@ -462,10 +463,11 @@ def test_long_questions_are_planned_in_well_under_a_second(question: str) -> Non
     for name, call in {
         "read_dates": lambda: read_dates(question, newest=NEWEST),
         "read_dates(events)": lambda: read_dates(question, newest=NEWEST, events=True),
-        "list_intent": lambda: list_intent(question),
+        "intent_of": lambda: intent_of(question),
+        "plan_question": lambda: plan_question(question[:MAX_QUESTION_CHARS], history),
         "resolve": lambda: resolve(question, history),
         "resolve(new_names)": lambda: resolve(question, history, new_names=[]),
-        "answer_type": lambda: answer_type(question),
+        "answer_type_of": lambda: answer_type_of(question),
     }.items():
         seconds, _ = timed(call)
         assert seconds < BUDGET, f"{name} took {seconds:.1f} s"
@@ -476,9 +478,9 @@ def test_planning_still_reads_periods_and_lists() -> None:
     assert period is not None and (period.since, period.until) == (dt.date(2019, 1, 1),
                                                                    dt.date(2019, 12, 31))
     assert read_dates("2019 " * 100, newest=NEWEST).period is None  # years alone are topics
-    assert list_intent("how many " * 50 + "releases?") is not None
-    assert list_intent("how many " * 50 + "\nreleases") is None  # the noun on another line
-    assert list_intent("how often " * 50) is not None
+    assert intent_of("how many " * 50 + "releases?") == "count"
+    assert intent_of("how many " * 50 + "\nreleases") == "fact"  # the noun on another line
+    assert intent_of("how often " * 50) == "count"
 
 
 @pytest.fixture(scope="module")
@@ -1521,7 +1523,8 @@ TARGETS: dict[str, tuple[Callable[[str], object], list[str], int]] = {
     "chunk_document": (_chunk, TEXT_UNITS[::3], BLOCKS),
     "read_dates": (lambda q: read_dates(q, newest=NEWEST, events=True), QUESTION_UNITS, 200),
     "resolve": (lambda q: resolve(q, HISTORY), QUESTION_UNITS[::2], 200),
-    "list_intent": (list_intent, QUESTION_UNITS, 200),
+    "intent_of": (intent_of, QUESTION_UNITS, 200),
+    "plan_question": (lambda q: plan_question(q, HISTORY), QUESTION_UNITS[::2], 200),
 }
 
 

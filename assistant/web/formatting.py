@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..config import MAX_QUESTION_CHARS
 from ..dates import parse_filter_date
-from ..documents import Answer, Citation, Document, Hit, Turn
+from ..documents import Answer, AnswerSpan, Citation, Document, Hit, Turn
 from ..errors import AssistantError
 
 if TYPE_CHECKING:
@@ -111,11 +111,48 @@ def _context(doc: Document | None, citation: Citation, around: int) -> tuple[str
     return doc.text[start:citation.start], doc.text[citation.end:end]
 
 
+def _quote_spans(citation: Citation, spans: Sequence[AnswerSpan]) -> list[tuple[int, int]]:
+    """Where ``spans`` (document offsets) fall in the citation's quote as shown, flattened
+    to one line (:func:`_flat`): ``(start, end)`` in that flattened text, in order, apart."""
+    shown = _flat(citation.quote)
+    found: list[tuple[int, int]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if not citation.start <= span.start < span.end <= citation.end:
+            continue
+        text = _flat(citation.quote[span.start - citation.start:span.end - citation.start])
+        before = citation.quote[:span.start - citation.start]
+        near = len(_flat(before)) + (1 if before[-1:].isspace() and before.strip() else 0)
+        at = shown.find(text, max(0, near - 2))
+        if text and at >= 0 and (not found or at >= found[-1][1]):
+            found.append((at, at + len(text)))
+    return found
+
+
+def _with_spans(text: str, marks: Sequence[tuple[int, int]], escape: Callable[[str], str],
+                open_tag: str, close_tag: str) -> str:
+    """``text`` escaped by ``escape``, each of ``marks`` wrapped in the tags."""
+    def kept(piece: str) -> str:
+        # escape_text trims the ends of what it is given: the space beside a mark stays.
+        inner = escape(piece)
+        lead = " " if piece[:1].isspace() and not inner.startswith(" ") else ""
+        trail = " " if piece[-1:].isspace() and piece.strip() and not inner.endswith(" ") else ""
+        return lead + inner + trail
+
+    pieces, position = [], 0
+    for start, end in marks:
+        pieces += [kept(text[position:start]), open_tag, escape(text[start:end]), close_tag]
+        position = end
+    pieces.append(kept(text[position:]))
+    return "".join(pieces)
+
+
 def format_card(citation: Citation, *, turn: int, doc: Document | None = None,
-                same_as: int | None = None, around: int = 2) -> str:
+                same_as: int | None = None, around: int = 2,
+                spans: Sequence[AnswerSpan] = ()) -> str:
     """One source card (HTML on one line): number, title, date, link or file, page; the
-    quoted sentence highlighted among ``around`` sentences each side; the whole release
-    behind a "Whole release" toggle. Every piece of document text is escaped."""
+    quoted sentence highlighted among ``around`` sentences each side, the words that answer
+    the question (``spans``) in bold; the whole release behind a "Whole release" toggle.
+    Every piece of document text is escaped."""
     anchor = f"src-{turn}-{citation.n}"
     if same_as is not None:
         head = (f'<span class="card-n">[{citation.n}]</span> same release as '
@@ -133,7 +170,9 @@ def format_card(citation: Citation, *, turn: int, doc: Document | None = None,
     if citation.page:
         head += f" — page {citation.page}"
     before, after = _context(doc, citation, around)
-    body = (f'<p class="card-context">{_attr(_flat(before))} <mark>{_attr(_flat(citation.quote))}'
+    quote = _with_spans(_flat(citation.quote), _quote_spans(citation, spans), _attr,
+                        '<strong class="answer-span">', "</strong>")
+    body = (f'<p class="card-context">{_attr(_flat(before))} <mark>{quote}'
             f"</mark> {_attr(_flat(after))}</p>")
     whole = ""
     if doc is not None and same_as is None:
@@ -151,7 +190,8 @@ def format_sources(answer: Answer, *, turn: int,
     cards = []
     for citation in answer.citations:
         cards.append(format_card(citation, turn=turn, doc=documents.get(citation.doc_id),
-                                 same_as=first.get(citation.doc_id)))
+                                 same_as=first.get(citation.doc_id),
+                                 spans=[s for s in answer.answer_spans if s.n == citation.n]))
         first.setdefault(citation.doc_id, citation.n)
     return f'<div class="sources">{"".join(cards)}</div>'
 
@@ -183,16 +223,29 @@ def _markers(answer: Answer) -> list[list[tuple[int, int, int]]]:
 
 def _format_answer_text(answer: Answer, turn: int) -> str:
     """The answer sentences, escaped, with the citation markers ``[n]`` in bold, each a link
-    to its card. Only the markers the answerer placed count (:func:`_markers`): a "[3]"
-    inside a quoted release is its own text. A list answer's rows (lines starting "- ",
-    written by the assistant, not by a release) stay a Markdown list."""
+    to its card, and the words that answer the question (``answer.answer_spans``) in bold.
+    Only the markers the answerer placed count (:func:`_markers`): a "[3]" inside a quoted
+    release is its own text. A list answer's rows (lines starting "- ", written by the
+    assistant, not by a release) stay a Markdown list."""
+    by_n = {c.n: c for c in answer.citations}
     lines = []
     for line, spans in zip(answer.text.split("\n"), _markers(answer), strict=True):
         row = line.startswith("- ")
         pieces: list[str] = []
         position = 2 if row else 0
         for start, end, n in spans:
-            pieces.append(escape_text(line[position:start]))
+            citation = by_n[n]
+            quoted = _flat(citation.quote)
+            begins = start - 1 - len(quoted)  # the quote, a space, then its marker
+            marks = _quote_spans(citation, [s for s in answer.answer_spans if s.n == n])
+            if marks and begins >= position and line[begins:start - 1] == quoted:
+                before = escape_text(line[position:begins])
+                pieces.append((f"{before} " if before else "")
+                              + _with_spans(quoted, marks, escape_text,
+                                            '<strong class="answer-span">', "</strong>"))
+                position = start
+            else:
+                pieces.append(escape_text(line[position:start]))
             pieces.append(f"[**\\[{n}\\]**](#src-{turn}-{n})")
             position = end
         pieces.append(escape_text(line[position:]))

@@ -1,0 +1,184 @@
+"""The words of a quoted sentence that answer the question: "37 criminal cases", "$1.2
+million", "November 6, 2017", "Zhakip Assanov", "in Ramsey County".
+
+A question part that wants a number, an amount, a date, a person, an organisation or a
+place (:mod:`assistant.planning`) is answered by a span of the sentence quoted for it; the
+chat shows that span in bold and ``ask --json`` gives its offsets, so a reader sees the
+answer at a glance and can check it in place. Only what the question does not already say
+counts: "How much did the $2 million fund pay out?" is not answered by "$2 million".
+
+Pure functions over strings: the patterns are bounded and possessive, so a span is found in
+time linear in the sentence's length.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Set
+from dataclasses import dataclass
+
+from .dates import date_candidates
+
+__all__ = ["SPAN_TYPES", "Span", "find_span", "has_answer"]
+
+SPAN_TYPES = frozenset({"number", "amount", "date", "person", "organisation", "place"})
+"""The answer types a span can show; yes/no and free-text answers are whole sentences."""
+
+_FLAGS = re.IGNORECASE | re.UNICODE
+_SCALE = r"(?:thousand|million|billion|trillion|crore|lakh|mln|bn|m|k|тыс\.?|млн|млрд)"
+_CURRENCY_WORD = (r"(?:dollars?|rupees?|rubles?|roubles?|euros?|yen|tenge|pounds?|francs?|yuan"
+                  r"|USD|LKR|EUR|RUB|KZT|рубл\w*+|долл\w*+|тенге|евро)")
+_FIGURE = r"\d{1,3}(?:[,\s]\d{3})++(?:\.\d++)?|\d++(?:[.,]\d++)?"
+_AMOUNT = re.compile(
+    rf"(?:[$€£¥₹]|Rs\.?\s?|US\$\s?|USD\s?|LKR\s?)(?:{_FIGURE})(?:\s?-?{_SCALE}\b)?"
+    rf"|(?<![\w.])(?:{_FIGURE})(?:\s?{_SCALE})?\s?{_CURRENCY_WORD}(?!\w)",
+    _FLAGS)
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
+                 r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty"
+                 r"|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousands|dozens?|half"
+                 r"|quarter|один|одна|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять")
+_NUMBER = re.compile(
+    rf"(?<![\w.,])(?:about\s++|nearly\s++|almost\s++|over\s++|more\s++than\s++|up\s++to\s++"
+    rf"|some\s++|around\s++|approximately\s++)?"
+    rf"(?:(?:(?:\d++[-\s])?\d/\d|{_FIGURE})(?:\s?(?:%|percent\b|per\s++cent\b))?"
+    rf"|(?:{_NUMBER_WORDS})\b(?:[-\s](?:{_NUMBER_WORDS})\b)?)"
+    rf"(?:\s?{_SCALE}\b)?"
+    # The counted thing: up to three words that are not a verb's helpers ("37 criminal cases
+    # were opened" -> "37 criminal cases").
+    rf"(?:\s++(?!(?:{_NUMBER_WORDS}|and|or|to|in|on|at|of|by|for|from|with|was|were|is|are"
+    rf"|be|been|has|have|had|that|which|who|the|a|an|this|those|these|as|than|per|each|will"
+    rf"|would|could|under|into|after|before|since|during|between|while|when)\b)"
+    rf"[a-zа-яё][\w'’-]*+){{0,3}}",
+    _FLAGS)
+_WORD = r"[A-ZА-ЯЁ][\w'’.-]*+"
+_LINK = r"(?:of|the|de|da|van|von|bin|al|el|la|du|für|for|&)"
+_NAME_RUN = re.compile(rf"{_WORD}(?:\s++(?:{_LINK}\s++){{0,2}}?{_WORD}){{0,6}}", re.UNICODE)
+_ORG_CUE = re.compile(
+    r"\b(?:Inc|LLC|L\.L\.C|Corp|Corporation|Company|Co|Ltd|Limited|PLC|Bank|Ministry|Department"
+    r"|Agency|Group|Association|University|Council|Commission|Fund|Foundation|Committee|Authority"
+    r"|Office|Services|Partners|Holdings|Institute|Board|Administration|Union|Organi[sz]ation"
+    r"|Center|Centre|Cooperative|Industries|Systems|Railways|Airlines|Pharmaceuticals?|Labs?"
+    r"|Laboratory|Clinic|Hospital|School|College|Party|Federation|Service|Reserve)\b\.?")
+_PLACE_CUE = re.compile(r"(?:\b(?:in|at|to|from|near|outside|inside|into|across|of)\s++)$",
+                        re.IGNORECASE)
+_MONTHS = frozenset((
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday"))
+_SHORT_WINDOW = 24
+_CAPITALISED = re.compile(r"\b[A-ZА-ЯЁ][\w'’-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Offsets into the sentence the span was found in."""
+
+    start: int
+    end: int
+    text: str
+
+
+def find_span(answer_type: str, sentence: str, question: str) -> Span | None:
+    """The span of ``sentence`` that answers a question part wanting ``answer_type``, or None
+    when the sentence holds nothing of that kind beyond what ``question`` says. Among several,
+    the one nearest the words the sentence shares with the question.
+
+    >>> find_span("number", "Police opened 37 criminal cases were opened in May.",
+    ...           "How many cases were opened?").text
+    '37 criminal cases'
+    >>> find_span("amount", "The firm will pay $1.2 million to the state.", "How much?").text
+    '$1.2 million'
+    >>> find_span("date", "The deal was signed on November 6, 2017 in Astana.", "When?").text
+    'November 6, 2017'
+    """
+    if answer_type not in SPAN_TYPES:
+        return None
+    asked = _words(question)
+    found = [s for s in _candidates(answer_type, sentence) if not _said(s.text, asked)]
+    if not found:
+        return None
+    anchors = [m.start() for m in re.finditer(r"\w+", sentence)
+               if m.group(0).lower() in asked and len(m.group(0)) > 3]
+    if not anchors:
+        return found[0]
+    return min(found, key=lambda s: (min(abs(s.start - a) for a in anchors), s.start))
+
+
+def has_answer(answer_type: str, sentence: str, question: str) -> bool:
+    """Whether ``sentence`` holds something of ``answer_type`` that ``question`` does not
+    already say (for the answer-type evidence of sentence selection).
+
+    For a person, an organisation or a place, any capitalised word after the first that the
+    question lacks counts: "Who attended?" is answered by "the heads of ... China, Russia"
+    as well as by a full name, though only a name is marked."""
+    if answer_type in {"person", "organisation", "place"}:
+        asked = _words(question)
+        return any(m.group(0).lower() not in asked for m in _CAPITALISED.finditer(sentence, 1))
+    return find_span(answer_type, sentence, question) is not None
+
+
+def _candidates(answer_type: str, sentence: str) -> Iterator[Span]:
+    if answer_type == "amount":
+        yield from _matches(_AMOUNT, sentence)
+    elif answer_type == "number":
+        yield from _matches(_AMOUNT, sentence)
+        yield from (s for s in _matches(_NUMBER, sentence) if not _is_year_or_date(s, sentence))
+    elif answer_type == "date":
+        for c in date_candidates(sentence):
+            yield Span(c.start, c.end, c.text)
+        for m in re.finditer(r"(?<!\d)(?:1[89]|20)\d\d(?!\d)", sentence):
+            yield Span(m.start(), m.end(), m.group(0))
+    else:
+        yield from _names(answer_type, sentence)
+
+
+def _matches(pattern: re.Pattern[str], sentence: str) -> Iterator[Span]:
+    for m in pattern.finditer(sentence):
+        text = m.group(0).rstrip(".,;:")
+        if text.strip():
+            yield Span(m.start(), m.start() + len(text), text)
+
+
+def _is_year_or_date(span: Span, sentence: str) -> bool:
+    """A year ("in 2019") or a day of a date is not a counted number."""
+    digits = span.text.strip()
+    if re.fullmatch(r"(?:1[89]|20)\d\d", digits):
+        return True
+    return any(c.start <= span.start < c.end for c in date_candidates(
+        sentence[max(0, span.start - _SHORT_WINDOW):span.end + _SHORT_WINDOW]))
+
+
+def _names(answer_type: str, sentence: str) -> Iterator[Span]:
+    """Runs of capitalised words (with "of", "bin", "van" ... inside): a person's, an
+    organisation's or a place's name. The sentence's first word counts only as part of a
+    longer run (a capital there is grammar, not a name)."""
+    for m in _NAME_RUN.finditer(sentence):
+        start, text = m.start(), m.group(0).rstrip(".,;:")
+        if start == 0 and " " not in text:
+            continue
+        words = text.split()
+        if all(w.lower().strip(".,") in _MONTHS for w in words):
+            continue
+        organisation = bool(_ORG_CUE.search(text))
+        place = bool(_PLACE_CUE.search(sentence[max(0, start - 10):start]))
+        if answer_type == "organisation" and not organisation and len(words) < 2:
+            continue
+        if answer_type == "person" and (organisation or len(words) < 2):
+            continue
+        if answer_type == "place" and not place:
+            continue
+        yield Span(start, start + len(text), text)
+
+
+def _words(text: str) -> Set[str]:
+    return {w.lower() for w in re.findall(r"[\w$%.-]+", text)} | {
+        w.lower().strip(".,") for w in text.split()}
+
+
+def _said(span: str, asked: Set[str]) -> bool:
+    """The question already says this: all of the span's words (its figures at least) are in
+    the question."""
+    words = [w.lower().strip(".,;:") for w in span.split()]
+    figures = [w for w in words if any(ch.isdigit() for ch in w)]
+    key = figures or [w for w in words if len(w) > 2] or words
+    return all(w in asked for w in key)
