@@ -16,6 +16,7 @@ rare names, or when even the best sentence scores below ``Settings.min_relevance
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
@@ -23,10 +24,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .abstention import Verdict, decide, load_judge
 from .answer_spans import SPAN_TYPES, find_span, has_answer
 from .chunking import split_sentences
 from .config import Settings
-from .documents import NO_ANSWER, Answer, AnswerSpan, Citation, Document, Hit
+from .documents import NO_ANSWER, Answer, AnswerSpan, Citation, Document, Evidence, Hit
 from .embedders.vector_cache import VectorCache
 from .lexical import content_stems, month_stems, stems
 
@@ -109,10 +111,13 @@ def answer(
     if not candidates:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
     names = question_names(question, store)
-    if any(store.chunk_frequency(n) == 0 for n in names):
+    unknown = [n for n in names if store.chunk_frequency(n) == 0]
+    if unknown and settings.judge != "off":
         # The question names someone or something the archive never mentions: whatever
         # sentence scores best is about something else.
-        return Answer(question=question, text=NO_ANSWER, abstained=True)
+        word = _word_of(unknown, question)
+        return Answer(question=question, text=NO_ANSWER, abstained=True, confidence=0.0,
+                      reason=f"the archive never mentions “{word}”")
     vectors = _sentence_vectors(candidates, store, embedder)
     similarity = vectors @ query_vector
     wanted = content_stems(question)
@@ -157,8 +162,29 @@ def answer(
 
     scored = sorted(((score(i, None, None), i) for i in range(len(candidates))), reverse=True)
     best, first = scored[0]
-    if best < settings.min_relevance or missing[candidates[first].doc.id] >= _MISSING_NAMES:
-        return Answer(question=question, text=NO_ANSWER, abstained=True)
+    top = candidates[first]
+    weight = _weights(around, store)
+    release_stems = _document_stems(top.doc.id, top.doc.title, top.doc.text)
+    lacking = sorted((t for t in around if t not in release_stems), key=lambda t: -weight[t])
+    rarest = math.log(1 + max(1, store.counts()[1]))
+    typed = [p.answer_type for p in parts if p.answer_type in SPAN_TYPES]
+    evidence = Evidence(
+        best_score=best, similarity=float(similarity[first]),
+        top_similarity=float(similarity.max()), words=_share(wanted, words_of[first]),
+        weighted_sentence=_weighted(weight, words_of[first] | content_stems(top.doc.title)),
+        weighted_release=_weighted(weight, release_stems),
+        missing_rare=weight[lacking[0]] / rarest if lacking else 0.0,
+        names_missing=missing[top.doc.id] / len(names) if names else 0.0,
+        typed=float(bool(typed)),
+        type_found=float(any(has_answer(k, top.text, question) for k in typed)),
+        passage=top.passage_score, question_words=math.log1p(len(wanted)),
+        dense=float(dense_trusted))
+    verdict = _judge(evidence, settings, embedder, missing[top.doc.id],
+                     _word_of(lacking[:1], question) if lacking else None,
+                     typed[0] if typed else None)
+    if not verdict.answer:
+        return Answer(question=question, text=NO_ANSWER, abstained=True,
+                      confidence=verdict.confidence, reason=verdict.reason, evidence=evidence)
 
     lead = candidates[first].doc.id
     chosen: list[tuple[float, int, int | None]] = []  # (score, candidate, part it answers)
@@ -169,10 +195,10 @@ def answer(
             sims = vectors @ part_vectors[number] if part_vectors is not None else None
             ranked = sorted(((score(i, part, float(sims[i]) if sims is not None else None), i)
                              for i in range(len(candidates))), reverse=True)
-            typed = part.answer_type in SPAN_TYPES
+            spanned = part.answer_type in SPAN_TYPES
             found = next(((v, i) for v, i in ranked
                           if v >= _PART_SHARE * best
-                          and (not typed or has_answer(part.answer_type, candidates[i].text,
+                          and (not spanned or has_answer(part.answer_type, candidates[i].text,
                                                        question))), None)
             if found is None:
                 unanswered.append(part)
@@ -222,8 +248,42 @@ def answer(
         text += " " + " ".join(f"The archive does not say: {p.text.rstrip('?')}?"
                                for p in unanswered)
     return Answer(question=question, text=text, abstained=False, citations=tuple(citations),
-                  answer_spans=tuple(spans),
-                  unanswered=tuple(p.text for p in unanswered))
+                  answer_spans=tuple(spans), unanswered=tuple(p.text for p in unanswered),
+                  confidence=verdict.confidence, evidence=evidence)
+
+
+def _judge(evidence: Evidence, settings: Settings, embedder: Embedder, names_missing: int,
+           missing_word: str | None, wanted_type: str | None) -> Verdict:
+    """Whether to answer on ``evidence``, by the judge ``settings.judge`` asks for."""
+    if settings.judge == "off":
+        return Verdict(True, evidence.best_score)
+    judge = load_judge(embedder.name) if settings.judge == "model" else None
+    if judge is None and names_missing >= _MISSING_NAMES:
+        # The threshold's companion rule: the best release lacks most of the rare names.
+        return Verdict(False, evidence.best_score,
+                       "the releases closest to the question lack most of the names it asks about")
+    return decide(evidence, judge=judge, min_relevance=settings.min_relevance,
+                  missing_word=missing_word, wanted_type=wanted_type)
+
+
+def _weights(terms: AbstractSet[str], store: Store) -> dict[str, float]:
+    """Each term's inverse passage frequency in the archive: rare names weigh most."""
+    total = max(1, store.counts()[1])
+    return {t: math.log(1 + total / (1 + store.chunk_frequency(t))) for t in terms}
+
+
+def _weighted(weight: dict[str, float], found: AbstractSet[str]) -> float:
+    full = sum(weight.values())
+    return sum(w for t, w in weight.items() if t in found) / full if full else 0.0
+
+
+def _word_of(wanted: Sequence[str], question: str) -> str:
+    """The question's own word, first in the question, behind one of the stems ``wanted``
+    (for a reason a reader understands)."""
+    for word in re.findall(r"[\w'’-]+", question):
+        if set(stems(word)) & set(wanted):
+            return str(word)
+    return wanted[0]
 
 
 def _share(wanted: AbstractSet[str], found: AbstractSet[str]) -> float:

@@ -139,6 +139,9 @@ class AnswerOut(BaseModel):
         description="The words of the quotes that answer the question's parts.")
     unanswered_parts: list[str] = Field(
         description="Parts of the question that no quoted sentence answers.")
+    confidence: float | None = Field(
+        description="The judge's confidence that the archive answers the question.")
+    reason: str | None = Field(description="Why the assistant declined, when it did.")
 
 
 class HitOut(BaseModel):

@@ -64,8 +64,13 @@ class Settings:
     answered by two sentences of one release)."""
 
     min_relevance: float = 0.44
-    """Below this question-sentence evidence score the assistant abstains (calibrated on the
-    press question set's answerable and unanswerable questions; docs/QUALITY.md)."""
+    """Below this question-sentence evidence score the assistant abstains, when no fitted
+    judge applies (see ``judge``)."""
+
+    judge: str = "model"
+    """Whether to answer: "model", the fitted judge of :mod:`assistant.abstention` when it was
+    fitted for this embedding model (else the threshold); "threshold", ``min_relevance`` on
+    the best score; "off", never decline on the evidence (used to fit the judge)."""
 
     reranker: str | None = None
     """A second-stage model (local folder, or the packaged ``all-mpnet-base-v2``) that

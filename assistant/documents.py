@@ -201,6 +201,43 @@ NO_ANSWER = "The archive has no release that answers this."
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """What an extractive answer rests on, for the judge that decides whether to give it
+    (:mod:`assistant.abstention`). Shares are 0..1; weights are inverse document
+    frequencies, so a rare name counts for more than "court"."""
+
+    best_score: float
+    """The answerer's score of its best sentence."""
+    similarity: float
+    """Embedding similarity of the question and the best sentence."""
+    top_similarity: float
+    """The highest similarity of any candidate sentence."""
+    words: float
+    """Share of the question's content words in the best sentence."""
+    weighted_sentence: float
+    """Share of the question's informative weight in the best sentence and its title."""
+    weighted_release: float
+    """Share of the question's informative weight anywhere in the best sentence's release."""
+    missing_rare: float
+    """The weight (0..1, of the rarest possible word) of the rarest question word that the
+    best release lacks: a close-to-topic question no release answers names something the
+    nearest release does not."""
+    names_missing: float
+    """Share of the question's rare names that the best release lacks."""
+    typed: float
+    """1 when the question wants a number, amount, date or name."""
+    type_found: float
+    """1 when the best sentence holds one that the question does not already say."""
+    passage: float
+    """Retrieval's fused score of the best sentence's passage."""
+    question_words: float
+    """log(1 + the question's content words): lets the judge undo what length does to the
+    shares above, instead of declining long questions."""
+    dense: float
+    """1 when the embedding was trusted for the question's script."""
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerSpan:
     """The words of a quote that answer (a part of) the question: "37 criminal cases",
     "$1.2 million"; ``document.text[start:end] == text``, inside citation ``n``'s quote."""
@@ -237,6 +274,12 @@ class Answer:
     """Where a quote holds the number, amount, date or name a question part asks for."""
     unanswered: tuple[str, ...] = ()
     """The parts of the question that no quoted sentence answers (the answer text says so)."""
+    confidence: float | None = None
+    """The judge's confidence that the archive answers the question (None for lists)."""
+    reason: str | None = None
+    """Why the assistant declined, in words, when it did."""
+    evidence: Evidence | None = field(default=None, compare=False, repr=False)
+    """What the judge decided on (not part of the JSON; for fitting and inspection)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -245,6 +288,8 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "answer_spans": [s.to_json() for s in self.answer_spans],
             "unanswered_parts": list(self.unanswered),
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "reason": self.reason,
         }
 
 

@@ -50,7 +50,7 @@ def test_index_then_ask_and_search_json(cli) -> None:  # type: ignore[no-untyped
     assert ask.exit_code == 0
     data = json.loads(ask.stdout)
     assert set(data) == {"question", "answer", "abstained", "searched", "count", "citations",
-                         "answer_spans", "unanswered_parts"}
+                         "answer_spans", "unanswered_parts", "confidence", "reason"}
     assert data["searched"] is None  # no period named, no filter: the whole archive
     assert data["unanswered_parts"] == []
     # "Who attended": the names in the quoted sentence are marked, inside their quote.

@@ -160,7 +160,7 @@ def main(argv: list[str]) -> int:
         for f in REQUIRED:
             if f not in q:
                 bad(qid, f"missing field {f!r}")
-        extra = set(q) - set(REQUIRED) - {"explicit"}
+        extra = set(q) - set(REQUIRED) - {"explicit", "split"}
         if extra:
             bad(qid, f"unexpected fields {sorted(extra)}")
         if qid in seen:
