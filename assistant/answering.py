@@ -178,7 +178,12 @@ def answer(
         typed=float(bool(typed)),
         type_found=float(any(has_answer(k, top.text, question) for k in typed)),
         passage=top.passage_score, question_words=math.log1p(len(wanted)),
-        dense=float(dense_trusted))
+        dense=float(dense_trusted),
+        missing_weight=sum(weight[t] for t in lacking) / rarest,
+        lacking_rare=float(sum(weight[t] > rarest / 2 for t in lacking)),
+        window=_weighted(weight, _window_stems(top, store)),
+        title=_weighted(weight, content_stems(top.doc.title)),
+        margin=best - next((v for v, i in scored if candidates[i].doc.id != top.doc.id), 0.0))
     verdict = _judge(evidence, settings, embedder, missing[top.doc.id],
                      _word_of(lacking[:1], question) if lacking else None,
                      typed[0] if typed else None)
@@ -264,6 +269,15 @@ def _judge(evidence: Evidence, settings: Settings, embedder: Embedder, names_mis
                        "the releases closest to the question lack most of the names it asks about")
     return decide(evidence, judge=judge, min_relevance=settings.min_relevance,
                   missing_word=missing_word, wanted_type=wanted_type)
+
+
+def _window_stems(cand: _Candidate, store: Store, around: int = 2) -> set[str]:
+    """The content stems of ``cand``'s sentence and ``around`` sentences either side."""
+    spans = sentence_spans(cand.doc, store)
+    low, high = max(0, cand.number - around), min(len(spans), cand.number + around + 1)
+    if not spans or not low < high:
+        return content_stems(cand.text)
+    return content_stems(cand.doc.text[spans[low][0]:spans[high - 1][1]])
 
 
 def _weights(terms: AbstractSet[str], store: Store) -> dict[str, float]:

@@ -235,6 +235,18 @@ class Evidence:
     shares above, instead of declining long questions."""
     dense: float
     """1 when the embedding was trusted for the question's script."""
+    missing_weight: float
+    """The informative weight of all question words the best release lacks, in units of the
+    rarest possible word (not a share: a long question is not penalised for its length)."""
+    lacking_rare: float
+    """How many question words rarer than half the rarest possible the best release lacks."""
+    window: float
+    """Share of the question's informative weight in the best sentence and the two sentences
+    either side of it: what the passage around the quote says."""
+    title: float
+    """Share of the question's informative weight in the best release's title."""
+    margin: float
+    """The best score minus the best score of a sentence from another release."""
 
 
 @dataclass(frozen=True, slots=True)

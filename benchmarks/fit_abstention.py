@@ -17,7 +17,8 @@ off, which gives the evidence its answer rests on (``Answer.evidence``):
 
 A logistic regression (scikit-learn, standardised features, balanced classes) is fitted on
 the tune part; its threshold is the one on the tune part that best meets both targets
-(answer >= 0.95 of answerable questions, decline >= 0.90 of unanswerable ones). The held-out
+(answer >= 0.95 of the answerable questions whose release the pipeline finds, decline >= 0.90
+of the unanswerable ones). The held-out
 part is only measured. ``--write`` stores the model in assistant/models/abstention.json with
 the embedding model it was fitted for, the counts and both parts' figures.
 """
@@ -80,9 +81,13 @@ def collect(bot: Assistant) -> list[Example]:
             if answer.evidence is None:  # a list, or nothing retrieved
                 continue
             kind = record.get("kind") or name
+            golds = set(record["gold_doc_ids"])
+            if golds and not golds & {c.doc_id for c in answer.citations}:
+                # Answerable, but the pipeline quotes other releases: no example of what an
+                # answer looks like (it is counted when the figures are measured).
+                kind = "missed"
             examples.append(Example(f"{name}:{record['id']}", record["split"],
-                                    int(bool(record["gold_doc_ids"])), kind,
-                                    features(answer.evidence)))
+                                    int(bool(golds)), kind, features(answer.evidence)))
             negative = _without_release(bot, record, history)
             if negative is not None:
                 examples.append(Example(f"{name}:{record['id']} without its release",
@@ -120,6 +125,8 @@ def _without_release(bot: Assistant, record: dict[str, Any], history: list[Turn]
 
 def rates(examples: list[Example], scores: list[float], threshold: float) -> dict[str, Any]:
     answerable = [s for e, s in zip(examples, scores, strict=True) if e.label == 1]
+    found = [s for e, s in zip(examples, scores, strict=True)
+             if e.label == 1 and e.kind not in {"missed", "ru_en"}]
     real = [s for e, s in zip(examples, scores, strict=True)
             if e.label == 0 and e.kind != "made negative"]
     made = [s for e, s in zip(examples, scores, strict=True) if e.kind == "made negative"]
@@ -130,6 +137,7 @@ def rates(examples: list[Example], scores: list[float], threshold: float) -> dic
         return round(sum((v >= threshold) == answer for v in values) / len(values), 4)
 
     return {"answerable": len(answerable), "answered": share(answerable, True),
+            "found": len(found), "answered_found": share(found, True),
             "unanswerable": len(real), "declined": share(real, False),
             "made_negatives": len(made), "declined_made": share(made, False)}
 
@@ -140,9 +148,8 @@ def choose_threshold(examples: list[Example], scores: list[float]) -> float:
     for step in range(5, 96):
         threshold = step / 100
         r = rates(examples, scores, threshold)
-        declined = [x for x in (r["declined"], r["declined_made"]) if x is not None]
-        meets = min(r["answered"] / ANSWER_TARGET,
-                    (sum(declined) / len(declined)) / DECLINE_TARGET)
+        # The targets are about real questions; made negatives only help the fit.
+        meets = min(r["answered_found"] / ANSWER_TARGET, r["declined"] / DECLINE_TARGET)
         if meets > best:
             best, chosen = meets, threshold
     return chosen
@@ -166,10 +173,14 @@ def main() -> None:
         args.dump.write_text("".join(json.dumps(e.__dict__) + "\n" for e in examples))
     tune = [e for e in examples if e.split == "tune"]
     held = [e for e in examples if e.split == "heldout"]
-    x_tune = np.array([e.row for e in tune])
-    scaler = StandardScaler().fit(x_tune)
+    # Fitted on what separates a found answer from none: answerable questions the pipeline
+    # misses, and Russian questions about English releases (the English model cannot find
+    # them: issue 19's work), are measured but not learned from.
+    fit = [e for e in tune if e.kind not in {"missed", "ru_en"}]
+    x_fit = np.array([e.row for e in fit])
+    scaler = StandardScaler().fit(x_fit)
     model = LogisticRegression(class_weight="balanced", C=0.5, max_iter=2000)
-    model.fit(scaler.transform(x_tune), [e.label for e in tune])
+    model.fit(scaler.transform(x_fit), [e.label for e in fit])
     judge = Judge(embedder=bot.embedder.name, mean=tuple(float(v) for v in scaler.mean_),
                   scale=tuple(float(v) for v in scaler.scale_),
                   coef=tuple(float(v) for v in model.coef_[0]),
@@ -180,7 +191,7 @@ def main() -> None:
 
         return [judge.confidence(Evidence(*e.row)) for e in part]
 
-    threshold = choose_threshold(tune, scores(tune))
+    threshold = choose_threshold(fit, scores(fit))
     judge = dataclasses.replace(judge, threshold=threshold)
     report = {"tune": rates(tune, scores(tune), threshold),
               "heldout": rates(held, scores(held), threshold),
