@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .dates import dateline_at
 from .documents import Chunk, Document
 
 if TYPE_CHECKING:
@@ -44,20 +45,147 @@ def split_sentences(text: str, lang: str | None = None) -> list[tuple[int, int]]
     """Character spans of the sentences of ``text``, outer white space excluded.
 
     Paragraphs (blank-line separated) never share a sentence; within one, pysbd finds the
-    boundaries. Offsets are found by searching the text itself, so ``text[a:b]`` is always
-    exactly the sentence.
+    boundaries. A dateline ("Astana, 30 November 2016", "May 6, 2020 (SAINT PAUL) —") that
+    opens a paragraph or a line is a span of its own, never glued to the sentence after it.
+    Line breaks that only wrap a sentence (hard-wrapped text) are read as spaces, so a
+    sentence is not cut at a line's end. Offsets are found by searching the text itself, so
+    ``text[a:b]`` is always exactly the sentence (a wrapped one keeps its line breaks).
     """
     spans: list[tuple[int, int]] = []
     segmenter = _segmenter(lang or "en")
+    paragraphs: list[tuple[int, int]] = []
     start = 0
     for match in [*_PARAGRAPH.finditer(text), None]:
-        end = match.start() if match else len(text)
-        for offset, block in _blocks(text[start:end], start, segmenter):
-            if block.strip():
-                spans.extend(_paragraph_sentences(block, offset, segmenter))
+        paragraphs.append((start, match.start() if match else len(text)))
         if match:
             start = match.end()
+    width = _wrap_width(text, paragraphs)
+    for start, end in paragraphs:
+        # The wrapping line breaks become spaces in the copy pysbd reads: the copy has the
+        # same length, so every offset found in it is an offset of ``text``.
+        paragraph = _unwrap(text[start:end], width)
+        for piece_start, piece_end, is_dateline in _dateline_pieces(paragraph):
+            if is_dateline:
+                spans.append((start + piece_start, start + piece_end))
+                continue
+            piece = paragraph[piece_start:piece_end]
+            for offset, block in _blocks(piece, start + piece_start, segmenter):
+                if block.strip():
+                    spans.extend(_paragraph_sentences(block, offset, segmenter))
     return spans
+
+
+# Hard-wrapped text (the FOMC statements wrap at 64-80 characters) has its lines, but the
+# last of each paragraph, of about one length, and at almost every such line's end the next
+# word would not have fit (at least 87% of the breaks of every FOMC statement). The lines
+# of other texts that end without a blank line (the Sri Lankan releases: headings, names
+# under a speech, a paragraph per line, lists of names) vary from 10 to 1,200 characters,
+# and the few of those that look wrapped by length have the next word fit at 17-75% of
+# their breaks, or lines under 55 characters (a salutation of four lines).
+_WRAP_WIDTHS = (55, 100)
+_WRAP_NEAR = 0.6
+_WRAP_NO_FIT = 0.8
+# A line that starts a list item ("- ", "3. ", "b) ", "(iv) "). A capital and a full stop is
+# not one: it is an initial that a wrap put first ("Donald\nL. Kohn").
+_LIST_ITEM = re.compile(
+    r"(?:[-•*–—·▪►]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)]|\((?:[A-Z]|[IVX]{1,4})\))\s")
+_SENTENCE_END = frozenset(".!?:;")
+# A line's first word; bounded, since a "word" longer than any width counts the same.
+_FIRST_WORD = re.compile(r"[ \t]{0,20}(\S{1,101})")
+
+
+def _wrap_width(text: str, paragraphs: list[tuple[int, int]]) -> int | None:
+    """The width ``text`` is hard-wrapped at, or None when it is not wrapped.
+
+    Measured on the lines followed by another line of their paragraph: in a wrapped text
+    the longest is ``_WRAP_WIDTHS`` long, most are within 70% of it, and the next line's
+    first word would not have fit on nearly every one."""
+    breaks: list[tuple[int, int]] = []  # (the line's length, the next line's first word's)
+    for start, end in paragraphs:
+        line_start = start
+        while (newline := text.find("\n", line_start, end)) >= 0:
+            # A break with no line after it (white space ending the paragraph) wraps nothing.
+            if word := _FIRST_WORD.match(text, newline + 1, end):
+                breaks.append((len(text[line_start:newline].rstrip()), len(word.group(1))))
+            line_start = newline + 1
+    if len(breaks) < 3:
+        return None
+    width = max(length for length, _ in breaks)
+    if not _WRAP_WIDTHS[0] <= width <= _WRAP_WIDTHS[1]:
+        return None
+    near = sum(length >= 0.7 * width for length, _ in breaks)
+    no_fit = sum(length + 1 + word > width for length, word in breaks)
+    if near < 3 or near < _WRAP_NEAR * len(breaks) or no_fit < _WRAP_NO_FIT * len(breaks):
+        return None
+    return width
+
+
+def _unwrap(paragraph: str, width: int | None) -> str:
+    """``paragraph`` with each line break that wraps a sentence replaced by a space.
+
+    A break wraps when the next line goes on the sentence: in a wrapped text, when its first
+    word would not have fit on the line before (so the writer did not end the line there);
+    in any text, when it starts with a lower-case letter after a line that has no sentence
+    end. A break before a list item or a dateline, or after a dateline, always stays."""
+    if "\n" not in paragraph:
+        return paragraph
+    chars = list(paragraph)
+    line_start = 0
+    while (newline := paragraph.find("\n", line_start)) >= 0:
+        line = paragraph[line_start:newline].rstrip()
+        following = newline + 1
+        after = following
+        while after < len(paragraph) and paragraph[after] in " \t":
+            after += 1
+        if line and after < len(paragraph) and _wraps(paragraph, line, after, width) \
+                and not _whole_dateline(paragraph, line_start, line_start + len(line)):
+            chars[newline] = " "
+        line_start = following
+    return "".join(chars)
+
+
+def _whole_dateline(paragraph: str, start: int, end: int) -> bool:
+    """Whether ``paragraph[start:end]`` (a line) is a dateline and nothing else."""
+    found = dateline_at(paragraph, start)
+    return found is not None and found.end >= end
+
+
+def _wraps(paragraph: str, line: str, after: int, width: int | None) -> bool:
+    """Whether the line break ending ``line`` wraps into the line starting at ``after``."""
+    first = paragraph[after]
+    if _LIST_ITEM.match(paragraph, after):
+        return False
+    word = _FIRST_WORD.match(paragraph, after)
+    if first.islower() and line[-1] not in _SENTENCE_END:
+        return True  # a dateline never starts in lower case
+    if width is None or word is None or len(line) + 1 + len(word.group(1)) <= width:
+        return False
+    # The next word would not have fit: a wrap, even before a date ("... effective on\nMarch
+    # 4, 2021 the rate ..."), unless a sentence ended and a dateline follows.
+    return line[-1] not in _SENTENCE_END or dateline_at(paragraph, after) is None
+
+
+def _dateline_pieces(paragraph: str) -> list[tuple[int, int, bool]]:
+    """``paragraph`` cut around the datelines that open it or one of its lines (a line of
+    its own, not one that goes on a wrapped sentence): ``(start, end, is_dateline)``."""
+    pieces: list[tuple[int, int, bool]] = []
+    start = 0
+    line_start = 0
+    while line_start < len(paragraph):
+        found = dateline_at(paragraph, line_start)
+        if found is not None:
+            if found.start > start:
+                pieces.append((start, found.start, False))
+            pieces.append((found.start, found.end, True))
+            start = found.end
+        # Only breaks left as line breaks start a line (wrapped ones are spaces now).
+        newline = paragraph.find("\n", max(line_start, start))
+        if newline < 0:
+            break
+        line_start = newline + 1
+    if start < len(paragraph):
+        pieces.append((start, len(paragraph), False))
+    return pieces
 
 
 _BLOCK_CHARS = 800

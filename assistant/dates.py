@@ -6,6 +6,10 @@ a question names.
   month regex every pattern here uses) and :func:`month_number` are built.
 - :func:`date_candidates` / :func:`find_date`: dates written in a release's text (cleaning
   keeps a dateline; readers date a release by it).
+- :func:`dateline_at` / :func:`is_dateline`: the one definition of a dateline (an optional
+  place, a date, an optional bracketed place or dash), shared by the readers (a release's
+  date), the sentence splitter (a dateline is a span of its own) and the answerer (a
+  dateline alone is never quoted).
 - :func:`parse_filter_date`: a user's ``YYYY-MM-DD`` filter (CLI, web, API), strict: a
   :class:`~assistant.errors.QueryError` on anything else.
 - :func:`parse_metadata_date`: a record's date field, lenient: None when it is no date.
@@ -15,6 +19,10 @@ a question names.
 Every white-space run in the patterns is possessive (``\\s++``) or guarded by ``(?<!\\s)``,
 so no pattern re-splits a long run between two quantifiers: matching stays linear in the
 text's length on adversarial input (tests/test_security.py times it).
+
+Why this module is long: it is the one definition of every date the pipeline reads (the
+month table, dates in a release, its dateline, a user's date, a question's period), and the
+patterns share the table and the linear-time rules above; split, they would drift apart.
 
 dateparser is imported only inside the functions that need it, so ``import assistant.dates``
 is instant. This module imports nothing from the pipeline (only :mod:`assistant.errors`).
@@ -39,10 +47,13 @@ __all__ = [
     "MONTH_NAMES",
     "RELATIVE_PERIOD",
     "DateCandidate",
+    "Dateline",
     "Period",
     "date_candidates",
     "date_in_name",
+    "dateline_at",
     "find_date",
+    "is_dateline",
     "month_number",
     "parse_filter_date",
     "parse_metadata_date",
@@ -212,9 +223,9 @@ def find_date(
 ) -> dt.date | None:
     """The first plausible date in the first ``window`` characters of ``text``.
 
-    ``header_only`` keeps dates that open a line ("Tuesday, October 16, 2018", "January 23,
-    2019 (SAINT PAUL) -") or stand in a short line ("Astana, 30 November 2016"): datelines,
-    not dates mentioned in a sentence.
+    ``header_only`` keeps only a dateline (:func:`dateline_at`) that opens one of those
+    lines ("Tuesday, October 16, 2018", "January 23, 2019 (SAINT PAUL) -", "Astana, 30
+    November 2016"): not a date mentioned in a sentence.
 
     >>> find_date("Tuesday, October 16, 2018\\n\\nThe Attorney General ...")
     datetime.date(2018, 10, 16)
@@ -222,23 +233,35 @@ def find_date(
     datetime.date(2016, 11, 30)
     """
     head = text[:window]
+    if header_only:
+        line_start = 0
+        while line_start < len(head):
+            if (dateline := dateline_at(head, line_start)) is not None:
+                return dateline.date
+            line_start = head.find("\n", line_start) + 1
+            if not line_start:
+                break
+        return None
     for candidate in date_candidates(head):
-        if header_only and not _is_dateline(head, candidate.start):
-            continue
-        d, y = int(candidate.day), int(candidate.year)
-        if candidate.kind in {"iso", "num"}:
-            m: int | None = int(candidate.month)
-            if candidate.kind == "num" and int(candidate.month) > 12 >= d:  # 10/16/2018
-                d, m = int(candidate.month), d
-        else:
-            m = month_number(candidate.month)  # a name from the table, in any language
-        day: dt.date | None = None
-        if m is not None:
-            with contextlib.suppress(ValueError):
-                day = dt.date(y, m, d)
-        if day is not None and (day := _plausible(day)) is not None:
+        if (day := _candidate_date(candidate)) is not None:
             return day
     return None
+
+
+def _candidate_date(candidate: DateCandidate) -> dt.date | None:
+    """The plausible date a candidate writes, or None (31 February, the year 1066)."""
+    d, y = int(candidate.day), int(candidate.year)
+    if candidate.kind in {"iso", "num"}:
+        m: int | None = int(candidate.month)
+        if candidate.kind == "num" and int(candidate.month) > 12 >= d:  # 10/16/2018
+            d, m = int(candidate.month), d
+    else:
+        m = month_number(candidate.month)  # a name from the table, in any language
+    day: dt.date | None = None
+    if m is not None:
+        with contextlib.suppress(ValueError):
+            day = dt.date(y, m, d)
+    return _plausible(day) if day is not None else None
 
 
 def date_in_name(name: str) -> dt.date | None:
@@ -256,13 +279,114 @@ def date_in_name(name: str) -> dt.date | None:
         return None
 
 
-def _is_dateline(text: str, start: int) -> bool:
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    line = text[line_start: line_end if line_end >= 0 else len(text)]
-    before = text[line_start:start]
-    # A weekday or a short place name may precede a dateline's date.
-    return len(line.split()) <= 8 or (len(before) <= 15 and "." not in before)
+# --------------------------------------------------------------------------- datelines
+
+
+@dataclass(frozen=True, slots=True)
+class Dateline:
+    """A place-and-date line at ``text[start:end]`` ("Astana, 30 November 2016", "May 6,
+    2020 (SAINT PAUL) —", "Нур-Султан, 5 января 2020 г."): the date it states."""
+
+    start: int
+    end: int
+    date: dt.date
+
+
+# A dateline is looked for in this much of its line only, so one look costs the same on any
+# text, and looking at every line start stays linear in the text's length.
+_DATELINE_REACH = 160
+# The place before the date: a few capitalised words ("Astana.", "Нур-Султан,", "(Kyiv,",
+# "Tuesday,"), at most this long.
+_PLACE_CHARS = 60
+_PLACE_CONNECTORS = frozenset({"of", "de", "la", "del", "da"})
+# What may follow the date inside the dateline: a time (", 12:34 PM"), a place in brackets
+# ("(SAINT PAUL)", "[SAINT PAUL]"), the bracket a "(Kyiv, ..." opened, a dash (the archives
+# use four kinds), colon or full stop. Every repeat is bounded: linear on any run.
+_DATELINE_TAIL = re.compile(
+    r"(?:,?[ \t]{1,8}\d{1,2}:\d\d(?:[ \t]{0,4}[AaPp]\.?[Mm]\.?)?)?"
+    r"(?:[ \t]{0,8}(?:\([^()\n]{1,40}\)|\[[^\[\]\n]{1,40}\]))?(?:[ \t]{0,8}\))?"
+    r"(?:[ \t]{0,8}(?:[—–―-]{1,2}|[:.|]))?")
+# A day range before the date ("4th – 6th May, 2025") stands where a place would.
+_DAY_RANGE = re.compile(r"\(?\d{1,2}(?:st|nd|rd|th)?[ \t]{0,4}[—–-][ \t]{0,4}")
+_OPENING = "\"'“‘«„("
+
+
+def dateline_at(text: str, start: int = 0) -> Dateline | None:
+    """The dateline that opens ``text`` at ``start`` (after white space), or None.
+
+    A dateline is an optional place (a few capitalised words ending in a comma, full stop
+    or colon, or any capitalised words when the date ends the line), a date in any form
+    :func:`date_candidates` knows, then optionally a place in brackets and a dash; what
+    follows on its line is nothing, or a sentence starting with a capital letter. "On
+    December 14, 2018, the court ..." and "Today, 7 June 2025, marks ..." are sentences,
+    not datelines; so is a date followed by text in a script without capitals (it cannot
+    be told from a sentence that starts with a date).
+
+    >>> text = "Astana. November 6, 2017 The Prosecutor General met ..."
+    >>> found = dateline_at(text)
+    >>> text[found.start:found.end], found.date
+    ('Astana. November 6, 2017', datetime.date(2017, 11, 6))
+    >>> dateline_at("On December 14, 2018, the court ruled.") is None
+    True
+    """
+    while start < len(text) and text[start].isspace():
+        start += 1
+    line_end = text.find("\n", start, start + _DATELINE_REACH)
+    line = text[start: line_end if line_end >= 0 else start + _DATELINE_REACH]
+    # Cheap refusal first: a dateline has a digit near its start, most lines have none.
+    if not any(ch.isdigit() for ch in line[:_PLACE_CHARS + 12]):
+        return None
+    candidates = date_candidates(line)
+    if not candidates or candidates[0].start > _PLACE_CHARS:
+        return None
+    first = candidates[0]
+    tail = _DATELINE_TAIL.match(line, first.end)
+    end = tail.end() if tail else first.end
+    rest = line[end:].lstrip(" \t")
+    alone = not rest
+    if rest:
+        if rest[0] in _OPENING:
+            rest = rest[1:]
+        if not rest or not rest[0].isupper():
+            return None
+    if not _place(line[:first.start], alone=alone):
+        return None
+    day = _candidate_date(first)
+    if day is None:
+        return None
+    end = len(line[:end].rstrip())
+    return Dateline(start, start + end, day)
+
+
+def is_dateline(sentence: str) -> bool:
+    """Whether ``sentence`` is a dateline and nothing else (an answer never quotes one).
+
+    >>> is_dateline("27 November 2017"), is_dateline("27 November 2017 The council met.")
+    (True, False)
+    """
+    found = dateline_at(sentence)
+    return found is not None and not sentence[found.end:].strip()
+
+
+def _place(prefix: str, *, alone: bool) -> bool:
+    """Whether ``prefix`` (what precedes the date on its line) is a dateline's place: nothing,
+    a bracket, or a few capitalised words; ending in a comma, full stop or colon unless
+    the date ends the line ("Colombo 27.01.2019")."""
+    body = prefix.strip()
+    if _DAY_RANGE.fullmatch(prefix):
+        return True
+    if body.startswith("("):
+        body = body[1:].lstrip()
+    if not body:
+        return True
+    if len(body) > _PLACE_CHARS:
+        return False
+    ended = body[-1] in ",.:;—–-|"
+    if not (ended or alone):
+        return False
+    words = body.rstrip(",.:;—–-| ").replace(",", " ").split()
+    return 0 < len(words) <= 6 and all(
+        word[0].isupper() or word in _PLACE_CONNECTORS for word in words)
 
 
 # --------------------------------------------------------------------------- a user's date

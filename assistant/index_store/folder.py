@@ -20,7 +20,8 @@ from typing import Any
 from ..atomic import write_bytes
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, IndexReadOnly
 
-FORMAT_VERSION = 2  # 2: the keyword index holds our own stems
+FORMAT_VERSION = 3  # 2: the keyword index holds our own stems; 3: sentence spans keep a dateline
+#                      apart and join hard-wrapped lines (chunking.split_sentences)
 MANIFEST = "manifest.json"
 STORE = "store.sqlite3"
 LOCK = "write.lock"
