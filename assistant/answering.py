@@ -28,6 +28,7 @@ from .abstention import Verdict, decide, load_judge
 from .answer_spans import SPAN_TYPES, find_span, has_answer
 from .chunking import split_sentences
 from .config import Settings
+from .dates import is_dateline
 from .documents import NO_ANSWER, Answer, AnswerSpan, Citation, Document, Evidence, Hit
 from .embedders.vector_cache import VectorCache
 from .lexical import content_stems, month_stems, stems
@@ -350,8 +351,8 @@ def _candidates(hits: Sequence[Hit], store: Store) -> list[_Candidate]:
         for number, (a, b) in enumerate(sentence_spans(doc, store)):
             if b <= hit.start or a >= hit.end or (doc.id, a) in seen:
                 continue
-            if len(re.findall(r"\w+", doc.text[a:b])) < 3:
-                continue  # dates, bylines and headings alone answer nothing
+            if len(re.findall(r"\w+", doc.text[a:b])) < 3 or is_dateline(doc.text[a:b]):
+                continue  # datelines, bylines and headings alone answer nothing
             seen.add((doc.id, a))
             out.append(_Candidate(doc=doc, start=a, end=b, passage_score=hit.score, number=number))
     return out

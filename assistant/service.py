@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from .reranking import Reranker
 
 
+_LATEST_TRIES = 3
+"""Releases tried, newest first, for a question that asks for the latest."""
+
+
 class Assistant:
     """Answers questions over one index folder, and keeps it up to date."""
 
@@ -179,10 +183,15 @@ class Assistant:
                   else retrieval.query_vector)
         hits = retrieval.hits
         reply = None
-        if plan.latest and (newest := _newest_first(hits)):
-            reply = answer(plan, newest, query_vector=vector,
-                           dense_trusted=retrieval.dense_trusted, store=store,
-                           embedder=self.embedder, settings=self.settings)
+        if plan.latest:
+            # The newest relevant release that answers: a newer one may be about something
+            # next to the question (an implementation note beside the statement).
+            for newest in _newest_first(hits)[:_LATEST_TRIES]:
+                reply = answer(plan, newest, query_vector=vector,
+                               dense_trusted=retrieval.dense_trusted, store=store,
+                               embedder=self.embedder, settings=self.settings)
+                if not reply.abstained:
+                    break
         if reply is None or reply.abstained:
             reply = answer(plan, hits, query_vector=vector,
                            dense_trusted=retrieval.dense_trusted, store=store,
@@ -358,13 +367,12 @@ def _widened(filters: Filters) -> Filters:
                                until=filters.until + week if filters.until else None)
 
 
-def _newest_first(hits: Sequence[Hit]) -> list[Hit]:
-    """The passages of the newest release among the relevant ones (fused score at least half
-    the best), for questions asking for "the latest"."""
+def _newest_first(hits: Sequence[Hit]) -> list[list[Hit]]:
+    """The passages of each relevant release (fused score at least half the best), newest
+    release first, for questions asking for "the latest"."""
     if not hits:
         return []
     relevant = [h for h in hits if h.score >= 0.5 * hits[0].score and h.date is not None]
-    if not relevant:
-        return []
-    newest = max(relevant, key=lambda h: h.date or dt.date.min)
-    return [h for h in hits if h.doc_id == newest.doc_id]
+    order = sorted({h.doc_id: h.date for h in relevant}.items(),
+                   key=lambda item: item[1] or dt.date.min, reverse=True)
+    return [[h for h in hits if h.doc_id == doc_id] for doc_id, _ in order]
