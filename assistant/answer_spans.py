@@ -66,6 +66,7 @@ _MONTHS = frozenset((
     "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
     "saturday", "sunday"))
 _SHORT_WINDOW = 24
+_TOKEN = re.compile(r"[\w'’-]+")
 _CAPITALISED = re.compile(r"\b[A-ZА-ЯЁ][\w'’-]+")
 
 
@@ -97,11 +98,17 @@ def find_span(answer_type: str, sentence: str, question: str) -> Span | None:
     found = [s for s in _candidates(answer_type, sentence) if not _said(s.text, asked)]
     if not found:
         return None
-    anchors = [m.start() for m in re.finditer(r"\w+", sentence)
-               if m.group(0).lower() in asked and len(m.group(0)) > 3]
+    # Near the question's own names ("$69,000 from T-Mobile" for "How much did T-Mobile pay?")
+    # when the sentence has them, else near any word it shares with the question.
+    names = {m.group(0).lower() for m in _TOKEN.finditer(question) if m.start() > 0
+             and m.group(0)[:1].isupper()}
+    shared = [(m.start(), m.group(0).lower()) for m in _TOKEN.finditer(sentence)
+              if m.group(0).lower() in asked and (len(m.group(0)) > 3 or m.group(0).lower() in names)]
+    anchors = [at for at, word in shared if word in names] or [at for at, _ in shared]
     if not anchors:
         return found[0]
-    return min(found, key=lambda s: (min(abs(s.start - a) for a in anchors), s.start))
+    return min(found, key=lambda s: (min(min(abs(s.start - a), abs(s.end - a)) for a in anchors),
+                                     s.start))
 
 
 def has_answer(answer_type: str, sentence: str, question: str) -> bool:

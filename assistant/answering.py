@@ -112,7 +112,8 @@ def answer(
     if not candidates:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
     names = question_names(question, store)
-    unknown = [n for n in names if store.chunk_frequency(n) == 0]
+    # Short names are left out: "Fed", "AG", "UN" are what releases spell out in full.
+    unknown = [n for n in names if len(n) > 3 and store.chunk_frequency(n) == 0]
     if unknown and settings.judge != "off":
         # The question names someone or something the archive never mentions: whatever
         # sentence scores best is about something else.

@@ -197,8 +197,10 @@ def intent_of(question: str) -> Intent:
         return "count"
     if _HOW_MANY.search(question):
         return "fact"  # a number the release states: "how many people", "how many cases"
-    if _LIST.search(question) or _PARTIES_ACTED_ON.search(question):
+    if _LIST.search(question):
         return "list"
+    if _PARTIES_ACTED_ON.search(question) and not _ONE_EVENT.search(question):
+        return "list"  # "at the Tehran summit", "during the visit": one occasion's parties
     if (_WHEN_MET.search(question) and not _ONE_OCCASION.search(question)
             and read_dates(question).period is None):
         return "list"

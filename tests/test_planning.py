@@ -134,3 +134,9 @@ def test_planning_stays_linear_on_hostile_questions() -> None:
         began = time.perf_counter()
         plan_question(text[:2000])
         assert time.perf_counter() - began < 1.0, text[:30]
+
+
+def test_the_parties_of_one_occasion_are_a_fact() -> None:
+    assert intent_of("Which leaders did the President meet at the Tehran summit?") == "fact"
+    assert intent_of("Which leaders did the President meet during his visit to Tehran?") == "fact"
+    assert intent_of("Which landlords did the Attorney General sue over mould?") == "list"
