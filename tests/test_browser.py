@@ -173,6 +173,19 @@ def test_the_sanya_question_is_answered_with_the_seed_release_card(
 
 
 @pytest.mark.browser
+def test_the_words_that_answer_are_bold_in_the_answer_and_its_card(page: Any) -> None:
+    answer = _ask(page, "With which Chinese prosecutor did Zhakip Assanov hold negotiations?")
+    spans = answer.locator("strong.answer-span")
+    assert spans.count() >= 2  # in the answer's text and in its card's quote
+    shown = spans.all_inner_texts()
+    assert all("Cao Jianming" in text for text in shown), shown
+    # Bold, not only tagged: the reader sees it at a glance.
+    weight = spans.first.evaluate("e => getComputedStyle(e).fontWeight")
+    assert int(weight) >= 600
+    assert answer.locator(".card mark strong.answer-span").count() == 1
+
+
+@pytest.mark.browser
 def test_the_date_filter_changes_what_is_cited(page: Any) -> None:
     question = "What happened at the harbour, and who attended the Sanya meeting?"
     everything = _ask(page, question)
