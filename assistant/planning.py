@@ -180,6 +180,13 @@ _PARTIES_ACTED_ON = re.compile(
 # period or "first/last" asks for one occasion.
 _WHEN_MET = re.compile(
     r"^\s*+when\s++(?:did|has|have)\b.*?\b(?:meet|met|talk|speak|spoke|call|phone)\b", _FLAGS)
+_TIMELINE_WORDS = 10
+"""A timeline question is short ("When did Putin meet Erdogan?"); one that describes the
+meeting ("... meet in Zelenskyy's office to sort out freight problems?") asks about one."""
+_AT_AN_OCCASION = re.compile(
+    r"\b(?:at|during|on\s++the\s++sidelines\s++of|in\s++the\s++course\s++of)\s++(?:the|his|her|their"
+    r"|its|a|an)\s++(?:[\w'’-]++\s++){0,3}?(?:summit|visit|trip|talks|meeting|forum|conference"
+    r"|ceremony|session|event|congress|games|celebrations?|parade|negotiations|round)\b", _FLAGS)
 _ONE_OCCASION = re.compile(r"\b(?:first|last|latest|most\s++recent|previous|next)\b", _FLAGS)
 
 
@@ -199,10 +206,10 @@ def intent_of(question: str) -> Intent:
         return "fact"  # a number the release states: "how many people", "how many cases"
     if _LIST.search(question):
         return "list"
-    if _PARTIES_ACTED_ON.search(question) and not _ONE_EVENT.search(question):
+    if _PARTIES_ACTED_ON.search(question) and not _AT_AN_OCCASION.search(question):
         return "list"  # "at the Tehran summit", "during the visit": one occasion's parties
     if (_WHEN_MET.search(question) and not _ONE_OCCASION.search(question)
-            and read_dates(question).period is None):
+            and len(question.split()) <= _TIMELINE_WORDS and read_dates(question).period is None):
         return "list"
     return "fact"
 
@@ -253,12 +260,23 @@ def split_parts(question: str) -> tuple[Part, ...]:
         start = following
     spans.append((start, len(question)))
     parts: list[Part] = []
+    context_from: int | None = None  # a leading clause that asks nothing, for the next part
     for a, b in spans:
         while a < b and question[a].isspace():
             a += 1
         while b > a and question[b - 1].isspace():
             b -= 1
         text = question[a:b]
+        if not parts and context_from is None and len(spans) > 1 and not _asks(text) \
+                and not _FIRST_ASK.search(text):
+            # "A judge is due to sentence a man ...; on what date was that hearing?": the
+            # first clause sets the scene for the question after it.
+            context_from = a
+            continue
+        if context_from is not None:
+            a, text, context_from = context_from, question[context_from:b], None
+            parts.append(Part(text, answer_type_of(text), a, b))
+            continue
         if parts and (len(text.split()) < _MIN_PART_WORDS or not _asks(text)):
             # "... and what?" or a trailing clause that asks nothing: it belongs to the
             # previous part.
@@ -271,7 +289,7 @@ def split_parts(question: str) -> tuple[Part, ...]:
         first, second = parts[0], parts[1]
         parts[:2] = [Part(question[first.start:second.end], answer_type_of(question),
                           first.start, second.end)]
-    if not parts:
+    if context_from is not None or not parts:
         parts = [Part(question, answer_type_of(question), 0, len(question))]
     return tuple(parts)
 
@@ -290,7 +308,10 @@ _MONEY_WORDS = (r"pay|paid|cost|costs|worth|fine|fined|penalty|penalties|settle|
                 r"|owe|owed|charge|charged|charging|price|budget|fund|funding|grant|loan|debt"
                 r"|money|dollars|rupees|rubles|roubles|euros|yen|compensation|recover|recovered"
                 r"|return|returned|repay|repaid|receive|received|get|collect|collected|allocate"
-                r"|allocated|give|gave|donate|donated|wages|pay\s++back")
+                r"|allocated|give|gave|donate|donated|wages|pay\s++back|payments?|revenues?"
+                r"|tax|taxes|income|profits?|sales|purchases|funds|financing|aid|assistance"
+                r"|trade|investments?|shorting|shorted|cheque|check|bill|billed|overcharged"
+                r"|rubles|roubles|hryvnias?|tenge|euro|pounds|\$")
 _S = r"\s++"
 # Up to three words between the question word and its noun, none an auxiliary: "which
 # Albert Lea police officer", but not "what device did Ukraine's head ...".
@@ -301,13 +322,17 @@ _PERSON = (r"officials?|ministers?|presidents?|leaders?|heads?|judges?|officers?
            r"|ceos?|founders?|owners?|premiers?|envoys?|spokesperson|deputy|deputies"
            r"|secretary|secretaries|directors?|commissioners?|kings?|queens?|princes?"
            r"|governors?|dissenters?|defendants?|victims?|lawmakers?|legislators?"
-           r"|mps?|diplomats?|experts?|advisers?|advisors?|counterparts?")
+           r"|mps?|diplomats?|experts?|advisers?|advisors?|counterparts?|policymakers?"
+           r"|players?|athletes?|employees?|workers?|students?|residents?|candidates?"
+           r"|dissidents?|activists?|journalists?|doctors?|nurses?|soldiers?|veterans?")
 _ORGANISATION = (r"compan(?:y|ies)|firms?|business(?:es)?|agenc(?:y|ies)|organi[sz]ations?"
                  r"|banks?|groups?|manufacturers?|makers?|chains?|cooperatives?|universit(?:y|ies)"
                  r"|ministr(?:y|ies)|departments?|bod(?:y|ies)|institutions?|labs?|laborator(?:y|ies)"
                  r"|franchisors?|producers?|insurers?|contractors?|subsidiar(?:y|ies)|part(?:y|ies)"
                  r"|retailers?|lenders?|corporations?|charit(?:y|ies)|schools?|hospitals?|funds?"
-                 r"|drugmakers?|pharmacies|pharmacy|dealers?|brands?|outlets?|media")
+                 r"|drugmakers?|pharmacies|pharmacy|dealers?|brands?|outlets?|media"
+                 r"|regulators?|watchdogs?|authorit(?:y|ies)|commissions?|committees?|councils?"
+                 r"|bureaus?|agencies|operators?|carriers?|airlines?|newspapers?|networks?")
 _PLACE = (r"cit(?:y|ies)|countr(?:y|ies)|count(?:y|ies)|regions?|towns?|places?|provinces?"
           r"|state(?!['’]s)|states|villages?|venues?|capitals?|districts?|oblasts?|locations?"
           r"|islands?|ports?|courts?|sites?|plants?|facilit(?:y|ies)|airports?|hall|halls?"
@@ -321,19 +346,22 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
         rf"^(?:(?:for|of|to|by){_S})?how{_S}much\b(?=.*?\b(?:{_MONEY_WORDS})\b)|^how{_S}much{_S}(?:money|in)\b"
         rf"|^(?:what|which){_S}(?:was{_S}|is{_S}|were{_S})?(?:the{_S})?{_WORDS}(?:{_AMOUNT})\b"
         rf"|^what\b.*?\b(?:cost|costs|charge|charged|pay|paid)\b(?!.*?\b(?:for|to){_S}wh)"
-        rf"|^сколько{_S}(?:денег|рублей|долларов|средств)\b|^на{_S}какую{_S}сумму\b", _FLAGS)),
+        rf"|^сколько{_S}(?:денег|рублей|долларов|средств)\b|^на{_S}какую{_S}сумму\b"
+        rf"|^как\w*+{_S}(?:\w++{_S})?(?:штраф|сумм|компенсаци|выплат)", _FLAGS)),
     ("number", re.compile(
         rf"^(?:(?:to|by|for|of|in|at|from|with){_S})?how{_S}(?:many|much|long|old|far|large|big|high|low|often|fast|deep)\b"
         rf"|^by{_S}how{_S}much\b|^(?:to|by|at|from|of){_S}(?:what|which){_S}{_WORDS}(?:{_NUMBER})\b"
         rf"|^(?:what|which){_S}(?:was{_S}|is{_S}|were{_S}|are{_S})?(?:the{_S})?{_WORDS}"
-        rf"(?:{_NUMBER})\b|^сколько\b|^каков\w*+{_S}(?:размер|объ[её]м|число)", _FLAGS)),
+        rf"(?:{_NUMBER})\b|^(?:\w++{_S})?скольк|^каков\w*+{_S}(?:размер|объ[её]м|число)"
+        rf"|^(?:\w++{_S})?как\w*+{_S}(?:\w++{_S})?(?:уровн|дол[юиея]|процент|ставк|по{_S}сч[её]ту"
+        rf"|числ|размер|объ[её]м)", _FLAGS)),
     ("date", re.compile(
         rf"^when\b|^(?:(?:in|on|since|by){_S})?(?:what|which){_S}{_WORDS}(?:year|date|day|month"
         rf"|time|week)\b|^когда\b|^в{_S}каком{_S}году\b|^какого{_S}числа\b|^қашан\b", _FLAGS)),
     ("person", re.compile(
         rf"^who(?:m|se)?\b|^(?:to|by|with|from|for){_S}whom\b"
         rf"|^(?:[\w-]++{_S})?(?:what|which){_S}{_WORDS}(?:{_PERSON})\b"
-        rf"|^(?:кто|кого|кому|кем|кім)\b", _FLAGS)),
+        rf"|^(?:кто|кого|кому|кем|кім)\b|^как{_S}зовут\b", _FLAGS)),
     ("organisation", re.compile(
         rf"^(?:[\w-]++{_S})?(?:what|which){_S}{_WORDS}(?:{_ORGANISATION})\b"
         rf"|^какая{_S}(?:компания|организация|фирма)\b|^какие{_S}(?:компании|организации)\b",
@@ -350,8 +378,23 @@ _TYPE_RULES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
 _FIRST_ASK = re.compile(
     rf"\b(?:(?:in|at|on|to|from|for|by|with|under|into|through|of|outside|after|before|since)"
     rf"{_S})?(?:who|whom|whose|what|which|when|where|why|how)\b"
-    rf"|(?<!\w)(?:кто|кого|кому|кем|что|когда|где|куда|сколько|каков\w*+|какая|какие|какой"
-    rf"|в{_S}како\w++|на{_S}какую|почему|зачем|қашан|қайда|кім)(?!\w)", _FLAGS)
+    rf"|(?<!\w)(?:(?:до|от|на|в|во|за|по|против|для|с|со|из)\s++)?(?:кто|кого|кому|кем|что|когда"
+    rf"|где|куда|скольк\w*+|каков\w*+|как\w*+|почему|зачем|қашан|қайда|кім)(?!\w)", _FLAGS)
+# Where a clause starts: the question's start, or after punctuation or "and", "know", "tell".
+_CLAUSE_START = re.compile(r"(?:^|[,;:?(—–-]|\band|\bknow|\btell(?:\s++(?:me|us))?|\bи|\bа)\s*+$",
+                           _FLAGS)
+
+
+def _first_ask(text: str) -> re.Match[str] | None:
+    """The question word that starts the question: the first one that starts a clause ("...
+    the deal reached when Aspirus took over, how much money ..." asks how much), else the
+    first one."""
+    first = None
+    for found in _FIRST_ASK.finditer(text):
+        if _CLAUSE_START.search(text[max(0, found.start() - 12):found.start()]):
+            return found
+        first = first or found
+    return first
 
 
 def answer_type_of(text: str) -> AnswerType:
@@ -363,7 +406,7 @@ def answer_type_of(text: str) -> AnswerType:
     ['amount', 'number', 'date', 'person', 'organisation', 'place', 'yes_no', 'free']
     """
     stripped = text.strip()
-    first = _FIRST_ASK.search(stripped)
+    first = _first_ask(stripped)
     if first is None:
         return "yes_no" if _TYPE_RULES[-1][1].search(stripped) else "free"
     asked = stripped[first.start():]
