@@ -14,7 +14,7 @@ time linear in the sentence's length.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Set
+from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass
 
 from .dates import date_candidates
@@ -96,10 +96,13 @@ class Span:
     text: str
 
 
-def find_span(answer_type: str, sentence: str, question: str) -> Span | None:
+def find_span(answer_type: str, sentence: str, question: str, *,
+              common: Callable[[str], bool] | None = None) -> Span | None:
     """The span of ``sentence`` that answers a question part wanting ``answer_type``, or None
     when the sentence holds nothing of that kind beyond what ``question`` says. Among several,
-    the one nearest the words the sentence shares with the question.
+    the one nearest the words the sentence shares with the question. ``common`` tells a name
+    that is everywhere in the archive (its office's head): one is marked only when no other
+    name is there.
 
     >>> find_span("number", "Police opened 37 criminal cases were opened in May.",
     ...           "How many cases were opened?").text
@@ -113,6 +116,8 @@ def find_span(answer_type: str, sentence: str, question: str) -> Span | None:
         return None
     asked = _words(question)
     found = [s for s in _candidates(answer_type, sentence) if not _said(s.text, asked)]
+    if common is not None and answer_type in {"person", "organisation", "place"}:
+        found = [s for s in found if not common(s.text)] or found
     if not found:
         return None
     # Near the question's own names ("$69,000 from T-Mobile" for "How much did T-Mobile pay?")

@@ -51,7 +51,9 @@ _OTHER_RELEASE = 0.9
 """A sentence is quoted when it scores this share of the best one: of the best one's release,
 or of another."""
 _MISSING_NAMES = 3
-_PART_SHARE = 0.75
+_PART_SHARE = 0.6
+_WHOLE_RELEASE = 0.8
+"""The passage score given to the lead release's sentences outside the retrieved passages."""
 """A part of a question is answered by its best sentence only when that scores this share of
 the best sentence for the whole question; else the answer says the archive does not say it."""
 """The best release lacks this many of the question's rare names: it is about something else."""
@@ -108,7 +110,8 @@ def answer(
     is about. Each part of a question in several parts gets the sentence that answers it; a
     part no sentence answers is named in the answer."""
     question, context = plan.question, plan.context
-    candidates = _candidates(hits[:_PASSAGES], store)
+    candidates = _candidates(hits[:_PASSAGES], store,
+                             whole=hits[0].doc_id if len(plan.parts) > 1 and hits else None)
     if not candidates:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
     names = question_names(question, store)
@@ -147,7 +150,9 @@ def answer(
     def score(i: int, part: Part | None, part_similarity: float | None) -> float:
         """Candidate ``i``'s evidence for the whole question (``part`` None) or one part."""
         cand = candidates[i]
-        asked = wanted if part is None else content_stems(part.text) or wanted
+        # A part's own words, with the question's rare names: "how much does he have to
+        # repay?" is about the person the first part named.
+        asked = wanted if part is None else (content_stems(part.text) | names) or wanted
         kinds = [p.answer_type for p in (parts if part is None else (part,))]
         sim = float(similarity[i]) if part_similarity is None else part_similarity
         evidence = {
@@ -199,14 +204,22 @@ def answer(
     if len(parts) > 1:
         part_vectors = (embedder.embed([p.text for p in parts]) if dense_trusted else None)
         for number, part in enumerate(parts):
-            sims = vectors @ part_vectors[number] if part_vectors is not None else None
+            # Half the part's own similarity, half the whole question's (which says who "he" is).
+            sims = (0.5 * (vectors @ part_vectors[number]) + 0.5 * similarity
+                    if part_vectors is not None else None)
             ranked = sorted(((score(i, part, float(sims[i]) if sims is not None else None), i)
                              for i in range(len(candidates))), reverse=True)
             spanned = part.answer_type in SPAN_TYPES
+
+            def fits(v: float, i: int, part: Part = part, spanned: bool = spanned) -> bool:
+                # The lead release first: another must be nearly as good as the best answer.
+                bar = _PART_SHARE if candidates[i].doc.id == lead else _OTHER_RELEASE
+                return v >= bar * best and (not spanned or has_answer(
+                    part.answer_type, candidates[i].text, question))
+
             found = next(((v, i) for v, i in ranked
-                          if v >= _PART_SHARE * best
-                          and (not spanned or has_answer(part.answer_type, candidates[i].text,
-                                                       question))), None)
+                          if candidates[i].doc.id == lead and fits(v, i)), None) or next(
+                ((v, i) for v, i in ranked if fits(v, i)), None)
             if found is None:
                 unanswered.append(part)
                 continue
@@ -228,6 +241,14 @@ def answer(
             continue
         chosen.append((value, i, 0 if len(parts) == 1 else None))
 
+    total = max(1, store.counts()[1])
+
+    def common(name: str) -> bool:
+        """A name in one passage in fifty or more (the office's own head, the president)
+        announces releases; it is seldom what a question asks for."""
+        found = stems(name, drop_stopwords=True)
+        return bool(found) and all(store.chunk_frequency(t) > total / 50 for t in found)
+
     citations: list[Citation] = []
     spans: list[AnswerSpan] = []
     texts: list[str] = []
@@ -244,7 +265,7 @@ def answer(
         texts.append(f"{' '.join(quote.split())} [{n}]")
         if which is not None:
             kind = parts[which].answer_type
-            if (found_span := find_span(kind, quote, question)) is not None:
+            if (found_span := find_span(kind, quote, question, common=common)) is not None:
                 spans.append(AnswerSpan(n=n, start=cand.start + found_span.start,
                                         end=cand.start + found_span.end, text=found_span.text,
                                         part=which, answer_type=kind))
@@ -341,11 +362,17 @@ def _document_stems(doc_id: str, title: str, text: str) -> frozenset[str]:
     return frozenset(stems(f"{title} {text}"))
 
 
-def _candidates(hits: Sequence[Hit], store: Store) -> list[_Candidate]:
-    """The sentences inside the retrieved passages, each once."""
+def _candidates(hits: Sequence[Hit], store: Store, *, whole: str | None = None
+                ) -> list[_Candidate]:
+    """The sentences inside the retrieved passages, each once; with ``whole``, every
+    sentence of that release too (a question in two parts is mostly answered by one
+    release, its second part often far from the passage that matched the first)."""
     seen: set[tuple[str, int]] = set()
     out: list[_Candidate] = []
-    for hit in hits:
+    extra = [Hit(doc_id=h.doc_id, title=h.title, date=h.date, url=h.url, text="", start=0,
+                 end=2**62, score=_WHOLE_RELEASE * h.score, page=None)
+             for h in hits[:1] if h.doc_id == whole]
+    for hit in [*hits, *extra]:
         doc = store.document(hit.doc_id)
         if doc is None:  # removed since retrieval by a concurrent indexing run
             continue

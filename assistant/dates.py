@@ -550,8 +550,6 @@ def read_period(question: str, anchor: dt.date, *, events: bool = False) -> Peri
         inclusive = re.match(r"by|until|till|до", m.group(0), _FLAGS) is not None
         end = span[1] if inclusive else span[0] - dt.timedelta(days=1)
         return Period(None, end, m.group(0).strip())
-    if m := RELATIVE_PERIOD.search(question):
-        return _relative(m, anchor)
     for m in _AT.finditer(question):
         # A month or a year alone is a publication period only after "in", "during" ...:
         # "the 2019 data breach" or "Budget 2016" name what a release is about, and the
@@ -564,6 +562,10 @@ def read_period(question: str, anchor: dt.date, *, events: bool = False) -> Peri
             continue
         if span := _span(m.group("a")):
             return Period(span[0], span[1], m.group(0).strip())
+    # After the dates the question names: in "the talks in February 2022 ... grown over the
+    # past year", the past year is the talks', not the archive's.
+    if m := RELATIVE_PERIOD.search(question):
+        return _relative(m, anchor)
     return None
 
 

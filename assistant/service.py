@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from .reranking import Reranker
 
 
+_REPORTED_LATER = dt.timedelta(days=366)
+"""How long after a period the question names a release may still report on it."""
 _LATEST_TRIES = 3
 """Releases tried, newest first, for a question that asks for the latest."""
 
@@ -196,6 +199,16 @@ class Assistant:
             reply = answer(plan, hits, query_vector=vector,
                            dense_trusted=retrieval.dense_trusted, store=store,
                            embedder=self.embedder, settings=self.settings)
+        if reply.abstained and filters.undated and filters.until is not None:
+            # "How much did trade grow in 2021, as the President said during the visit?": the
+            # year is what the release is about, and releases tell of a year after it ends.
+            later = dataclasses.replace(filters, until=filters.until + _REPORTED_LATER)
+            again = retriever.retrieve(plan.query, k=depth, filters=later, prefer=plan.prefer)
+            retry = answer(plan, again.hits, query_vector=vector,
+                           dense_trusted=again.dense_trusted, store=store,
+                           embedder=self.embedder, settings=self.settings)
+            if not retry.abstained:
+                reply, filters = retry, later
         return self._with_period(reply, filters)
 
     def plan(self, question: str, *, history: Sequence[Turn] = ()) -> QuestionPlan:
