@@ -75,7 +75,9 @@ _ORG_CUE = re.compile(
     r"|Agency|Group|Association|University|Council|Commission|Fund|Foundation|Committee|Authority"
     r"|Office|Services|Partners|Holdings|Institute|Board|Administration|Union|Organi[sz]ation"
     r"|Center|Centre|Cooperative|Industries|Systems|Railways|Airlines|Pharmaceuticals?|Labs?"
-    r"|Laboratory|Clinic|Hospital|School|College|Party|Federation|Service|Reserve)\b\.?")
+    r"|Laboratory|Clinic|Hospital|School|College|Party|Federation|Service|Reserve|Operations"
+    r"|Award|Awards|Prize|Cup|League|Championship|Games|Festival|Museum|Gallery|Market|Street"
+    r"|Avenue|Boulevard|Square|Park|Airport|Station|Bridge|Church|Cathedral|Palace|Stadium)\b\.?")
 _PLACE_CUE = re.compile(r"(?:\b(?:in|at|to|from|near|outside|inside|into|across|of)\s++)$",
                         re.IGNORECASE)
 _MONTHS = frozenset((
@@ -83,6 +85,17 @@ _MONTHS = frozenset((
     "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
     "saturday", "sunday"))
 _SHORT_WINDOW = 24
+_DURATION = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
+                       r"|centuries|century|лет|год\w*+|месяц\w*+|дн\w*+|недел\w*+)\b", _FLAGS)
+_NUMBER_KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"%|percent|per\s++cent|процент", _FLAGS),
+     re.compile(r"\b(?:percentage|percent|share|proportion)\b|процент|дол[юия]", _FLAGS)),
+    (_DURATION, re.compile(r"\bhow\s++long\b|\bhow\s++much\s++time\b|\bfor\s++how\s++long\b"
+                           r"|\bсколько\s++(?:лет|времени|дней|месяцев)\b", _FLAGS)),
+    (re.compile(r"^\D*\d++(?:\s++years?(?:\s++old)?)?$|^\w++(?:-\w++)?\s++years?\b", _FLAGS),
+     re.compile(r"\bhow\s++old\b|\bat\s++what\s++age\b|\bвозраст|\bсколько\s++лет\s++(?:было|ему|ей)",
+                _FLAGS)),
+)
 _TOKEN = re.compile(r"[\w'’-]+")
 _CAPITALISED = re.compile(r"\b[A-ZА-ЯЁ][\w'’-]+")
 
@@ -116,6 +129,12 @@ def find_span(answer_type: str, sentence: str, question: str, *,
         return None
     asked = _words(question)
     found = [s for s in _candidates(answer_type, sentence) if not _said(s.text, asked)]
+    if answer_type == "number":
+        # What kind of number: a share for "what percentage", a length of time for "how long".
+        for unit, pattern in _NUMBER_KINDS:
+            if pattern.search(question):
+                found = [s for s in found if unit.search(s.text)]
+                break
     if common is not None and answer_type in {"person", "organisation", "place"}:
         found = [s for s in found if not common(s.text)] or found
     if not found:
