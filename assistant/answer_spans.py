@@ -167,7 +167,11 @@ def has_answer(answer_type: str, sentence: str, question: str) -> bool:
 
 def _candidates(answer_type: str, sentence: str) -> Iterator[Span]:
     if answer_type == "amount":
-        yield from _matches(_AMOUNT, sentence)
+        amounts = list(_matches(_AMOUNT, sentence))
+        yield from amounts
+        if not amounts:  # "agreed to pay 1.2 million", the currency said elsewhere
+            yield from (s for s in _matches(_NUMBER, sentence)
+                        if not _is_year_or_date(s, sentence))
     elif answer_type == "number":
         yield from _matches(_AMOUNT, sentence)
         yield from (s for s in _matches(_NUMBER, sentence) if not _is_year_or_date(s, sentence))

@@ -309,7 +309,7 @@ _MONEY_WORDS = (r"pay|paid|cost|costs|worth|fine|fined|penalty|penalties|settle|
                 r"|money|dollars|rupees|rubles|roubles|euros|yen|compensation|recover|recovered"
                 r"|return|returned|repay|repaid|receive|received|get|collect|collected|allocate"
                 r"|allocated|give|gave|donate|donated|wages|pay\s++back|payments?|revenues?"
-                r"|tax|taxes|income|profits?|sales|purchases|funds|financing|aid|assistance"
+                r"|tax|taxes|income|profits?|sales|purchases|financing|aid|assistance"
                 r"|trade|investments?|shorting|shorted|cheque|check|bill|billed|overcharged"
                 r"|rubles|roubles|hryvnias?|tenge|euro|pounds|\$")
 _S = r"\s++"
