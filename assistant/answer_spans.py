@@ -33,6 +33,10 @@ _AMOUNT = re.compile(
     rf"(?:[$€£¥₹]|Rs\.?\s?|US\$\s?|USD\s?|LKR\s?)(?:{_FIGURE})(?:\s?-?{_SCALE}\b)?"
     rf"|(?<![\w.])(?:{_FIGURE})(?:\s?{_SCALE})?\s?{_CURRENCY_WORD}(?!\w)",
     _FLAGS)
+# A sum without its currency: a figure with its scale word ("1.2 million"); "90,000" alone is
+# as likely a count of customers, and digits may be a phone number ("(800) 657-3787").
+_BARE_AMOUNT = re.compile(r"(?<![\w.,)/-])\d++(?:\.\d++)?\s?(?:million|billion|trillion|mln|bn"
+                          r"|млн|млрд)\b", _FLAGS)
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
                  r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty"
                  r"|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousands|dozens?|half"
@@ -170,8 +174,7 @@ def _candidates(answer_type: str, sentence: str) -> Iterator[Span]:
         amounts = list(_matches(_AMOUNT, sentence))
         yield from amounts
         if not amounts:  # "agreed to pay 1.2 million", the currency said elsewhere
-            yield from (s for s in _matches(_NUMBER, sentence)
-                        if not _is_year_or_date(s, sentence))
+            yield from _matches(_BARE_AMOUNT, sentence)
     elif answer_type == "number":
         yield from _matches(_AMOUNT, sentence)
         yield from (s for s in _matches(_NUMBER, sentence) if not _is_year_or_date(s, sentence))

@@ -115,8 +115,7 @@ def answer(
     if not candidates:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
     names = question_names(question, store)
-    # Short names are left out: "Fed", "AG", "UN" are what releases spell out in full.
-    unknown = [n for n in names if len(n) > 3 and store.chunk_frequency(n) == 0]
+    unknown = [n for n in names if store.chunk_frequency(n) == 0]
     if unknown and settings.judge != "off":
         # The question names someone or something the archive never mentions: whatever
         # sentence scores best is about something else.
@@ -190,7 +189,8 @@ def answer(
         lacking_rare=float(sum(weight[t] > rarest / 2 for t in lacking)),
         window=_weighted(weight, _window_stems(top, store)),
         title=_weighted(weight, content_stems(top.doc.title)),
-        margin=best - next((v for v, i in scored if candidates[i].doc.id != top.doc.id), 0.0))
+        margin=best - next((v for v, i in scored if candidates[i].doc.id != top.doc.id), 0.0),
+        phrases_missing=_phrases_missing(question, release_stems))
     verdict = _judge(evidence, settings, embedder, missing[top.doc.id],
                      _word_of(lacking[:1], question) if lacking else None,
                      typed[0] if typed else None)
@@ -294,6 +294,19 @@ def _judge(evidence: Evidence, settings: Settings, embedder: Embedder, names_mis
                   missing_word=missing_word, wanted_type=wanted_type)
 
 
+_PHRASE = re.compile(r"(?<=\s)[A-ZА-ЯЁ][\w'’.-]*+(?:\s++(?:of\s++|&\s++)?[A-ZА-ЯЁ][\w'’.-]*+)++")
+
+
+def _phrases_missing(question: str, release: AbstractSet[str]) -> float:
+    """Share of the question's names of two or more capitalised words (after its first word)
+    that ``release`` (its stems) does not hold every word of."""
+    phrases = [set(stems(m.group(0), drop_stopwords=True)) for m in _PHRASE.finditer(question)]
+    phrases = [p for p in phrases if len(p) >= 2]
+    if not phrases:
+        return 0.0
+    return sum(not p <= release for p in phrases) / len(phrases)
+
+
 def _window_stems(cand: _Candidate, store: Store, around: int = 2) -> set[str]:
     """The content stems of ``cand``'s sentence and ``around`` sentences either side."""
     spans = sentence_spans(cand.doc, store)
@@ -332,14 +345,15 @@ _NAME = re.compile(r"\b[A-ZА-ЯЁ][\w'’-]+")
 
 def question_names(question: str, store: Store) -> set[str]:
     """Stems of the names the question uses (capitalised words after the first) that are
-    informative in this archive: rare ones. A name in one passage of twenty or more (the
+    informative in this archive: rare ones, of four letters or more ("Fed", "AG", "UN" are
+    what releases spell out in full). A name in one passage of twenty or more (the
     office's own name, the president's) says nothing about which release answers. Counted
     in passages, not releases: a lookup in the keyword index, at any size."""
     total = max(1, store.counts()[1])
     names = set()
     for match in _NAME.finditer(question, 1):
         for stem in stems(match.group(0), drop_stopwords=True):
-            if len(stem) > 2 and stem not in month_stems() and store.chunk_frequency(stem) < total / 20:
+            if len(stem) > 3 and stem not in month_stems() and store.chunk_frequency(stem) < total / 20:
                 names.add(stem)
     return names
 

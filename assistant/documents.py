@@ -247,6 +247,9 @@ class Evidence:
     """Share of the question's informative weight in the best release's title."""
     margin: float
     """The best score minus the best score of a sentence from another release."""
+    phrases_missing: float
+    """Share of the question's names of several words ("Sun Country Airlines") whose words
+    the best release does not all hold: a release about another company's refunds."""
 
 
 @dataclass(frozen=True, slots=True)
