@@ -172,6 +172,10 @@ def answer(
     weight = _weights(around, store)
     release_stems = _document_stems(top.doc.id, top.doc.title, top.doc.text)
     lacking = sorted((t for t in around if t not in release_stems), key=lambda t: -weight[t])
+    # The word a decline names: not a figure or year (the period filter has those), a month
+    # or a short form ("Fed", "AG"), which a release may well lack and still answer.
+    named = [t for t in lacking if len(t) > 3 and not any(ch.isdigit() for ch in t)
+             and t not in month_stems()]
     rarest = math.log(1 + max(1, store.counts()[1]))
     typed = [p.answer_type for p in parts if p.answer_type in SPAN_TYPES]
     evidence = Evidence(
@@ -192,7 +196,7 @@ def answer(
         margin=best - next((v for v, i in scored if candidates[i].doc.id != top.doc.id), 0.0),
         phrases_missing=_phrases_missing(question, release_stems))
     verdict = _judge(evidence, settings, embedder, missing[top.doc.id],
-                     _word_of(lacking[:1], question) if lacking else None,
+                     _word_of(named[:1], question) if named else None,
                      typed[0] if typed else None)
     if not verdict.answer:
         return Answer(question=question, text=NO_ANSWER, abstained=True,
