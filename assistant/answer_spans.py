@@ -89,6 +89,7 @@ _MONTHS = frozenset((
     "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
     "saturday", "sunday"))
 _SHORT_WINDOW = 24
+_HOW_MANY = re.compile(r"\bhow\s++many\b|\bсколько\s++(?!денег|рублей|долларов)", _FLAGS)
 _DURATION = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
                        r"|centuries|century|лет|год\w*+|месяц\w*+|дн\w*+|недел\w*+)\b", _FLAGS)
 _NUMBER_KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
@@ -139,6 +140,12 @@ def find_span(answer_type: str, sentence: str, question: str, *,
             if pattern.search(question):
                 found = [s for s in found if unit.search(s.text)]
                 break
+        if _HOW_MANY.search(question):  # a count, not a sum of money
+            found = [s for s in found if not _AMOUNT.match(s.text)] or found
+        # "60 employees" for "How many employees ...": the counted thing the question names.
+        counted = [s for s in found if any(w.lower().strip(".,") in asked
+                                           for w in s.text.split()[1:])]
+        found = counted or found
     if common is not None and answer_type in {"person", "organisation", "place"}:
         found = [s for s in found if not common(s.text)] or found
     if not found:

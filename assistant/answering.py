@@ -243,7 +243,16 @@ def answer(
         # repeating each other) adds nothing.
         if any(float(vectors[i] @ vectors[j]) > 0.9 for _, j, _ in chosen):
             continue
-        chosen.append((value, i, 0 if len(parts) == 1 else None))
+        chosen.append((value, i, None))
+    if len(parts) == 1:
+        # A question in one part is answered by the best sentence that holds the kind of
+        # answer it asks for; the others support it, and a name marked in them would read
+        # as the answer.
+        kind = parts[0].answer_type
+        for place, (value, i, _) in enumerate(chosen):
+            if kind not in SPAN_TYPES or has_answer(kind, candidates[i].text, question):
+                chosen[place] = (value, i, 0)
+                break
 
     total = max(1, store.counts()[1])
 

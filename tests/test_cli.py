@@ -53,10 +53,15 @@ def test_index_then_ask_and_search_json(cli) -> None:  # type: ignore[no-untyped
                          "answer_spans", "unanswered_parts", "confidence", "reason"}
     assert data["searched"] is None  # no period named, no filter: the whole archive
     assert data["unanswered_parts"] == []
-    # "Who attended": the names in the quoted sentence are marked, inside their quote.
-    quotes = {c["n"]: c for c in data["citations"]}
-    assert data["answer_spans"]
-    for span in data["answer_spans"]:
+    # "Who attended": the best sentence names countries, not a person: nothing is marked.
+    assert data["answer_spans"] == [] and data["confidence"] is not None
+
+    # The name that answers is marked, inside its quote.
+    named = json.loads(cli("ask", "With which Chinese prosecutor did Zhakip Assanov hold "
+                           "negotiations?", "--json").stdout)
+    quotes = {c["n"]: c for c in named["citations"]}
+    assert [s["text"] for s in named["answer_spans"]] == ["Cao Jianming"]
+    for span in named["answer_spans"]:
         cited = quotes[span["n"]]
         assert cited["start"] <= span["start"] < span["end"] <= cited["end"]
         assert cited["quote"][span["start"] - cited["start"]:span["end"] - cited["start"]] == span["text"]
