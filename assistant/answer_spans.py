@@ -89,6 +89,8 @@ _MONTHS = frozenset((
     "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
     "saturday", "sunday"))
 _SHORT_WINDOW = 24
+_PLACE_NAME = re.compile(r"\b(?:County|District|Province|Region|Oblast|City|Island|Republic"
+                         r"|Territory|Township|Kingdom|Federation)\b")
 _HOW_MANY = re.compile(r"\bhow\s++many\b|\bсколько\s++(?!денег|рублей|долларов)", _FLAGS)
 _DURATION = re.compile(r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?"
                        r"|centuries|century|лет|год\w*+|месяц\w*+|дн\w*+|недел\w*+)\b", _FLAGS)
@@ -231,7 +233,8 @@ def _names(answer_type: str, sentence: str) -> Iterator[Span]:
         if answer_type == "organisation" and not organisation and len(words) < 2:
             continue
         if answer_type == "person":
-            if organisation and not any(w.lower() in _TITLES for w in words):
+            if (organisation and not any(w.lower() in _TITLES for w in words)) \
+                    or _PLACE_NAME.search(text):
                 continue
             start, text = _person(start, text)
             if len(text.split()) < 2:
@@ -266,6 +269,10 @@ def _said(span: str, asked: Set[str]) -> bool:
     are in the question."""
     words = [w.lower().strip(".,;:") for w in span.split()]
     figures = [w for w in words if any(ch.isdigit() for ch in w)]
+    months = [w for w in words if w in _MONTHS]
+    years = [w for w in figures if re.fullmatch(r"(?:1[89]|20)\d\d", w)]
+    if months and years and all(w in asked for w in months + years):
+        return True  # "November 29, 2020" when the question says "November 2020"
     if figures:
         return all(w in asked for w in figures)
     # A name: said when most of its words are the question's ("Kazakhstan Zhakip Assanov"

@@ -149,9 +149,10 @@ def answer(
     def score(i: int, part: Part | None, part_similarity: float | None) -> float:
         """Candidate ``i``'s evidence for the whole question (``part`` None) or one part."""
         cand = candidates[i]
-        # A part's own words, with the question's rare names: "how much does he have to
-        # repay?" is about the person the first part named.
-        asked = wanted if part is None else (content_stems(part.text) | names) or wanted
+        # A part's own words; the whole question's count in "context" (and the lead release
+        # is preferred), so "how much does he have to repay?" stays with the person the first
+        # part named without the names outweighing the part's own "repay".
+        asked = wanted if part is None else content_stems(part.text) or wanted
         kinds = [p.answer_type for p in (parts if part is None else (part,))]
         sim = float(similarity[i]) if part_similarity is None else part_similarity
         evidence = {
@@ -202,6 +203,14 @@ def answer(
         return Answer(question=question, text=NO_ANSWER, abstained=True,
                       confidence=verdict.confidence, reason=verdict.reason, evidence=evidence)
 
+    total = max(1, store.counts()[1])
+
+    def common(name: str) -> bool:
+        """A name in one passage in fifty or more (the office's own head, the president)
+        announces releases; it is seldom what a question asks for."""
+        found = stems(name, drop_stopwords=True)
+        return bool(found) and all(store.chunk_frequency(t) > total / 50 for t in found)
+
     lead = candidates[first].doc.id
     chosen: list[tuple[float, int, int | None]] = []  # (score, candidate, part it answers)
     unanswered: list[Part] = []
@@ -218,8 +227,10 @@ def answer(
             def fits(v: float, i: int, part: Part = part, spanned: bool = spanned) -> bool:
                 # The lead release first: another must be nearly as good as the best answer.
                 bar = _PART_SHARE if candidates[i].doc.id == lead else _OTHER_RELEASE
-                return v >= bar * best and (not spanned or has_answer(
-                    part.answer_type, candidates[i].text, question))
+                # A part must be answered by what it asks for: here a name of a person, not
+                # any capitalised word ("Freeborn County" is no officer).
+                return v >= bar * best and (not spanned or find_span(
+                    part.answer_type, candidates[i].text, question, common=common) is not None)
 
             found = next(((v, i) for v, i in ranked
                           if candidates[i].doc.id == lead and fits(v, i)), None) or next(
@@ -253,14 +264,6 @@ def answer(
             if kind not in SPAN_TYPES or has_answer(kind, candidates[i].text, question):
                 chosen[place] = (value, i, 0)
                 break
-
-    total = max(1, store.counts()[1])
-
-    def common(name: str) -> bool:
-        """A name in one passage in fifty or more (the office's own head, the president)
-        announces releases; it is seldom what a question asks for."""
-        found = stems(name, drop_stopwords=True)
-        return bool(found) and all(store.chunk_frequency(t) > total / 50 for t in found)
 
     citations: list[Citation] = []
     spans: list[AnswerSpan] = []
