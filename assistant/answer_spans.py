@@ -186,7 +186,8 @@ def _candidates(answer_type: str, sentence: str) -> Iterator[Span]:
             yield from _matches(_BARE_AMOUNT, sentence)
     elif answer_type == "number":
         yield from _matches(_AMOUNT, sentence)
-        yield from (s for s in _matches(_NUMBER, sentence) if not _is_year_or_date(s, sentence))
+        yield from (s for s in _matches(_NUMBER, sentence) if not _is_year_or_date(s, sentence)
+                    and not any(w.lower().strip(".,") in _MONTHS for w in s.text.split()[1:]))
     elif answer_type == "date":
         for c in date_candidates(sentence):
             yield Span(c.start, c.end, c.text)

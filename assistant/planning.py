@@ -268,7 +268,7 @@ def split_parts(question: str) -> tuple[Part, ...]:
             b -= 1
         text = question[a:b]
         if not parts and context_from is None and len(spans) > 1 and not _asks(text) \
-                and not _FIRST_ASK.search(text):
+                and _clause_ask(text) is None:
             # "A judge is due to sentence a man ...; on what date was that hearing?": the
             # first clause sets the scene for the question after it.
             context_from = a
@@ -385,16 +385,20 @@ _CLAUSE_START = re.compile(r"(?:^|[,;:?(—–-]|\band|\bknow|\btell(?:\s++(?:me
                            _FLAGS)
 
 
+def _clause_ask(text: str) -> re.Match[str] | None:
+    """The first question word that starts a clause; None when the text only has relative
+    ones ("a man who ran four agencies")."""
+    for found in _FIRST_ASK.finditer(text):
+        if _CLAUSE_START.search(text[max(0, found.start() - 12):found.start()]):
+            return found
+    return None
+
+
 def _first_ask(text: str) -> re.Match[str] | None:
     """The question word that starts the question: the first one that starts a clause ("...
     the deal reached when Aspirus took over, how much money ..." asks how much), else the
     first one."""
-    first = None
-    for found in _FIRST_ASK.finditer(text):
-        if _CLAUSE_START.search(text[max(0, found.start() - 12):found.start()]):
-            return found
-        first = first or found
-    return first
+    return _clause_ask(text) or _FIRST_ASK.search(text)
 
 
 def answer_type_of(text: str) -> AnswerType:
