@@ -158,6 +158,8 @@ def _print_report(report: IndexReport) -> None:
 
 def _print_answer(answer: Answer) -> None:
     click.echo(answer.text)
+    if answer.reason:
+        click.echo(f"(why: {answer.reason})")
     if answer.searched:
         click.echo(f"(searched {answer.searched})")
     if answer.citations:

@@ -100,3 +100,14 @@ def test_a_part_the_archive_does_not_answer_is_named(make_assistant: AssistantFa
     assert not answer.abstained and "37 smugglers" in answer.text
     assert answer.unanswered == ("when will the trial start?",)
     assert "The archive does not say: when will the trial start?" in answer.text
+
+
+def test_the_chat_says_why_it_declined() -> None:
+    from assistant.documents import NO_ANSWER, Answer
+    from assistant.web import format_answer
+
+    declined = Answer(question="Who is Zorblatt?", text=NO_ANSWER, abstained=True,
+                      reason="the archive never mentions “Zorblatt*”")
+    shown = format_answer(declined)
+    assert shown.startswith(NO_ANSWER.replace(".", "\\."))
+    assert "*Why: the archive never mentions “Zorblatt\\*”.*" in shown  # escaped, then italic

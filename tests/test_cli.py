@@ -176,3 +176,11 @@ def test_sanya_end_to_end_with_the_real_model(tmp_path: Path) -> None:
                           "--json", "--index", str(index)], cwd=ROOT, capture_output=True,
                          text=True, timeout=600)
     assert json.loads(off.stdout)["abstained"] is True
+
+
+def test_ask_says_why_it_declined(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("index", str(ROOT / "corpus"))
+    out = cli("ask", "How much did Zorblatt Industries pay the prosecutors in Sanya?")
+    assert out.exit_code == 0
+    assert "no release that answers" in out.output
+    assert "(why: the archive never mentions “Zorblatt”)" in out.output

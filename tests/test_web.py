@@ -223,7 +223,9 @@ def test_reply_never_links_a_javascript_url_from_an_export(bot: Assistant) -> No
 @needs_readers
 def test_reply_abstains_plainly_on_an_off_topic_question(bot: Assistant) -> None:
     message = reply(bot, "Who won the chess tournament in Oslo?")[0]
-    assert _render(message) == f"<p>{NO_ANSWER}</p>\n"
+    # The plain answer, then why, in words: nothing else (no sources, no error).
+    assert _render(message) == (f"<p>{NO_ANSWER}</p>\n"
+                                "<p><em>Why: the archive never mentions “Oslo”.</em></p>\n")
 
 
 @needs_readers

@@ -263,7 +263,10 @@ def format_answer(answer: Answer, *, turn: int = 0,
     surrounding sentences and whole text."""
     searched = f"\n\n*Searched {escape_text(answer.searched)}.*" if answer.searched else ""
     if answer.abstained or not answer.citations:
-        return escape_text(answer.text) + searched
+        # Why it declined, in the assistant's words: a name the archive never mentions, or
+        # releases that do not match well enough.
+        why = f"\n\n*Why: {escape_text(answer.reason)}.*" if answer.reason else ""
+        return escape_text(answer.text) + why + searched
     text = _format_answer_text(answer, turn) + searched
     if not sources:
         return text
