@@ -117,12 +117,15 @@ class Span:
 
 
 def find_span(answer_type: str, sentence: str, question: str, *,
-              common: Callable[[str], bool] | None = None) -> Span | None:
+              common: Callable[[str], bool] | None = None, part: str | None = None
+              ) -> Span | None:
     """The span of ``sentence`` that answers a question part wanting ``answer_type``, or None
     when the sentence holds nothing of that kind beyond what ``question`` says. Among several,
     the one nearest the words the sentence shares with the question. ``common`` tells a name
     that is everywhere in the archive (its office's head): one is marked only when no other
-    name is there.
+    name is there. ``part``: the part of a question in several parts being answered; its own
+    words say what kind of number it wants ("how long" in one part, "what percentage" in the
+    other), while the whole ``question`` says what is already known.
 
     >>> find_span("number", "Police opened 37 criminal cases were opened in May.",
     ...           "How many cases were opened?").text
@@ -138,11 +141,12 @@ def find_span(answer_type: str, sentence: str, question: str, *,
     found = [s for s in _candidates(answer_type, sentence) if not _said(s.text, asked)]
     if answer_type == "number":
         # What kind of number: a share for "what percentage", a length of time for "how long".
+        asking = part or question
         for unit, pattern in _NUMBER_KINDS:
-            if pattern.search(question):
+            if pattern.search(asking):
                 found = [s for s in found if unit.search(s.text)]
                 break
-        if _HOW_MANY.search(question):  # a count, not a sum of money
+        if _HOW_MANY.search(asking):  # a count, not a sum of money
             found = [s for s in found if not _AMOUNT.match(s.text)] or found
         # "60 employees" for "How many employees ...": the counted thing the question names.
         counted = [s for s in found if any(w.lower().strip(".,") in asked
@@ -221,11 +225,11 @@ def _names(answer_type: str, sentence: str) -> Iterator[Span]:
     for m in _NAME_RUN.finditer(sentence):
         start, text = m.start(), m.group(0).rstrip(".,;:")
         if start == 0:
-            first, _, rest = text.partition(" ")
-            if first.lower().strip(".,") in _OPENERS or not rest:
-                if not rest:
-                    continue
-                start, text = start + len(first) + 1, rest.lstrip()
+            opener = re.match(r"(\S+)(\s+)", text)
+            if opener is None:
+                continue  # one word that starts the sentence: grammar, not a name
+            if opener.group(1).lower().strip(".,") in _OPENERS:
+                start, text = start + opener.end(), text[opener.end():]
         words = text.split()
         if all(w.lower().strip(".,") in _MONTHS for w in words):
             continue

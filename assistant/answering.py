@@ -212,7 +212,7 @@ def answer(
         return bool(found) and all(store.chunk_frequency(t) > total / 50 for t in found)
 
     lead = candidates[first].doc.id
-    chosen: list[tuple[float, int, int | None]] = []  # (score, candidate, part it answers)
+    chosen: list[tuple[float, int, list[int]]] = []  # (score, candidate, parts it answers)
     unanswered: list[Part] = []
     if len(parts) > 1:
         part_vectors = (embedder.embed([p.text for p in parts]) if dense_trusted else None)
@@ -230,7 +230,8 @@ def answer(
                 # A part must be answered by what it asks for: here a name of a person, not
                 # any capitalised word ("Freeborn County" is no officer).
                 return v >= bar * best and (not spanned or find_span(
-                    part.answer_type, candidates[i].text, question, common=common) is not None)
+                    part.answer_type, candidates[i].text, question, part=part.text,
+                    common=common) is not None)
 
             found = next(((v, i) for v, i in ranked
                           if candidates[i].doc.id == lead and fits(v, i)), None) or next(
@@ -238,8 +239,12 @@ def answer(
             if found is None:
                 unanswered.append(part)
                 continue
-            if all(i != found[1] for _, i, _ in chosen):
-                chosen.append((found[0], found[1], number))
+            # One sentence may answer both parts ("signed in May, merging four agencies").
+            same = next((which for _, i, which in chosen if i == found[1]), None)
+            if same is not None:
+                same.append(number)
+            else:
+                chosen.append((found[0], found[1], [number]))
     for value, i in scored:
         if len(chosen) >= settings.max_quotes:
             break
@@ -254,15 +259,15 @@ def answer(
         # repeating each other) adds nothing.
         if any(float(vectors[i] @ vectors[j]) > 0.9 for _, j, _ in chosen):
             continue
-        chosen.append((value, i, None))
+        chosen.append((value, i, []))
     if len(parts) == 1:
         # A question in one part is answered by the best sentence that holds the kind of
         # answer it asks for; the others support it, and a name marked in them would read
         # as the answer.
         kind = parts[0].answer_type
-        for place, (value, i, _) in enumerate(chosen):
+        for _, i, which in chosen:
             if kind not in SPAN_TYPES or has_answer(kind, candidates[i].text, question):
-                chosen[place] = (value, i, 0)
+                which.append(0)
                 break
 
     citations: list[Citation] = []
@@ -279,18 +284,21 @@ def answer(
             quote=quote, start=cand.start, end=cand.end, score=value,
             page=cand.doc.page_at(cand.start)))
         texts.append(f"{' '.join(quote.split())} [{n}]")
-        if which is not None:
-            kind = parts[which].answer_type
-            if (found_span := find_span(kind, quote, question, common=common)) is not None:
+        for number in which:
+            kind = parts[number].answer_type
+            found_span = find_span(kind, quote, question, common=common,
+                                   part=parts[number].text if len(parts) > 1 else None)
+            if found_span is not None:
                 spans.append(AnswerSpan(n=n, start=cand.start + found_span.start,
                                         end=cand.start + found_span.end, text=found_span.text,
-                                        part=which, answer_type=kind))
+                                        part=number, answer_type=kind))
     if not citations:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
     text = " ".join(texts)
     if unanswered:
-        text += " " + " ".join(f"The archive does not say: {p.text.rstrip('?')}?"
-                               for p in unanswered)
+        # On a line of its own: the quotes' line ends with their last [n] marker.
+        text += "\n" + " ".join(f"The archive does not say: {p.text.rstrip('?')}?"
+                                for p in unanswered)
     return Answer(question=question, text=text, abstained=False, citations=tuple(citations),
                   answer_spans=tuple(spans), unanswered=tuple(p.text for p in unanswered),
                   confidence=verdict.confidence, evidence=evidence)

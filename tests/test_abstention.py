@@ -111,3 +111,50 @@ def test_the_chat_says_why_it_declined() -> None:
     shown = format_answer(declined)
     assert shown.startswith(NO_ANSWER.replace(".", "\\."))
     assert "*Why: the archive never mentions “Zorblatt\\*”.*" in shown  # escaped, then italic
+
+
+def test_span_offsets_hold_after_an_opener_with_spaces() -> None:
+    from assistant.answer_spans import find_span
+
+    for sentence in ("Today  John Smith met the press.", "Today\nJohn Smith met the press."):
+        span = find_span("person", sentence, "Who met the press?")
+        assert span is not None and sentence[span.start:span.end] == span.text == "John Smith"
+
+
+def test_each_part_is_marked_by_what_it_asks_for() -> None:
+    from assistant.answer_spans import find_span
+
+    question = "How long was he jailed, and what percentage of the vote did he get?"
+    sentence = "He was jailed for 5 years after winning 60% of the vote."
+    first = find_span("number", sentence, question, part="How long was he jailed")
+    second = find_span("number", sentence, question, part="what percentage of the vote did he get?")
+    assert (first and first.text, second and second.text) == ("5 years", "60%")
+
+
+def test_one_sentence_answering_both_parts_marks_both(make_assistant: AssistantFactory) -> None:
+    bot = make_assistant({"law.txt": "Agencies merged\n\n10 May 2021\n\nThe reform law was signed "
+                                     "on 4 May 2021 and merges four agencies into one ministry.\n"})
+    answer = bot.ask("When was the reform law signed, and how many agencies does it merge?")
+    assert not answer.abstained and not answer.unanswered
+    assert [(s.part, s.text) for s in answer.answer_spans] == [(0, "4 May 2021"),
+                                                               (1, "four agencies")]
+
+
+def test_marks_survive_an_unanswered_part_and_a_quote_that_looks_like_a_list() -> None:
+    from assistant.documents import Answer, AnswerSpan, Citation
+    from assistant.web import format_answer
+
+    def shown(quote: str, at: int, text: str, extra: str = "") -> str:
+        cited = Citation(n=1, doc_id="d", title="T", date=None, url=None, quote=quote, start=0,
+                         end=len(quote), score=1.0)
+        span = AnswerSpan(n=1, start=at, end=at + len(text), text=text)
+        return format_answer(Answer(question="q", text=f"{quote} [1]{extra}", abstained=False,
+                                    citations=(cited,), answer_spans=(span,)), sources=False)
+
+    bold = '<strong class="answer-span">\\$1\\.2 million</strong>'
+    with_note = shown("The firm will pay $1.2 million.", 18, "$1.2 million",
+                      "\nThe archive does not say: when was it signed?")
+    assert bold in with_note and "[**\\[1\\]**](#src-0-1)" in with_note
+    listed = shown("- The firm will pay $1.2 million.", 20, "$1.2 million")
+    assert listed.startswith("\\- The firm") and bold in listed  # the release's dash, escaped
+    assert shown("a!a", 2, "a").startswith('a\\!<strong class="answer-span">a</strong>')

@@ -122,7 +122,9 @@ def _quote_spans(citation: Citation, spans: Sequence[AnswerSpan]) -> list[tuple[
         text = _flat(citation.quote[span.start - citation.start:span.end - citation.start])
         before = citation.quote[:span.start - citation.start]
         near = len(_flat(before)) + (1 if before[-1:].isspace() and before.strip() else 0)
-        at = shown.find(text, max(0, near - 2))
+        # Where it is in the flattened quote: exactly there, or one further when the span
+        # starts with white space; never an earlier copy of the same words.
+        at = next((p for p in (near, near + 1) if shown.startswith(text, p)), -1)
         if text and at >= 0 and (not found or at >= found[-1][1]):
             found.append((at, at + len(text)))
     return found
@@ -230,7 +232,8 @@ def _format_answer_text(answer: Answer, turn: int) -> str:
     by_n = {c.n: c for c in answer.citations}
     lines = []
     for line, spans in zip(answer.text.split("\n"), _markers(answer), strict=True):
-        row = line.startswith("- ")
+        # Only a list answer has rows; a quote may itself begin with "- ".
+        row = answer.count is not None and line.startswith("- ")
         pieces: list[str] = []
         position = 2 if row else 0
         for start, end, n in spans:
