@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass
 
-from .dates import date_candidates
+from .dates import date_candidates, month_number
 
 __all__ = ["SPAN_TYPES", "Span", "find_span", "has_answer"]
 
@@ -84,10 +84,13 @@ _ORG_CUE = re.compile(
     r"|Avenue|Boulevard|Square|Park|Airport|Station|Bridge|Church|Cathedral|Palace|Stadium)\b\.?")
 _PLACE_CUE = re.compile(r"(?:\b(?:in|at|to|from|near|outside|inside|into|across|of)\s++)$",
                         re.IGNORECASE)
-_MONTHS = frozenset((
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
-    "saturday", "sunday"))
+_WEEKDAYS = frozenset(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                       "sunday"))
+
+
+def _is_month(word: str) -> bool:
+    """A month name in the one month table (English, Russian, Kazakh), or a weekday."""
+    return month_number(word) is not None or word in _WEEKDAYS
 _SHORT_WINDOW = 24
 _PLACE_NAME = re.compile(r"\b(?:County|District|Province|Region|Oblast|City|Island|Republic"
                          r"|Territory|Township|Kingdom|Federation)\b")
@@ -104,7 +107,8 @@ _NUMBER_KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
                 _FLAGS)),
 )
 _TOKEN = re.compile(r"[\w'’-]+")
-_CAPITALISED = re.compile(r"\b[A-ZА-ЯЁ][\w'’-]+")
+CAPITALISED = re.compile(r"\b[A-ZА-ЯЁ][\w'’-]+")
+"""A capitalised word: after a sentence's first, most likely part of a name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +182,7 @@ def has_answer(answer_type: str, sentence: str, question: str) -> bool:
     as well as by a full name, though only a name is marked."""
     if answer_type in {"person", "organisation", "place"}:
         asked = _words(question)
-        return any(m.group(0).lower() not in asked for m in _CAPITALISED.finditer(sentence, 1))
+        return any(m.group(0).lower() not in asked for m in CAPITALISED.finditer(sentence, 1))
     return find_span(answer_type, sentence, question) is not None
 
 
@@ -191,7 +195,7 @@ def _candidates(answer_type: str, sentence: str) -> Iterator[Span]:
     elif answer_type == "number":
         yield from _matches(_AMOUNT, sentence)
         yield from (s for s in _matches(_NUMBER, sentence) if not _is_year_or_date(s, sentence)
-                    and not any(w.lower().strip(".,") in _MONTHS for w in s.text.split()[1:]))
+                    and not any(_is_month(w.lower().strip(".,")) for w in s.text.split()[1:]))
     elif answer_type == "date":
         for c in date_candidates(sentence):
             yield Span(c.start, c.end, c.text)
@@ -231,7 +235,7 @@ def _names(answer_type: str, sentence: str) -> Iterator[Span]:
             if opener.group(1).lower().strip(".,") in _OPENERS:
                 start, text = start + opener.end(), text[opener.end():]
         words = text.split()
-        if all(w.lower().strip(".,") in _MONTHS for w in words):
+        if all(_is_month(w.lower().strip(".,")) for w in words):
             continue
         organisation = bool(_ORG_CUE.search(text))
         place = bool(_PLACE_CUE.search(sentence[max(0, start - 10):start]))
@@ -274,7 +278,7 @@ def _said(span: str, asked: Set[str]) -> bool:
     are in the question."""
     words = [w.lower().strip(".,;:") for w in span.split()]
     figures = [w for w in words if any(ch.isdigit() for ch in w)]
-    months = [w for w in words if w in _MONTHS]
+    months = [w for w in words if _is_month(w)]
     years = [w for w in figures if re.fullmatch(r"(?:1[89]|20)\d\d", w)]
     if months and years and all(w in asked for w in months + years):
         return True  # "November 29, 2020" when the question says "November 2020"

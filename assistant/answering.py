@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .abstention import Verdict, decide, load_judge
-from .answer_spans import SPAN_TYPES, find_span, has_answer
+from .answer_spans import CAPITALISED, SPAN_TYPES, find_span, has_answer
 from .chunking import split_sentences
 from .config import Settings
 from .dates import is_dateline
@@ -364,7 +364,6 @@ def _share(wanted: AbstractSet[str], found: AbstractSet[str]) -> float:
     return len(wanted & found) / len(wanted) if wanted else 0.0
 
 
-_NAME = re.compile(r"\b[A-ZА-ЯЁ][\w'’-]+")
 
 
 def question_names(question: str, store: Store) -> set[str]:
@@ -375,7 +374,7 @@ def question_names(question: str, store: Store) -> set[str]:
     in passages, not releases: a lookup in the keyword index, at any size."""
     total = max(1, store.counts()[1])
     names = set()
-    for match in _NAME.finditer(question, 1):
+    for match in CAPITALISED.finditer(question, 1):
         for stem in stems(match.group(0), drop_stopwords=True):
             if len(stem) > 3 and stem not in month_stems() and store.chunk_frequency(stem) < total / 20:
                 names.add(stem)

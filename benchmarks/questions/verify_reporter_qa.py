@@ -55,7 +55,6 @@ Checks (each failure makes the script exit non-zero):
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import sys
@@ -64,21 +63,28 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve()
 PROJECT_ROOT = HERE.parents[2]
-DATA = PROJECT_ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(HERE.parent))
+# The archives, their loading and the own-words helpers are the press set checker's.
+from verify_questions import (  # noqa: E402
+    ARCHIVE_FILES,
+    NGRAM,
+    load_archives,
+    ngrams,
+    norm_quotes,
+    parse_date,
+    release_fulltext,
+    words,
+)
+
+from assistant.planning import ANSWER_TYPES as PLANNED_TYPES  # noqa: E402
+
 QFILE = HERE.with_name("reporter_qa.jsonl")
 PRESS_QA = HERE.with_name("press_qa.jsonl")
 
-ARCHIVE_FILES = {
-    "mn_ag": ["mn_ag_press_releases/press_releases.jsonl"],
-    "kremlin": ["kremlin_ukraine_press_releases_en/putin.jsonl",
-                "kremlin_ukraine_press_releases_en/zelenskyy.jsonl"],
-    "srilanka": ["srilanka_pmd_press_releases/press_releases.jsonl"],
-    "fomc": ["fomc_statements/fomc_statements.jsonl"],
-}
 KIND_CODES = {"howmany": "hm", "twopart": "tp", "long": "lg", "when": "wh",
               "unanswerable": "un", "ru_en": "ru", "which": "wc", "followup": "fu"}
 KINDS = list(KIND_CODES)
-ANSWER_TYPES = {"number", "amount", "date", "person", "organisation", "place", "yes_no", "free"}
+ANSWER_TYPES = set(PLANNED_TYPES)  # what the planner can say a question wants
 REQUIRED = ["id", "archive", "kind", "question", "gold_doc_ids", "answer_keywords", "answer_type",
             "follows", "period", "split"]
 MIN_COUNTS = {"howmany": 25, "twopart": 25, "long": 20, "when": 20, "unanswerable": 25,
@@ -88,7 +94,6 @@ MIN_FOLLOWUPS_OF_KIND = {"howmany": 2, "twopart": 2, "long": 2, "when": 2, "ru_e
 MIN_TOTAL = 170
 LONG_WORDS = (25, 45)
 MAX_SPLIT_GAP = 2
-NGRAM = 5
 MAX_KEYWORD_CHARS = 40
 REUSE_JACCARD = 0.6
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -132,47 +137,8 @@ ALLOWED_NAME_RUNS: list[str] = [
 ]
 
 
-def norm_quotes(s: str) -> str:
-    return (s.replace("\u2019", "'").replace("\u2018", "'")
-             .replace("\u201c", '"').replace("\u201d", '"'))
-
-
-WORD = re.compile(r"\w+(?:'\w+)*", re.UNICODE)
 CYR = re.compile(r"[\u0400-\u04FF]")
 LATIN = re.compile(r"[A-Za-z]")
-
-
-def words(s: str) -> list[str]:
-    return WORD.findall(norm_quotes(s).lower())
-
-
-def ngrams(ws: list[str], n: int = NGRAM) -> set[tuple[str, ...]]:
-    return {tuple(ws[i:i + n]) for i in range(len(ws) - n + 1)}
-
-
-def release_fulltext(r: dict) -> str:
-    return " ".join(str(r.get(k) or "") for k in ("title", "subtitle", "summary", "text"))
-
-
-def load_archives() -> dict[str, dict[str, dict]]:
-    out: dict[str, dict[str, dict]] = {}
-    for name, files in ARCHIVE_FILES.items():
-        docs: dict[str, dict] = {}
-        for rel in files:
-            path = DATA / rel
-            if not path.exists():
-                sys.exit(f"archive file missing: {path}")
-            with path.open(encoding="utf-8") as fh:
-                for line in fh:
-                    if line.strip():
-                        r = json.loads(line)
-                        docs[r["id"]] = r
-        out[name] = docs
-    return out
-
-
-def parse_date(s: str) -> dt.date:
-    return dt.date.fromisoformat(s[:10])
 
 
 def load_jsonl(path: Path) -> list[dict]:
