@@ -81,6 +81,21 @@ class Settings:
     rerank_weight: float = 1.0
     """The reranker's weight when its order is fused with the first stage's (weight 1)."""
 
+    llm_url: str | None = None
+    """Base URL of an OpenAI-compatible chat API (``http://127.0.0.1:11434/v1`` for Ollama);
+    set, answers are written by that model and every sentence is checked against the passage
+    it cites (generation.py, checking.py). None: extractive answers only."""
+
+    llm_model: str | None = None
+    """The model name the server is asked for; None asks for the server's first model."""
+
+    llm_key: str | None = field(default=None, repr=False)
+    """The API key, sent to ``llm_url`` and nowhere else; never printed or logged (kept out
+    of ``repr``)."""
+
+    llm_timeout: float = 60.0
+    """Seconds the whole generated answer may take before the extractive one is shown."""
+
     field_map: dict[str, str] = field(default_factory=dict)
     """For JSONL/CSV exports: our field name -> the export's field name."""
 
@@ -99,6 +114,11 @@ class Settings:
             env["backend"] = value
         if value := os.environ.get("PRESS_ASSISTANT_RERANKER"):
             env["reranker"] = value
+        for name, variable in (("llm_url", "PRESS_ASSISTANT_LLM_URL"),
+                               ("llm_model", "PRESS_ASSISTANT_LLM_MODEL"),
+                               ("llm_key", "PRESS_ASSISTANT_LLM_KEY")):
+            if value := os.environ.get(variable):
+                env[name] = value
         env.update({k: v for k, v in overrides.items() if v is not None})
         if "index_dir" in env:
             env["index_dir"] = Path(env["index_dir"])

@@ -272,6 +272,41 @@ class AnswerSpan:
 
 
 @dataclass(frozen=True, slots=True)
+class Passage:
+    """A numbered passage put before a language model, which may cite it as ``[n]``:
+    ``text == document.text[start:end]``. ``sentences`` are the document's sentence spans
+    (absolute offsets into the document text) that lie inside the passage; a checked
+    generated sentence is quoted by the one of them that best supports it."""
+
+    n: int
+    doc_id: str
+    title: str
+    date: dt.date | None
+    url: str | None
+    text: str
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...] = ()
+    page: int | None = None
+    score: float = 0.0
+
+    def sentence_text(self, span: tuple[int, int]) -> str:
+        """The words of one of ``sentences`` (absolute offsets), read from ``text``."""
+        return self.text[span[0] - self.start:span[1] - self.start]
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedSentence:
+    """A generated sentence the check removed before anyone saw it, and why."""
+
+    sentence: str
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"sentence": self.sentence, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """An extractive answer: sentences from the archive, each followed by its ``[n]``."""
 
@@ -293,6 +328,14 @@ class Answer:
     """The judge's confidence that the archive answers the question (None for lists)."""
     reason: str | None = None
     """Why the assistant declined, in words, when it did."""
+    generator: str | None = None
+    """The language model that wrote the answer (every sentence checked), or None for the
+    extractive answer."""
+    fallback: str | None = None
+    """Why the extractive answer is shown although a language model was configured (the
+    server failed, timed out, or none of its sentences passed the check); None otherwise."""
+    dropped: tuple[DroppedSentence, ...] = ()
+    """Generated sentences the check removed, each with its reason."""
     evidence: Evidence | None = field(default=None, compare=False, repr=False)
     """What the judge decided on (not part of the JSON; for fitting and inspection)."""
 
@@ -305,6 +348,8 @@ class Answer:
             "unanswered_parts": list(self.unanswered),
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "reason": self.reason,
+            "generator": self.generator, "fallback": self.fallback,
+            "dropped": [d.to_json() for d in self.dropped],
         }
 
 

@@ -82,6 +82,12 @@ class QueryError(AssistantError):
     """The question or its filters cannot be answered as given."""
 
 
+class GenerationFailed(AssistantError):
+    """The configured language model server could not give a usable answer: refused
+    connection, HTTP error, timeout, or a reply that is not a chat completion. The message
+    says which, without the API key."""
+
+
 class UploadRefused(AssistantError):
     """A file added from the web (page or API) is refused before anything is saved."""
 
