@@ -14,24 +14,26 @@ This module imports FastAPI and pydantic at once: it is loaded only to serve.
 """
 
 import datetime as dt
+import itertools
+import json
 import logging
 import secrets
 import tempfile
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 
 from . import __version__
 from .config import MAX_QUESTION_CHARS
-from .documents import Turn
+from .documents import Answer, Turn
 from .errors import (
     AssistantError,
     IndexFolderError,
@@ -88,6 +90,9 @@ class TurnIn(_Strict):
     question: str = Field(max_length=MAX_QUESTION)
     cited: list[str] = Field(default_factory=list, max_length=50,
                              description="Ids of the releases the answer cited, first first.")
+    answer: str = Field("", max_length=20_000,
+                        description="The answer's text (a language model writing the next "
+                                    "answer reads the conversation).")
 
 
 class AskIn(_Strict):
@@ -128,6 +133,11 @@ class AnswerSpanOut(BaseModel):
     answer_type: str = Field(description="number, amount, date, person, organisation or place.")
 
 
+class DroppedOut(BaseModel):
+    sentence: str
+    reason: str
+
+
 class AnswerOut(BaseModel):
     question: str
     answer: str = Field(description="Quoted sentences, each followed by its [n] marker.")
@@ -142,6 +152,14 @@ class AnswerOut(BaseModel):
     confidence: float | None = Field(
         description="The judge's confidence that the archive answers the question.")
     reason: str | None = Field(description="Why the assistant declined, when it did.")
+    generator: str | None = Field(
+        description="The language model that wrote the answer (each sentence checked against "
+                    "the passage it cites), or null for the extractive answer.")
+    fallback: str | None = Field(
+        description="Why the extractive answer is shown although a language model is "
+                    "configured (it failed, timed out, or no sentence passed the check).")
+    dropped: list[DroppedOut] = Field(
+        description="Generated sentences the check removed, each with its reason.")
 
 
 class HitOut(BaseModel):
@@ -244,6 +262,24 @@ def _copy_counted(source: IO[bytes], target: IO[bytes], name: str, *, file_limit
     return copied
 
 
+def _turns(body: AskIn) -> list[Turn]:
+    return [Turn(question=t.question, cited=tuple(t.cited), answer=t.answer)
+            for t in body.history]
+
+
+def _sse(events: Iterator[str | Answer]) -> Iterator[str]:
+    """Server-sent events of :meth:`Assistant.ask_stream`; JSON data is one line (json.dumps
+    escapes newlines), so no event can break the framing."""
+    try:
+        for event in events:
+            if isinstance(event, str):
+                yield f"event: delta\ndata: {json.dumps({'text': event}, ensure_ascii=False)}\n\n"
+            else:
+                yield f"event: answer\ndata: {json.dumps(event.to_json(), ensure_ascii=False)}\n\n"
+    except AssistantError as exc:  # after the response started: said in the stream
+        yield f"event: error\ndata: {json.dumps({'error': str(exc)}, ensure_ascii=False)}\n\n"
+
+
 def _size(n: int) -> str:
     return f"{n / 1e6:.0f} MB" if n >= 1_000_000 else f"{n:,} bytes"
 
@@ -294,11 +330,31 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
     @router.post("/ask", response_model=AnswerOut)
     def ask(body: AskIn) -> dict[str, object]:
         """An extractive answer with numbered, verbatim citations, or an abstention."""
-        history = [Turn(question=t.question, cited=tuple(t.cited)) for t in body.history]
         f = body.filters
         answer = assistant.ask(body.question, k=body.k, since=f.since, until=f.until,
-                               collections=f.collections, languages=f.languages, history=history)
+                               collections=f.collections, languages=f.languages,
+                               history=_turns(body))
         return answer.to_json()
+
+    @router.post("/ask/stream", response_class=StreamingResponse, responses={200: {
+        "content": {"text/event-stream": {}},
+        "description": "Server-sent events: `delta` ({\"text\"}: the language model's "
+                       "unchecked draft as it is written), then one `answer` (the checked "
+                       "answer, as /api/ask returns it) or one `error` ({\"error\"})."}})
+    def ask_stream(body: AskIn) -> StreamingResponse:
+        """/api/ask as it happens, as server-sent events; without a language model
+        configured, the one `answer` event."""
+        f = body.filters
+        events = assistant.ask_stream(body.question, k=body.k, since=f.since, until=f.until,
+                                      collections=f.collections, languages=f.languages,
+                                      history=_turns(body))
+        # The first event is taken here, before the response starts: a bad question or a
+        # missing index is still an HTTP error with its status, not a broken stream.
+        first = next(events)
+        return StreamingResponse(_sse(itertools.chain([first], events)),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store",
+                                          "X-Accel-Buffering": "no"})
 
     @router.post("/search", response_model=SearchOut)
     def search(body: SearchIn) -> dict[str, object]:

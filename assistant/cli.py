@@ -26,10 +26,11 @@ def _settings(index: str | None, model: str | None = None, **extra: Any) -> Sett
     return Settings.from_env(index_dir=index, model=model, **extra)
 
 
-def _open(index: str | None, model: str | None = None, reranker: str | None = None) -> Any:
+def _open(index: str | None, model: str | None = None, reranker: str | None = None,
+          **llm: str | None) -> Any:
     from .service import Assistant
 
-    return Assistant.open(settings=_settings(index, model, reranker=reranker))
+    return Assistant.open(settings=_settings(index, model, reranker=reranker, **llm))
 
 
 @contextmanager
@@ -88,6 +89,16 @@ reranker_option = click.option(
     help="Re-score the top passages with a second model: a local bi- or cross-encoder "
          "folder, or all-mpnet-base-v2 from its PyPI parts [default: $PRESS_ASSISTANT_RERANKER "
          "or none].")
+llm_options = [
+    click.option("--llm", "llm_url", default=None, metavar="URL",
+                 help="Base URL of an OpenAI-compatible API (Ollama: http://127.0.0.1:11434/v1): "
+                      "a language model writes the answer, every sentence checked against the "
+                      "passage it cites [default: $PRESS_ASSISTANT_LLM_URL or none: extractive "
+                      "answers]. The key is read from $PRESS_ASSISTANT_LLM_KEY."),
+    click.option("--llm-model", "llm_model", default=None, metavar="NAME",
+                 help="The model to ask for [default: $PRESS_ASSISTANT_LLM_MODEL or the "
+                      "server's first model]."),
+]
 filter_options = [
     click.option("--since", callback=_date, metavar="YYYY-MM-DD",
                  help="Only releases published on or after this date."),
@@ -160,6 +171,12 @@ def _print_answer(answer: Answer) -> None:
     click.echo(answer.text)
     if answer.reason:
         click.echo(f"(why: {answer.reason})")
+    if answer.generator:
+        dropped = (f"; {len(answer.dropped)} sentence(s) dropped by the check"
+                   if answer.dropped else "")
+        click.echo(f"(written by {answer.generator}, every sentence checked{dropped})")
+    elif answer.fallback:
+        click.echo(f"(extractive answer: {answer.fallback})")
     if answer.searched:
         click.echo(f"(searched {answer.searched})")
     if answer.citations:
@@ -181,14 +198,16 @@ def _print_answer(answer: Answer) -> None:
 @click.option("--history", "history_file", metavar="FILE", default=None,
               help="A conversation file: earlier turns are read from it (follow-ups lean on "
                    "them) and this answer is appended to it (JSONL, one answer a line).")
+@_with(llm_options)
 @_with(filter_options)
 def ask(question: str, index: str | None, model: str | None, reranker: str | None, as_json: bool,
-        k: int | None, history_file: str | None, since: dt.date | None,
-        until: dt.date | None, collections: tuple[str, ...], languages: tuple[str, ...]) -> None:
+        k: int | None, history_file: str | None, llm_url: str | None, llm_model: str | None,
+        since: dt.date | None, until: dt.date | None, collections: tuple[str, ...],
+        languages: tuple[str, ...]) -> None:
     """Answer QUESTION from the archive, with numbered verbatim sources."""
     with _errors():
         history = _read_history(Path(history_file)) if history_file else []
-        answer = _open(index, model, reranker).ask(
+        answer = _open(index, model, reranker, llm_url=llm_url, llm_model=llm_model).ask(
             question, k=k, since=since, until=until, collections=collections,
             languages=languages, history=history)
         if history_file:
@@ -213,7 +232,8 @@ def _read_history(path: Path) -> list[Any]:
         try:
             record = json.loads(line)
             turns.append(Turn(question=str(record["question"]), cited=tuple(
-                dict.fromkeys(str(c["doc_id"]) for c in record.get("citations") or ()))))
+                dict.fromkeys(str(c["doc_id"]) for c in record.get("citations") or ())),
+                answer=str(record.get("answer") or "")))
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}:{number} is not an answer written by `ask --history` "
                               f"({exc}): start a new conversation file") from exc
@@ -224,15 +244,17 @@ def _read_history(path: Path) -> list[Any]:
 @index_option
 @model_option
 @reranker_option
+@_with(llm_options)
 @_with(filter_options)
-def chat(index: str | None, model: str | None, reranker: str | None, since: dt.date | None,
-         until: dt.date | None, collections: tuple[str, ...], languages: tuple[str, ...]) -> None:
+def chat(index: str | None, model: str | None, reranker: str | None, llm_url: str | None,
+         llm_model: str | None, since: dt.date | None, until: dt.date | None,
+         collections: tuple[str, ...], languages: tuple[str, ...]) -> None:
     """Ask questions one after another; follow-ups lean on the conversation. An empty line
     or Ctrl-D ends it."""
     from .documents import Turn
 
     with _errors():
-        bot = _open(index, model, reranker)
+        bot = _open(index, model, reranker, llm_url=llm_url, llm_model=llm_model)
         history: list[Turn] = []
         while True:
             try:
@@ -320,10 +342,12 @@ def info(index: str | None, as_json: bool) -> None:
               help="Also ask each BEIR question: does the first quoted sentence hold a gold span?")
 @click.option("--json", "json_out", metavar="FILE", help="Write the full report as JSON.")
 @click.option("--markdown", "md_out", metavar="FILE", help="Write the tables as Markdown.")
+@_with(llm_options)
 def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str, ...],
              index: str | None, model: str | None, reranker: str | None, work: str,
              baseline: bool, answers: bool,
-             json_out: str | None, md_out: str | None) -> None:
+             json_out: str | None, md_out: str | None, llm_url: str | None,
+             llm_model: str | None) -> None:
     """Measure retrieval (Recall@k, MRR@10, nDCG@10) and answers (answer-hit, citation
     precision, abstention) on evaluation sets."""
 
@@ -335,7 +359,8 @@ def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str,
         with _progress_bars() as progress:
             report = run_eval(beir=[Path(b) for b in beir], qa=[Path(q) for q in qa],
                               distractors=[Path(d) for d in distractors],
-                              settings=_settings(index, model, reranker=reranker),
+                              settings=_settings(index, model, reranker=reranker,
+                                                 llm_url=llm_url, llm_model=llm_model),
                               work_dir=Path(work),
                               baseline=baseline, answers=answers, progress=progress)
         table = to_markdown(report)
@@ -391,14 +416,16 @@ def check(index: str | None) -> None:
 @click.option("--uploads-max-files", "quota_files", default=QUOTA_FILES, show_default=True,
               metavar="N", type=click.IntRange(min=1),
               help="Files the uploads/ folder may hold; an upload past it is refused.")
+@_with(llm_options)
 def serve(index: str | None, model: str | None, reranker: str | None, host: str, port: int,
           corpus: str, no_uploads: bool, allowed_hosts: tuple[str, ...], quota_mb: int,
-          quota_files: int) -> None:
+          quota_files: int, llm_url: str | None, llm_model: str | None) -> None:
     """Serve the web chat (at /) and the JSON API (at /api)."""
     with _errors():
         from .web import serve as run
 
-        run(settings=_settings(index, model, reranker=reranker), host=host, port=port,
+        run(settings=_settings(index, model, reranker=reranker, llm_url=llm_url,
+                               llm_model=llm_model), host=host, port=port,
             corpus=None if no_uploads else Path(corpus), extra_hosts=allowed_hosts,
             quota_bytes=quota_mb * 2**20, quota_files=quota_files)
 

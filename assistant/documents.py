@@ -360,11 +360,14 @@ class Turn:
     question: str
     cited: tuple[str, ...] = ()
     """Ids of the releases the answer cited, first cited first."""
+    answer: str = ""
+    """What was answered (a language model writing the next answer reads the conversation)."""
 
     @classmethod
     def of(cls, answer: Answer) -> Turn:
         return cls(question=answer.question,
-                   cited=tuple(dict.fromkeys(c.doc_id for c in answer.citations)))
+                   cited=tuple(dict.fromkeys(c.doc_id for c in answer.citations)),
+                   answer=answer.text)
 
 
 @dataclass(frozen=True, slots=True)

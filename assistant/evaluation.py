@@ -65,6 +65,14 @@ class QAScores:
     answered_as_release_list: float | None = None
     """Of answerable questions that ask a fact (no ``list`` kind), the share answered with a
     list or count of releases instead: what "how many" about a number must never get."""
+    written: float | None = None
+    """With a language model (``--llm``): the share of questions it was asked about whose
+    shown answer it wrote (at least one sentence passed the check)."""
+    fallback_rate: float | None = None
+    """With a language model: the share of questions it was asked about that got the
+    extractive answer instead (server failure, or no sentence passed the check)."""
+    dropped_sentences: float | None = None
+    """With a language model: generated sentences the check removed, of all it wrote."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +195,14 @@ def _span_rates(bot: Assistant, queries: dict[str, str], spans: dict[str, list[s
     the share whose first marked span equals or contains a gold answer;
     ``..._when_sentence_has``: the same over the questions whose first quoted sentence holds
     the answer and carries the mark (the span's own accuracy, apart from sentence choice)."""
-    found = marked = marked_right = found_marked = found_marked_right = 0
+    found = marked = marked_right = found_marked = found_marked_right = in_text = 0
     asked = [q for q in queries if q in spans]
+    answers = []
     for done, qid in enumerate(asked, start=1):
         answer = bot.ask(queries[qid])
+        answers.append(answer)
+        in_text += not answer.abstained and any(_norm(span) in _norm(answer.text)
+                                                for span in spans[qid])
         first = _norm(answer.citations[0].quote) if answer.citations else ""
         gold = [_norm(span) for span in spans[qid]]
         holds = any(span in first for span in gold)
@@ -210,7 +222,9 @@ def _span_rates(bot: Assistant, queries: dict[str, str], spans: dict[str, list[s
             "marked": round(marked / total, 4),
             "marked_span_has_answer": round(marked_right / max(1, marked), 4),
             "marked_span_has_answer_when_sentence_has": round(
-                found_marked_right / max(1, found_marked), 4)}
+                found_marked_right / max(1, found_marked), 4),
+            "answer_has_gold": round(in_text / total, 4),
+            **{k: v for k, v in generation_rates(answers).items() if v is not None}}
 
 
 def _norm(text: str) -> str:
@@ -273,7 +287,26 @@ def qa_scores(records: Sequence[dict[str, Any]], answers: Sequence[Any], seconds
         gold_recall=round(sum(recalls) / len(recalls), 4) if recalls else None,
         cited_in_period=share(sum(in_period), len(in_period)),
         parts_answered=share(sum(parts), len(parts)),
-        answered_as_release_list=share(sum(a.count is not None for a in facts), len(facts)))
+        answered_as_release_list=share(sum(a.count is not None for a in facts), len(facts)),
+        **generation_rates(answers))
+
+
+def generation_rates(answers: Sequence[Any]) -> dict[str, float | None]:
+    """``written``, ``fallback_rate`` and ``dropped_sentences`` (see :class:`QAScores`) over
+    the answers a language model was asked for; all None without one."""
+    from .composing import DECLINED_FALLBACK, LIST_FALLBACK
+
+    asked = [a for a in answers if a.generator is not None or (
+        a.fallback is not None and a.fallback not in (DECLINED_FALLBACK, LIST_FALLBACK))]
+    if not asked:
+        return {"written": None, "fallback_rate": None, "dropped_sentences": None}
+    from .checking import split_generated
+
+    kept = sum(len(split_generated(a.text)) for a in asked if a.generator is not None)
+    dropped = sum(len(a.dropped) for a in asked)
+    return {"written": round(sum(a.generator is not None for a in asked) / len(asked), 4),
+            "fallback_rate": round(sum(a.generator is None for a in asked) / len(asked), 4),
+            "dropped_sentences": round(dropped / max(1, kept + dropped), 4)}
 
 
 def evaluate_qa(path: Path, bots: dict[str, Assistant], progress: Progress | None = None) -> SetResult:
@@ -419,5 +452,19 @@ def to_markdown(report: EvalReport) -> str:
                         f"{_fmt(m.get('cited_in_period'))} | {_fmt(m.get('parts_answered'))} | "
                         f"{_fmt(m.get('answered_as_release_list'))} | "
                         f"{_fmt(m['seconds_per_question'])} |")
+        lines.append("")
+    generated = [(result.name, kind, mode, m) for result in report.sets
+                 for kind, per_mode in [("all", result.scores), *sorted(result.by_kind.items())]
+                 for mode, m in per_mode.items() if m.get("fallback_rate") is not None]
+    if generated:
+        lines += ["Answers written by the language model (`--llm`), over the questions it was "
+                  "asked about (not lists, not declined ones):", "",
+                  "| set | kind | retrieval | written (checked) | fallback to extractive | "
+                  "generated sentences dropped | answer text holds the gold span |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, kind, mode, m in generated:
+            lines.append(f"| {name} | {kind} | {mode} | {_fmt(m.get('written'))} | "
+                         f"{_fmt(m.get('fallback_rate'))} | {_fmt(m.get('dropped_sentences'))} | "
+                         f"{_fmt(m.get('answer_has_gold'))} |")
         lines.append("")
     return "\n".join(lines)

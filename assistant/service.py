@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,7 @@ from .retrieval import Retriever
 
 if TYPE_CHECKING:
     from .embedders.protocols import Embedder
+    from .generation import Generator
     from .reranking import Reranker
 
 
@@ -53,6 +54,7 @@ class Assistant:
         self._embedder = embedder
         self._store: Store | None = None
         self._reranker: Reranker | None = None
+        self._generator: Generator | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -150,15 +152,65 @@ class Assistant:
     def ask(self, question: str, *, k: int | None = None, since: dt.date | None = None,
             until: dt.date | None = None, collections: Sequence[str] = (),
             languages: Sequence[str] = (), history: Sequence[Turn] = ()) -> Answer:
-        """An extractive answer with numbered, verbatim, checked citations, or an abstention
-        when the archive holds nothing relevant.
+        """An answer with numbered, verbatim, checked citations, or an abstention when the
+        archive holds nothing relevant.
 
         A period the question names becomes a filter (combined with ``since``/``until``);
         ``collections`` and ``languages`` keep only documents of those; every restriction
         is reported in ``Answer.searched``; "the latest" answers from the newest of the relevant
         releases. ``history`` holds the conversation so far (``Turn.of(answer)``, oldest
         first): a follow-up that leans on it ("How much was he ordered to pay?") is searched
-        with the previous question and prefers the releases it cited."""
+        with the previous question and prefers the releases it cited.
+
+        With ``Settings.llm_url`` set, a language model writes the answer from the retrieved
+        passages and only its sentences that pass the check are kept (``Answer.generator``,
+        ``Answer.dropped``); when it fails, the extractive answer comes with
+        ``Answer.fallback`` saying why. :meth:`ask_stream` gives the text as it is written."""
+        final: Answer | None = None
+        for event in self.ask_stream(question, k=k, since=since, until=until,
+                                     collections=collections, languages=languages,
+                                     history=history):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None  # ask_stream always ends with the answer
+        return final
+
+    def ask_stream(self, question: str, *, k: int | None = None, since: dt.date | None = None,
+                   until: dt.date | None = None, collections: Sequence[str] = (),
+                   languages: Sequence[str] = (), history: Sequence[Turn] = ()
+                   ) -> Iterator[str | Answer]:
+        """:meth:`ask`, as it happens: the language model's text as it arrives (``str``
+        pieces, unchecked: show them as a draft), then the :class:`Answer` to show in its
+        place. Without a language model configured, only the answer."""
+        from .composing import compose
+
+        reply, plan, hits = self._extractive(question, k=k, since=since, until=until,
+                                             collections=collections, languages=languages,
+                                             history=history)
+        generator = self.generator
+        if generator is None:
+            yield reply
+            return
+        yield from compose(question, plan, hits, reply, generator=generator,
+                           store=self._reader(), embedder=self.embedder, history=history)
+
+    @property
+    def generator(self) -> Generator | None:
+        """The language model client of ``Settings.llm_url``, or None (extractive answers)."""
+        if not self.settings.llm_url:
+            return None
+        with self._lock:
+            if self._generator is None:
+                from .generation import OpenAIGenerator
+
+                self._generator = OpenAIGenerator.from_settings(self.settings)
+        return self._generator
+
+    def _extractive(self, question: str, *, k: int | None, since: dt.date | None,
+                    until: dt.date | None, collections: Sequence[str],
+                    languages: Sequence[str], history: Sequence[Turn]
+                    ) -> tuple[Answer, QuestionPlan, list[Hit]]:
+        """The extractive answer, the plan, and the passages it was chosen from."""
         from .answering import answer
         from .listing import answer_list
 
@@ -172,7 +224,7 @@ class Assistant:
         filters = self._filters(plan, since, until, collections, languages)
         if plan.wants_releases:
             # Lists and counts are answered over the whole archive, not the top passages.
-            return self._with_period(answer_list(plan, store, filters), filters)
+            return self._with_period(answer_list(plan, store, filters), filters), plan, []
         retriever = self._retriever()
         depth = max(k or self.settings.top_k, 8)
         retrieval = retriever.retrieve(plan.query, k=depth, filters=filters, prefer=plan.prefer)
@@ -184,7 +236,7 @@ class Assistant:
         # found the release, but the new question says what to quote from it.
         vector = (self.embedder.embed([question])[0] if plan.follow_up
                   else retrieval.query_vector)
-        hits = retrieval.hits
+        hits = list(retrieval.hits)
         reply = None
         if plan.latest:
             # The newest relevant release that answers: a newer one may be about something
@@ -194,6 +246,8 @@ class Assistant:
                                dense_trusted=retrieval.dense_trusted, store=store,
                                embedder=self.embedder, settings=self.settings)
                 if not reply.abstained:
+                    # The newest release first: a written answer must not prefer older ones.
+                    hits = newest + [h for h in hits if h.doc_id != newest[0].doc_id]
                     break
         if reply is None or reply.abstained:
             reply = answer(plan, hits, query_vector=vector,
@@ -208,8 +262,8 @@ class Assistant:
                            dense_trusted=again.dense_trusted, store=store,
                            embedder=self.embedder, settings=self.settings)
             if not retry.abstained:
-                reply, filters = retry, later
-        return self._with_period(reply, filters)
+                reply, filters, hits = retry, later, list(again.hits)
+        return self._with_period(reply, filters), plan, hits
 
     def plan(self, question: str, *, history: Sequence[Turn] = ()) -> QuestionPlan:
         """How ``question`` (asked after ``history``) will be answered: what it asks, its

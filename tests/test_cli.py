@@ -50,7 +50,10 @@ def test_index_then_ask_and_search_json(cli) -> None:  # type: ignore[no-untyped
     assert ask.exit_code == 0
     data = json.loads(ask.stdout)
     assert set(data) == {"question", "answer", "abstained", "searched", "count", "citations",
-                         "answer_spans", "unanswered_parts", "confidence", "reason"}
+                         "answer_spans", "unanswered_parts", "confidence", "reason",
+                         "generator", "fallback", "dropped"}
+    # No language model configured: the extractive answer, and nothing says otherwise.
+    assert (data["generator"], data["fallback"], data["dropped"]) == (None, None, [])
     assert data["searched"] is None  # no period named, no filter: the whole archive
     assert data["unanswered_parts"] == []
     # "Who attended": the best sentence names countries, not a person: nothing is marked.

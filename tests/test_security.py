@@ -561,7 +561,7 @@ def test_a_cross_origin_upload_to_the_api_is_refused(served: Served, headers: di
 
 
 @pytest.mark.parametrize("path", ["/gradio_api/queue/join", "/gradio_api/upload", "/login",
-                                  "/api/ask", "/gradio_api/call/ask"])
+                                  "/api/ask", "/api/ask/stream", "/gradio_api/call/ask"])
 def test_cross_origin_posts_to_the_page_are_refused(served: Served, path: str) -> None:
     fn_index, trigger = _event(served.url, "ask")
     for headers in CROSS_SITE:
@@ -1030,7 +1030,8 @@ def _requests() -> Iterator[tuple[str, str, dict[str, object]]]:
         for method, prefix in (("GET", "/api/documents/"), ("DELETE", "/api/documents/"),
                                ("GET", "/source/")):
             yield method, prefix + doc_id, {}
-    for route, field in (("/api/ask", "question"), ("/api/search", "query")):
+    for route, field in (("/api/ask", "question"), ("/api/ask/stream", "question"),
+                         ("/api/search", "query")):
         start = b'{"' + field.encode() + b'": '
         for raw in (b"", b"{", b"[]", b'"x"', b"null", b"1e999", b"\xff\xfe", start + b"NaN}",
                     start + SURROGATE + b"}", start + b'"a\\u0000b"}',
@@ -1052,8 +1053,10 @@ def _requests() -> Iterator[tuple[str, str, dict[str, object]]]:
                         {"since": "2020-01-01", "until": "1990-01-01"}, [], "x"):
             yield "POST", route, {"json": {field: "crane", "filters": filters}}
     for history in ([{"question": q, "cited": ODD_VALUES} for q in ODD_VALUES[:8]], [{"question": None}],
-                    "x", [[]], [{"question": "x", "cited": "x"}]):
-        yield "POST", "/api/ask", {"json": {"question": "what else?", "history": history}}
+                    "x", [[]], [{"question": "x", "cited": "x"}], [{"question": "x", "answer": None}],
+                    [{"question": "x", "answer": "y" * 30_000}]):
+        for route in ("/api/ask", "/api/ask/stream"):
+            yield "POST", route, {"json": {"question": "what else?", "history": history}}
     multipart = {"content-type": "multipart/form-data; boundary=xyz"}
     for raw in (b"", b"--xyz--\r\n", b"--xyz\r\n\r\n--xyz--\r\n", b"garbage",
                 b'--xyz\r\nContent-Disposition: form-data; name="files"\r\n\r\ntext\r\n--xyz--\r\n',
@@ -1096,7 +1099,8 @@ def test_the_routes_fuzzed_are_every_route(api_server: ApiServer) -> None:
     """A new route must be added to the fuzz above."""
     routes = set(_paths(api_server.client.app.routes))  # type: ignore[attr-defined]
     fuzzed = {"/api/documents", "/api/documents/{doc_id:path}", "/source/{doc_id:path}",
-              "/api/ask", "/api/search", "/api/uploads", "/api/health", "/api/openapi.json"}
+              "/api/ask", "/api/ask/stream", "/api/search", "/api/uploads", "/api/health",
+              "/api/openapi.json"}
     assert routes == fuzzed
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import string
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from ..config import MAX_QUESTION_CHARS
@@ -257,6 +258,45 @@ def _format_answer_text(answer: Answer, turn: int) -> str:
     return "\n".join(lines) if len(lines) > 1 else lines[0]
 
 
+_MARKER = re.compile(r"(\[\d+\])")
+
+
+def _format_written_text(answer: Answer, turn: int) -> str:
+    """A language model's checked answer: its sentences escaped like any other text (a model
+    can be made to write Markdown or HTML), each ``[n]`` the check placed a link to its card."""
+    known = {c.n for c in answer.citations}
+    pieces = []
+    for piece in _MARKER.split(" ".join(answer.text.split())):
+        n = int(piece[1:-1]) if _MARKER.fullmatch(piece) else None
+        if n in known:
+            pieces.append(f"[**\\[{n}\\]**](#src-{turn}-{n})")
+        elif piece.strip():  # escape_text trims: the spaces around a marker are put back
+            pieces.append((" " if piece[0] == " " else "") + escape_text(piece)
+                          + (" " if piece[-1] == " " else ""))
+        else:
+            pieces.append(piece)
+    return "".join(pieces)
+
+
+def provenance(answer: Answer) -> str:
+    """Who answered, when a language model is configured: the model (and how many of its
+    sentences the check removed), or why the extractive answer is shown instead."""
+    if answer.generator:
+        dropped = len(answer.dropped)
+        removed = (f"; {dropped} sentence{'s' if dropped != 1 else ''} dropped by the check"
+                   if dropped else "")
+        return (f"\n\n*Written by {escape_text(answer.generator)}, every sentence checked "
+                f"against the release it cites{removed}.*")
+    if answer.fallback:
+        return f"\n\n*Extractive answer: {escape_text(answer.fallback)}.*"
+    return ""
+
+
+def format_draft(text: str) -> str:
+    """The language model's answer while it is being written, marked as unchecked."""
+    return f"*Writing; checked before it is final…*\n\n{escape_text(text)}"
+
+
 def format_answer(answer: Answer, *, turn: int = 0,
                   documents: Mapping[str, Document | None] | None = None,
                   sources: bool = True) -> str:
@@ -269,8 +309,9 @@ def format_answer(answer: Answer, *, turn: int = 0,
         # Why it declined, in the assistant's words: a name the archive never mentions, or
         # releases that do not match well enough.
         why = f"\n\n*Why: {escape_text(answer.reason)}.*" if answer.reason else ""
-        return escape_text(answer.text) + why + searched
-    text = _format_answer_text(answer, turn) + searched
+        return escape_text(answer.text) + why + searched + provenance(answer)
+    text = (_format_written_text(answer, turn) if answer.generator
+            else _format_answer_text(answer, turn)) + searched + provenance(answer)
     if not sources:
         return text
     return f"{text}\n\n**Sources**\n\n{format_sources(answer, turn=turn, documents=documents)}"
@@ -289,6 +330,27 @@ def _ask(assistant: Assistant, question: str, since: str | None, until: str | No
     return assistant.ask(question or "", since=parse_filter_date(since, "since"),
                          until=parse_filter_date(until, "until"), collections=tuple(collections or ()),
                          languages=tuple(languages or ()), history=turns)
+
+
+def ask_events(assistant: Assistant, question: str, since: str | None, until: str | None,
+               collections: Sequence[str] | None, languages: Sequence[str] | None,
+               turns: Sequence[Turn]) -> Iterator[str | Answer]:
+    """:meth:`Assistant.ask_stream` with the page's filters: the language model's draft as it
+    is written (``str``), then the answer; an error's chat message comes as an
+    :class:`AnswerError` raised from the iteration."""
+    try:
+        yield from assistant.ask_stream(
+            question or "", since=parse_filter_date(since, "since"),
+            until=parse_filter_date(until, "until"), collections=tuple(collections or ()),
+            languages=tuple(languages or ()), history=turns)
+    except Exception as exc:
+        if not isinstance(exc, AssistantError):
+            log.exception("answering %r failed", question)
+        raise AnswerError(format_error(exc)) from exc
+
+
+class AnswerError(Exception):
+    """Answering failed; the message is the chat message that says so."""
 
 
 def _documents(assistant: Assistant, answer: Answer) -> dict[str, Document | None]:

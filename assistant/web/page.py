@@ -6,27 +6,29 @@ server around the page in :mod:`.serving`.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import MAX_QUESTION_CHARS
 from ..dates import parse_filter_date
-from ..documents import Turn
+from ..documents import Answer, Turn
 from ..errors import AssistantError, QueryError
 from .formatting import (
     EXAMPLES,
     SUBTITLE,
     TITLE,
-    _answer_or_error,
-    _ask,
+    AnswerError,
     _attr,
     _documents,
     _flat,
     _shorten,
+    ask_events,
     escape_text,
     format_answer,
     format_document,
+    format_draft,
     format_hits,
     format_upload_status,
 )
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
     from ..service import Assistant
     from ..uploads import Uploader
 
+
+_DRAFT_EVERY = 0.1
+"""Seconds between updates of a language model's draft on the page."""
 
 _CSS = """
 .card, .hit { margin: 0.4em 0 0.8em 0; padding: 0.4em 0.7em; border-left: 3px solid #c7d2fe;
@@ -118,11 +123,25 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
         history = [*(history or []), {"role": "user", "content": shown}]
         yield [*history, {"role": "assistant", "content": "*Searching the archive…*"}], "", turns
         turn = len(history)
-        answer = _answer_or_error(question, lambda: _ask(assistant, question, since, until,
-                                                         collections, languages, turns))
-        if isinstance(answer, str):  # the error's message
-            yield [*history, {"role": "assistant", "content": answer}], "", turns
+        answer: Answer | None = None
+        draft, shown_at = "", 0.0
+        try:
+            for event in ask_events(assistant, question, since, until, collections, languages,
+                                    turns):
+                if isinstance(event, Answer):
+                    answer = event
+                    continue
+                # A language model's draft, as it is written; sent at most ten times a
+                # second (each update carries the whole conversation to the page).
+                draft += event
+                if time.monotonic() - shown_at >= _DRAFT_EVERY:
+                    shown_at = time.monotonic()
+                    yield ([*history, {"role": "assistant", "content": format_draft(draft)}],
+                           "", turns)
+        except AnswerError as exc:
+            yield [*history, {"role": "assistant", "content": str(exc)}], "", turns
             return
+        assert answer is not None  # ask_stream ends with the answer
         text = format_answer(answer, turn=turn, sources=False)
         yield [*history, {"role": "assistant", "content": text}], "", turns
         message = format_answer(answer, turn=turn, documents=_documents(assistant, answer))

@@ -1,0 +1,120 @@
+"""Written answers: a language model writes from numbered passages, and only the sentences
+that pass the check (:mod:`assistant.checking`) reach the reader.
+
+The extractive answer is always made first (:mod:`assistant.answering`): it decides whether the
+archive answers at all (the fitted judge), it is what the reader gets when the model server
+fails or none of its sentences survive, and its cited passages go first into the prompt.
+List, count and timeline answers stay the extractive dated table.
+
+:func:`compose` yields the model's text as it streams (``str``), then the final
+:class:`~assistant.documents.Answer` — checked, or the extractive one with ``fallback`` saying
+why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from .documents import Answer, Hit, Passage, Turn
+from .errors import GenerationFailed
+
+if TYPE_CHECKING:
+    from .embedders.protocols import Embedder
+    from .generation import Generator
+    from .index_store import Store
+    from .planning import QuestionPlan
+
+__all__ = ["MAX_PASSAGES", "compose", "passages_for"]
+
+MAX_PASSAGES = 5
+"""Passages put before the model: five 200-token chunks keep the prompt near 1,500 tokens,
+which a small local model reads in seconds and which holds the releases the extractive answer
+found plus a few more for a question that joins facts from several."""
+
+_HISTORY_TURNS = 3
+"""Earlier exchanges passed to the model: enough for "and what did he sign?" to know who."""
+
+LIST_FALLBACK = "a list of releases is answered with the extractive dated table"
+DECLINED_FALLBACK = "the archive does not answer this, so the model was not asked"
+
+
+def passages_for(hits: Sequence[Hit], extractive: Answer, store: Store,
+                 limit: int = MAX_PASSAGES) -> list[Passage]:
+    """The numbered passages the model may cite: the passages holding the extractive answer's
+    quotes first (the judge found that they answer), then the other hits, best first; each
+    with the document's sentences that lie wholly inside it, so a generated sentence can be
+    quoted by one of them verbatim."""
+    from .answering import sentence_spans
+
+    def holds_a_quote(hit: Hit) -> bool:
+        return any(c.doc_id == hit.doc_id and hit.start <= c.start < hit.end
+                   for c in extractive.citations)
+
+    ordered = sorted(range(len(hits)), key=lambda i: (not holds_a_quote(hits[i]), i))
+    passages: list[Passage] = []
+    seen: set[tuple[str, int]] = set()
+    for i in ordered:
+        hit = hits[i]
+        if (hit.doc_id, hit.start) in seen:
+            continue
+        doc = store.document(hit.doc_id)
+        if doc is None:  # removed since it was retrieved
+            continue
+        seen.add((hit.doc_id, hit.start))
+        inside = tuple((s, e) for s, e in sentence_spans(doc, store)
+                       if hit.start <= s and e <= hit.end and doc.text[s:e].strip())
+        passages.append(Passage(
+            n=len(passages) + 1, doc_id=hit.doc_id, title=hit.title, date=hit.date,
+            url=hit.url, text=doc.text[hit.start:hit.end], start=hit.start, end=hit.end,
+            sentences=inside, page=hit.page, score=hit.score))
+        if len(passages) == limit:
+            break
+    return passages
+
+
+def history_messages(history: Sequence[Turn]) -> list[tuple[str, str]]:
+    """The last exchanges of the conversation as (question, answer) pairs for the prompt."""
+    return [(turn.question, turn.answer) for turn in history[-_HISTORY_TURNS:]]
+
+
+def compose(question: str, plan: QuestionPlan, hits: Sequence[Hit], extractive: Answer, *,
+            generator: Generator, store: Store, embedder: Embedder | None,
+            history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
+    """The model's text as it arrives, then the answer to show (see the module's doc)."""
+    from .checking import check_answer
+
+    if plan.wants_releases:
+        yield dataclasses.replace(extractive, fallback=LIST_FALLBACK)
+        return
+    if extractive.abstained:
+        yield dataclasses.replace(extractive, fallback=DECLINED_FALLBACK)
+        return
+    passages = passages_for(hits, extractive, store)
+    if not passages:
+        yield dataclasses.replace(extractive, fallback="no passage to write from")
+        return
+    pieces: list[str] = []
+    try:
+        for delta in generator.stream(question, passages, history=history_messages(history),
+                                      language=plan.language):
+            pieces.append(delta)
+            yield delta
+    except GenerationFailed as exc:
+        yield dataclasses.replace(extractive, fallback=f"the language model failed: {exc}")
+        return
+    written = "".join(pieces).strip()
+    if not written:
+        yield dataclasses.replace(extractive, fallback="the language model returned no text")
+        return
+    checked = check_answer(written, passages, embedder=embedder)
+    if not checked.kept:
+        yield dataclasses.replace(
+            extractive, dropped=checked.dropped,
+            fallback=f"none of the model's {len(checked.dropped)} sentences passed the check")
+        return
+    yield Answer(question=question, text=checked.text, abstained=False,
+                 citations=checked.citations, searched=extractive.searched,
+                 confidence=extractive.confidence, generator=generator.name,
+                 dropped=checked.dropped, evidence=extractive.evidence)
