@@ -84,6 +84,7 @@ def compose(question: str, plan: QuestionPlan, hits: Sequence[Hit], extractive: 
             history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
     """The model's text as it arrives, then the answer to show (see the module's doc)."""
     from .checking import check_answer
+    from .generation import is_no_answer
 
     if plan.wants_releases:
         yield dataclasses.replace(extractive, fallback=LIST_FALLBACK)
@@ -107,6 +108,12 @@ def compose(question: str, plan: QuestionPlan, hits: Sequence[Hit], extractive: 
     written = "".join(pieces).strip()
     if not written:
         yield dataclasses.replace(extractive, fallback="the language model returned no text")
+        return
+    if is_no_answer(written):
+        # The judge found an answer in these passages and the model did not: the quotes are
+        # shown, and the reader is told the model disagreed.
+        yield dataclasses.replace(
+            extractive, fallback="the language model found no answer in the passages")
         return
     checked = check_answer(written, passages, embedder=embedder)
     if not checked.kept:
