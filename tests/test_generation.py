@@ -1,0 +1,296 @@
+"""The generator stage (assistant/generation.py): the protocol against a scripted
+OpenAI-compatible server that misbehaves on request, and one streamed answer from a real
+llama.cpp server (SmolLM2-135M-Instruct through xllamacpp, tests/llm_servers.py)."""
+
+from __future__ import annotations
+
+import collections.abc
+import datetime as dt
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from assistant import GenerationFailed, Passage, Settings, prompts
+from assistant.generation import (
+    DEFAULT_MAX_TOKENS,
+    Generator,
+    OpenAIGenerator,
+    build_messages,
+    generate,
+    is_no_answer,
+)
+from tests.helpers import ROOT
+from tests.llm_servers import (  # the fixtures: real_llm, scripted_llm
+    RealLLM,
+    Reply,
+    ScriptedLLM,
+    real_llm_fixture,  # noqa: F401
+    refused_url,
+    scripted_llm_fixture,  # noqa: F401
+)
+
+KEY = "sk-test-5ecret-Key-0123456789"
+MARGIN = 0.75
+"""Seconds a failure may come after the timeout (thread hand-over, a loaded CI machine)."""
+
+CRANE = Passage(
+    n=1, doc_id="harbour", title="Harbour crane delivered", date=dt.date(2019, 5, 12), url=None,
+    text="The new harbour crane lifts forty tonnes. It was built in Rostock and cost "
+         "3.2 million euros.", start=0, end=90)
+FERRY = Passage(
+    n=2, doc_id="ferry", title="Ferry timetable changes", date=None, url=None,
+    text="From 1 June the ferry to the island leaves every two hours instead of every three.",
+    start=0, end=80)
+PASSAGES = (CRANE, FERRY)
+QUESTION = "How much does the new harbour crane lift?"
+
+
+def make(server: ScriptedLLM | str, **options: object) -> OpenAIGenerator:
+    url = server if isinstance(server, str) else server.url
+    settings: dict[str, object] = {"model": "scripted-model", "key": KEY, "timeout": 5.0,
+                                   "max_retries": 0}
+    settings.update(options)
+    return OpenAIGenerator(url, **settings)  # type: ignore[arg-type]
+
+
+def failure(generator: OpenAIGenerator) -> tuple[GenerationFailed, float, list[str]]:
+    """The GenerationFailed a stream ends in, the seconds it took, and the pieces before it."""
+    pieces: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(GenerationFailed) as caught:
+        pieces.extend(generator.stream(QUESTION, PASSAGES))
+    return caught.value, time.monotonic() - started, pieces
+
+
+def chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exception, its cause and context, and theirs."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def assert_no_key(exc: BaseException) -> None:
+    for link in chain(exc):
+        assert KEY not in str(link) and KEY not in repr(link)
+        assert "5ecret" not in str(link)
+
+
+# -- streaming and the prompt --------------------------------------------------------------
+
+
+def test_streamed_pieces_arrive_in_order(scripted_llm: ScriptedLLM) -> None:
+    pieces = ("The new ", "harbour crane ", "lifts ", "forty tonnes [1].")
+    scripted_llm.script(Reply(pieces=pieces))
+    generator = make(scripted_llm)
+    assert isinstance(generator, Generator)
+    assert tuple(generator.stream(QUESTION, PASSAGES)) == pieces
+    scripted_llm.script(Reply("The ferry leaves every two hours [2]."))
+    assert generate(generator, QUESTION, PASSAGES) == "The ferry leaves every two hours [2]."
+
+
+def test_the_prompt_holds_numbered_passages_question_history_and_language(
+        scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply("Der Kran hebt vierzig Tonnen [1]."))
+    history = [("When was the crane delivered?", "It was delivered on 12 May 2019 [1]."),
+               ("Where was it built?", "In Rostock [1].")]
+    generate(make(scripted_llm), QUESTION, PASSAGES, history=history, language="de")
+
+    (request,) = scripted_llm.chat_requests
+    body = request.body
+    assert body["model"] == "scripted-model" and body["stream"] is True
+    assert body["temperature"] == 0 and body["max_tokens"] == DEFAULT_MAX_TOKENS
+    roles = [m["role"] for m in request.messages]
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert request.messages[0]["content"] == prompts.SYSTEM_PROMPT
+    assert [m["content"] for m in request.messages[1:5]] == [text for turn in history
+                                                             for text in turn]
+    last = request.messages[-1]["content"]
+    assert ("[1] Harbour crane delivered (2019-05-12)\nThe new harbour crane lifts forty "
+            "tonnes.") in last
+    assert "[2] Ferry timetable changes\nFrom 1 June the ferry" in last  # undated: no "()"
+    assert last.index("[1] ") < last.index("[2] ") < last.index(f"Question: {QUESTION}")
+    assert last.endswith("Answer in German.")
+    # The same messages as the public builder makes them.
+    assert request.messages == build_messages(QUESTION, PASSAGES, history=history,
+                                              language="de")
+
+
+def test_system_prompt_says_the_rules_the_check_enforces() -> None:
+    system = prompts.SYSTEM_PROMPT
+    assert prompts.NO_ANSWER_REPLY in system
+    assert "[1]" in system and "language of the question" in system
+    assert is_no_answer(prompts.NO_ANSWER_REPLY)
+    assert is_no_answer(' "the passages do not answer this question" [1]\n')
+    assert not is_no_answer("The passages do not answer this question, but the crane lifts "
+                            "forty tonnes [1].")
+    intro = prompts.INTRO_QUESTION_TEMPLATE.format(question="Which ferries changed?", count=3)
+    assert "Which ferries changed?" in intro and "3 releases" in intro
+
+
+def test_the_key_is_sent_as_bearer_and_never_shown(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply("Forty tonnes [1]."),
+                        Reply.error(401, f"invalid key: Bearer {KEY}"),
+                        Reply.error(500, f"upstream said {KEY} is wrong"))
+    generator = make(scripted_llm)
+    assert generate(generator, QUESTION, PASSAGES) == "Forty tonnes [1]."
+    assert scripted_llm.chat_requests[0].authorization == f"Bearer {KEY}"
+
+    refused, _, _ = failure(generator)
+    assert "HTTP 401" in str(refused) and "API key was refused" in str(refused)
+    assert_no_key(refused)
+    echoed, _, _ = failure(generator)
+    assert "HTTP 500" in str(echoed) and "upstream said [key] is wrong" in str(echoed)
+    assert_no_key(echoed)
+
+    assert KEY not in repr(generator) and "key=set" in repr(generator)
+    settings = Settings(llm_url=scripted_llm.url, llm_key=KEY)
+    assert KEY not in repr(settings) and KEY not in repr(OpenAIGenerator.from_settings(settings))
+    assert_no_key(failure(make(refused_url()))[0])
+    assert_no_key(failure(make(refused_url(), model=None))[0])  # while listing the models
+
+
+def test_no_key_sends_a_placeholder_not_the_environment_s(
+        scripted_llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    scripted_llm.script(Reply("Forty tonnes [1]."))
+    generate(make(scripted_llm, key=None), QUESTION, PASSAGES)
+    assert scripted_llm.chat_requests[0].authorization == "Bearer not-needed"
+
+
+def test_a_password_in_the_url_is_not_shown() -> None:
+    url = refused_url().replace("http://", "http://reader:hunter2@")
+    exc, _, _ = failure(make(url))
+    assert "hunter2" not in str(exc) and "reader" not in str(exc)
+    assert "hunter2" not in repr(make(url))
+
+
+# -- the model's name ------------------------------------------------------------------------
+
+
+def test_no_model_name_asks_the_server_for_its_first_model() -> None:
+    with ScriptedLLM(models=("first-model", "second-model")) as server:
+        server.script(Reply("Forty tonnes [1]."))
+        generator = make(server, model=None)
+        assert generate(generator, QUESTION, PASSAGES) == "Forty tonnes [1]."
+        assert [r.path for r in server.requests] == ["/v1/models", "/v1/chat/completions"]
+        assert server.chat_requests[0].body["model"] == "first-model"
+        assert generator.name == "first-model"
+        generate(generator, QUESTION, PASSAGES)  # asked once, then remembered
+        assert [r.path for r in server.requests].count("/v1/models") == 1
+
+
+def test_a_server_with_no_models_is_a_failure_with_advice() -> None:
+    with ScriptedLLM(models=()) as server:
+        exc, _, _ = failure(make(server, model=None))
+        assert "lists no models" in str(exc) and "--llm-model" in str(exc)
+        assert make(server, model=None).name.startswith("the first model at http://127.0.0.1")
+
+
+# -- misbehaving servers ---------------------------------------------------------------------
+
+
+def test_http_500_is_a_failure_saying_so(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply.error(500, "model crashed"))
+    exc, _, _ = failure(make(scripted_llm))
+    assert str(exc).startswith(f"{scripted_llm.url} answered HTTP 500")
+    assert "model crashed" in str(exc)
+
+
+def test_a_failed_request_is_retried_once_by_default(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply.error(503, "loading"), Reply("Forty tonnes [1]."))
+    generator = OpenAIGenerator(scripted_llm.url, model="scripted-model", timeout=10)
+    assert generate(generator, QUESTION, PASSAGES) == "Forty tonnes [1]."
+    assert len(scripted_llm.chat_requests) == 2
+
+
+def test_malformed_json_is_a_failure_saying_so(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply.malformed())
+    exc, _, _ = failure(make(scripted_llm))
+    assert "malformed reply" in str(exc) and scripted_llm.url in str(exc)
+
+
+def test_an_empty_reply_is_a_failure(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply(""))
+    exc, _, pieces = failure(make(scripted_llm))
+    assert pieces == [] and "empty reply" in str(exc)
+
+
+def test_a_stall_before_the_reply_fails_in_time(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply.stalled(30))
+    exc, took, pieces = failure(make(scripted_llm, timeout=1.0))
+    assert 1.0 <= took < 1.0 + MARGIN, took
+    assert pieces == [] and "timed out after 1 s" in str(exc) and "before the first word" in str(exc)
+
+
+def test_a_stall_mid_stream_fails_in_time(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply.stalled(30, after=2, text="The crane lifts forty tonnes [1]."))
+    exc, took, pieces = failure(make(scripted_llm, timeout=1.0))
+    assert pieces == ["The", " crane"]
+    assert 1.0 <= took < 1.0 + MARGIN, took
+    assert "timed out after 1 s" in str(exc) and "after 2 streamed pieces" in str(exc)
+
+
+def test_a_slow_trickle_fails_at_the_overall_deadline(scripted_llm: ScriptedLLM) -> None:
+    # Each piece comes well within a read timeout, the whole answer does not.
+    scripted_llm.script(Reply(pieces=("word ",) * 20, interval=0.2))
+    exc, took, pieces = failure(make(scripted_llm, timeout=1.0))
+    assert 1.0 <= took < 1.0 + MARGIN, took
+    assert 2 <= len(pieces) < 20 and "timed out" in str(exc)
+
+
+def test_a_refused_connection_is_a_failure_naming_the_url() -> None:
+    url = refused_url()
+    exc, took, _ = failure(make(url))
+    assert str(exc) == f"connection refused at {url}: is the model server running there?"
+    assert took < 5
+
+
+def test_a_stopped_reader_stops_the_request(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply(pieces=tuple(f"w{i} " for i in range(50)), interval=0.05))
+    before = set(threading.enumerate())
+    stream = make(scripted_llm).stream(QUESTION, PASSAGES)
+    assert isinstance(stream, collections.abc.Generator)
+    assert next(stream) == "w0 "
+    (worker,) = [t for t in threading.enumerate() if t not in before and t.name == "llm-stream"]
+    stream.close()  # the reader left: no error, and the worker stops at its next piece
+    worker.join(timeout=2)
+    assert not worker.is_alive()
+
+
+def test_the_scripted_server_answers_without_streaming_too(scripted_llm: ScriptedLLM) -> None:
+    import openai
+
+    scripted_llm.script(Reply("Forty tonnes [1]."), Reply.malformed())
+    client = openai.OpenAI(base_url=scripted_llm.url, api_key="x", max_retries=0)
+    reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "?"}])
+    assert reply.choices[0].message.content == "Forty tonnes [1]."
+    with pytest.raises(ValueError):  # the library's own json.JSONDecodeError
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "?"}])
+
+
+def test_importing_the_package_does_not_import_openai() -> None:
+    code = "import sys, assistant, assistant.generation; print('openai' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+# -- the real server -------------------------------------------------------------------------
+
+
+def test_a_real_model_streams_an_answer(real_llm: RealLLM) -> None:
+    generator = OpenAIGenerator.from_settings(Settings(llm_url=real_llm.url, llm_timeout=120))
+    started = time.monotonic()
+    pieces = list(generator.stream(QUESTION, PASSAGES))
+    took = time.monotonic() - started
+    assert len(pieces) > 1, pieces
+    assert "".join(pieces).strip()
+    assert generator.name == real_llm.model == "SmolLM2-135M-Instruct"
+    print(f"real server: started in {real_llm.started_in:.2f} s, answered in {took:.2f} s "
+          f"({len(pieces)} pieces): {''.join(pieces)!r}")
