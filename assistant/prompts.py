@@ -45,8 +45,13 @@ Passages:
 
 {passages}
 
-Question: {question}"""
-"""The user message of the current turn. Earlier turns of the conversation go before it as
+Question: {question}
+
+Answer only from the passages, with the passage number in brackets after every sentence."""
+"""The user message of the current turn. The closing reminder repeats the rule the check is
+strictest about after the passages, next to the question, instead of only before some 1,500
+tokens of passages. (SmolLM2-135M, the tests' model, cites rarely either way: the tests check
+the protocol and the check, not its wisdom.) Earlier turns of the conversation go before it as
 plain user/assistant messages (the question asked, the answer shown), without their passages:
 they tell the model what "he" or "that agreement" refers to, and the passages of this turn are
 the only ones it may cite."""
