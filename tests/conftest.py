@@ -14,6 +14,10 @@ import pytest
 from tests.fakes import FakeEmbedder
 from tests.helpers import SHARED_DATA, AssistantFactory
 
+# The language model servers' fixtures (real_llm: SmolLM2 on xllamacpp, once per session;
+# scripted_llm: a misbehaving OpenAI-compatible server per test), for every module.
+pytest_plugins = ["tests.llm_servers"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

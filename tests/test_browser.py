@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from tests.llm_servers import RealLLM
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 SEED_TITLE = "Prosecutor General took part in 14th meeting"
@@ -65,11 +67,9 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeou
                 f"{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def _serve(tmp: Path, *extra: str) -> Iterator[dict[str, Any]]:
     """The seed release and a hostile one, indexed with the real model and served by
-    `press-assistant serve` with an uploads folder."""
-    tmp = tmp_path_factory.mktemp("served")
+    `press-assistant serve` with an uploads folder (and ``extra`` options)."""
     corpus = tmp / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
     (corpus / "harbour.txt").write_text(HOSTILE, encoding="utf-8")
@@ -83,7 +83,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     with log.open("wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "assistant", "serve", "--index", str(index), "--port", str(port),
-             "--corpus", str(corpus)],
+             "--corpus", str(corpus), *extra],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_for_port(port, server, log, timeout=120)
@@ -95,6 +95,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    yield from _serve(tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture(scope="module")
@@ -112,19 +117,23 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-@pytest.fixture
-def page(browser: Any, served: dict[str, Any]) -> Iterator[Any]:
+def _open_page(browser: Any, url: str) -> Iterator[Any]:
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     # The Content-Security-Policy must not block anything the page itself does.
     page.on("console", lambda message: errors.append(message.text)
             if "Content Security Policy" in message.text else None)
-    page.goto(served["url"], wait_until="domcontentloaded", timeout=60_000)
+    page.goto(url, wait_until="domcontentloaded", timeout=60_000)
     page.locator("#question textarea").wait_for(timeout=60_000)
     yield page
     assert not errors, errors
     page.close()
+
+
+@pytest.fixture
+def page(browser: Any, served: dict[str, Any]) -> Iterator[Any]:
+    yield from _open_page(browser, served["url"])
 
 
 def _ask(page: Any, question: str) -> Any:
@@ -268,3 +277,31 @@ def test_the_served_api_and_gradio_client_give_the_same_answer(served: dict[str,
     client = Client(url, verbose=False)
     answer = client.predict("Who attended the Sanya meeting?", "", "", api_name="/ask")
     assert answer == body  # the same answer, the same shape, by either road
+
+
+@pytest.fixture(scope="module")
+def served_with_llm(tmp_path_factory: pytest.TempPathFactory,
+                    real_llm: RealLLM) -> Iterator[dict[str, Any]]:
+    """The same archive, served with answers written by the real model (SmolLM2)."""
+    yield from _serve(tmp_path_factory.mktemp("served-llm"), "--llm", real_llm.url,
+                      "--llm-model", real_llm.model)
+
+
+@pytest.mark.browser
+def test_the_chat_streams_a_written_answer_then_shows_the_checked_one(
+        browser: Any, served_with_llm: dict[str, Any]) -> None:
+    for page in _open_page(browser, served_with_llm["url"]):
+        # Watch for the draft: it is on the page only while the model writes.
+        page.evaluate("""() => { window.__draft = false;
+            new MutationObserver(() => {
+              if (document.querySelector('#chat')?.innerText.includes('Writing; checked'))
+                window.__draft = true;
+            }).observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+        answer = _ask(page, "Who attended the Sanya meeting?")
+        assert page.evaluate("() => window.__draft"), "no draft was shown while the model wrote"
+        text = answer.inner_text()
+        assert "Writing; checked" not in text
+        # Which one answered is said: the model (every sentence checked), or the quotes and why.
+        assert "every sentence checked" in text or "Extractive answer:" in text, text
+        if "every sentence checked" in text:
+            assert "Written by" in text and answer.locator(".card").count() >= 1

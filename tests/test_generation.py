@@ -24,14 +24,7 @@ from assistant.generation import (
     is_no_answer,
 )
 from tests.helpers import ROOT
-from tests.llm_servers import (  # the fixtures: real_llm, scripted_llm
-    RealLLM,
-    Reply,
-    ScriptedLLM,
-    real_llm_fixture,  # noqa: F401
-    refused_url,
-    scripted_llm_fixture,  # noqa: F401
-)
+from tests.llm_servers import RealLLM, Reply, ScriptedLLM, refused_url
 
 KEY = "sk-test-5ecret-Key-0123456789"
 MARGIN = 0.75

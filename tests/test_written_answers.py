@@ -18,14 +18,7 @@ from assistant.cli import main
 from assistant.composing import DECLINED_FALLBACK, LIST_FALLBACK
 from tests.fakes import FakeEmbedder
 from tests.helpers import HARBOUR, ROOT, AssistantFactory
-from tests.llm_servers import (  # noqa: F401 (fixtures)
-    RealLLM,
-    Reply,
-    ScriptedLLM,
-    real_llm_fixture,
-    refused_url,
-    scripted_llm_fixture,
-)
+from tests.llm_servers import RealLLM, Reply, ScriptedLLM, refused_url
 
 QUESTION = "Who attended the Sanya meeting?"
 
@@ -80,8 +73,8 @@ def _assert_checked(answer: Answer, bot: Assistant) -> None:
 
 def test_a_supported_answer_is_shown_with_verbatim_quotes(
         make_assistant: AssistantFactory, scripted_llm: ScriptedLLM) -> None:
-    scripted_llm.script(Reply("Zhakip Assanov participated in the 14th session of general prosecutors in Sanya [1]. "
-                              "He held negotiations with Cao Jianming [1]."))
+    scripted_llm.script(Reply("Zhakip Assanov participated in the 14th session of general "
+                              "prosecutors in Sanya [1]. He held negotiations with Cao Jianming [1]."))
     bot = _bot(make_assistant, scripted_llm.url)
     answer = bot.ask(QUESTION)
     _assert_checked(answer, bot)
