@@ -1,0 +1,311 @@
+"""How many wrong generated sentences get through the check (assistant/checking.py), and how
+many right ones it drops.
+
+Correct answers are built from real releases: five passages of five different releases are
+numbered [1]-[5] as a model would see them; a sentence of one passage is lightly paraphrased
+(a clause cut off, an opener or an adverb dropped, a verb swapped for a synonym, the marker
+before or after the full stop) and cited correctly. Each correct sentence is checked (a drop
+is a false drop), then mutated one random way and checked again (kept = got through):
+
+- number: a number changed to a value the cited passage does not hold (a change that lands on
+  another number of the same passage is beyond any presence check, so it is not drawn);
+- name: a capitalised name swapped for one from another given passage that the cited passage
+  does not hold (in the forms the check takes for one name: "Russia" and "Russian");
+- renumber: the citation moved to another given passage;
+- out_of_range: a citation of a passage that was not given ([6]-[9]);
+- no_citation: the marker removed;
+- other_release: the sentence replaced by one from a release that was not given, citation kept.
+
+Releases are read from corpus/ and, when present, ../shared/data (Minnesota AG, Kremlin and
+Zelenskyy press releases); nothing of them is stored in the project.
+
+    .venv/bin/python benchmarks/check_mutations.py                      # 1,000 mutations, seed 7
+    .venv/bin/python benchmarks/check_mutations.py --sweep              # word-support thresholds
+    .venv/bin/python benchmarks/check_mutations.py --embedder           # with all-MiniLM-L6-v2
+    .venv/bin/python benchmarks/check_mutations.py --embedder --sweep   # similarity thresholds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from assistant import checking  # noqa: E402
+from assistant.chunking import split_sentences  # noqa: E402
+from assistant.documents import Document, Passage  # noqa: E402
+
+if TYPE_CHECKING:
+    from assistant.embedders.protocols import Embedder
+
+SHARED = ROOT.parent / "shared" / "data"
+ARCHIVES = (SHARED / "mn_ag_press_releases" / "press_releases.jsonl",
+            SHARED / "kremlin_ukraine_press_releases_en" / "putin.jsonl",
+            SHARED / "kremlin_ukraine_press_releases_en" / "zelenskyy.jsonl")
+KINDS = ("number", "name", "renumber", "out_of_range", "no_citation", "other_release")
+PASSAGES = 5
+PASSAGE_SENTENCES = 5
+
+_SYNONYMS = {"said": "stated", "announced": "said", "filed": "brought", "help": "assist",
+             "about": "around", "received": "got", "began": "started", "held": "had",
+             "discussed": "talked about", "also": "", "today": "", "further": ""}
+_FRAMES = ("According to the release, {}", "The statement says that {}", "It was reported that {}",
+           "{}, the release notes")
+_OPENER = re.compile(r"^(?:Today|Yesterday|On \w+day|In addition|Additionally|However|Also),\s+")
+_DIGITS = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
+
+
+def load_documents(limit: int = 400, seed: int = 7) -> list[Document]:
+    """The seed corpus and up to ``limit`` releases sampled from the shared archives."""
+    docs = []
+    for path in sorted((ROOT / "corpus").glob("*.txt")):
+        title, _, text = path.read_text(encoding="utf-8").partition("\n")
+        docs.append(Document(id=path.stem, title=title.strip(), text=text.strip()))
+    records: list[dict[str, str]] = []
+    for path in ARCHIVES:
+        if path.exists():
+            with path.open(encoding="utf-8") as lines:
+                records.extend(json.loads(line) for line in lines if line.strip())
+    rng = random.Random(seed)
+    for record in rng.sample(records, min(limit, len(records))):
+        docs.append(Document(id=str(record["id"]), title=str(record.get("title") or ""),
+                             text=str(record.get("text") or "")))
+    return [d for d in docs if len(d.text) > 400]
+
+
+@dataclass
+class _Release:
+    doc: Document
+    spans: list[tuple[int, int]]
+
+
+def _good(text: str) -> bool:
+    """A sentence worth answering with: 8-50 words, ends like a sentence, no line break, not a
+    list item ("1. Sumy - ..."), and one sentence to the check too (a quotation the release's
+    splitter kept whole may hold two: a model would cite each)."""
+    words = len(text.split())
+    return (8 <= words <= 50 and text[-1:] in ".!?" and "\n" not in text
+            and not re.match(r"\d+[.)]\s", text) and len(checking.split_generated(text)) == 1)
+
+
+def _passage(release: _Release, rng: random.Random, n: int) -> Passage | None:
+    """Five consecutive sentences of a release, holding at least one good sentence."""
+    spans = release.spans
+    starts = list(range(max(1, len(spans) - PASSAGE_SENTENCES + 1)))
+    rng.shuffle(starts)
+    for first in starts[:5]:
+        chosen = tuple(spans[first:first + PASSAGE_SENTENCES])
+        text = release.doc.text
+        if any(_good(text[a:b]) for a, b in chosen):
+            start, end = chosen[0][0], chosen[-1][1]
+            return Passage(n=n, doc_id=release.doc.id, title=release.doc.title,
+                           date=release.doc.date, url=release.doc.url, text=text[start:end],
+                           start=start, end=end, sentences=chosen)
+    return None
+
+
+def paraphrase(sentence: str, rng: random.Random) -> str:
+    """A light paraphrase: what a model asked to answer from the passage would write."""
+    words = sentence.rstrip(".!?").split()
+    if rng.random() < 0.4 and len(words) > 14:
+        # Cut after a clause: the model answers with the part that matters.
+        cut = next((i for i in range(9, len(words) - 3) if words[i].endswith(",")), None)
+        if cut is not None:
+            words = words[:cut + 1]
+            words[-1] = words[-1].rstrip(",")
+    text = _OPENER.sub("", " ".join(words))
+    if rng.random() < 0.25:
+        # Words of the model's own around the release's: they lower word support.
+        text = rng.choice(_FRAMES).format(text[:1].lower() + text[1:] if text[1:2].islower()
+                                          else text)
+    text = text[:1].upper() + text[1:]
+    out = []
+    for word in text.split():
+        swap = _SYNONYMS.get(word.lower())
+        if swap is not None and rng.random() < 0.7:
+            if swap:
+                out.append(swap)
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def cite(text: str, markers: str, rng: random.Random) -> str:
+    """The sentence with its markers before or after the full stop."""
+    if not markers:
+        return f"{text}."
+    return f"{text} {markers}." if rng.random() < 0.5 else f"{text}. {markers}"
+
+
+def _changed_number(text: str, passage: Passage, rng: random.Random) -> str | None:
+    figures = list(_DIGITS.finditer(text))
+    if not figures:
+        return None
+    m = rng.choice(figures)
+    held = checking._Source.of(passage).values
+    for _ in range(20):
+        value = int(re.sub(r"\D", "", m.group(0))[:6] or "0")
+        new = rng.choice([value + rng.randint(1, 9), max(0, value - rng.randint(1, 9)),
+                          value * 10, value + 100, rng.randint(2, 99)])
+        changed = text[:m.start()] + str(new) + text[m.end():]
+        # Read as the check reads it: "1.3 million" changed to "4 million" is a value too.
+        if new != value and any(v not in held for _, v in checking._numbers(changed)):
+            return changed
+    return None
+
+
+def _swapped_name(text: str, passage: Passage, others: Sequence[Passage],
+                  rng: random.Random) -> str | None:
+    names = checking._names(text)
+    if not names:
+        return None
+    held = checking._Source.of(passage).name_keys
+    names = [w for w in names if len(w) > 3]  # "Mr" and "Dr" are titles, not names
+    if not names:
+        return None
+    pool = [w for p in others for w in checking._names(p.text) if w.isalpha() and len(w) > 3
+            and not any(checking._same_name(checking._name_key(w), key) for key in held)]
+    if not pool:
+        return None
+    name = rng.choice(names)
+    return re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", rng.choice(pool), text, count=1)
+
+
+@dataclass
+class Report:
+    tried: Counter[str] = field(default_factory=Counter)
+    through: Counter[str] = field(default_factory=Counter)
+    correct: int = 0
+    false_drops: int = 0
+    false_reasons: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def table(self) -> str:
+        rows = ["| mutation | mutated sentences | got through | share |", "|---|---:|---:|---:|"]
+        for kind in KINDS:
+            tried, through = self.tried[kind], self.through[kind]
+            rows.append(f"| {kind} | {tried} | {through} | {through / max(tried, 1):.1%} |")
+        rows.append(f"| **all mutations** | {sum(self.tried.values())} | "
+                    f"{sum(self.through.values())} | "
+                    f"{sum(self.through.values()) / max(sum(self.tried.values()), 1):.1%} |")
+        rows.append(f"| correct sentences wrongly dropped | {self.correct} | {self.false_drops} | "
+                    f"{self.false_drops / max(self.correct, 1):.1%} |")
+        return "\n".join(rows)
+
+
+def run(docs: Sequence[Document], mutations: int = 1000, seed: int = 7,
+        embedder: Embedder | None = None) -> Report:
+    """Check ``mutations`` mutated sentences, each with its correct original."""
+    rng = random.Random(seed)
+    releases = [_Release(d, split_sentences(d.text)) for d in docs]
+    releases = [r for r in releases if len(r.spans) >= 2]
+    report = Report()
+    kinds = [KINDS[i % len(KINDS)] for i in range(mutations)]
+    rng.shuffle(kinds)
+    for kind in kinds:
+        for _ in range(50):  # draw until the kind applies (a number needs a sentence with one)
+            chosen = rng.sample(releases, PASSAGES + 1)
+            passages = [_passage(r, rng, n) for n, r in enumerate(chosen[:PASSAGES], start=1)]
+            if any(p is None for p in passages):
+                continue
+            given = [p for p in passages if p is not None]
+            target = rng.choice(given)
+            goods = [s for s in target.sentences if _good(target.sentence_text(s))]
+            words = paraphrase(target.sentence_text(rng.choice(goods)), rng)
+            if len(checking.split_generated(words)) != 1:
+                continue  # a cut quotation that now reads as two sentences
+            mutated = _mutate(kind, words, target, given, chosen[PASSAGES], rng)
+            if mutated is None:
+                continue
+            correct = cite(words, f"[{target.n}]", rng)
+            result = checking.check_answer(correct, given, embedder=embedder)
+            report.correct += 1
+            if result.dropped:
+                report.false_drops += 1
+                reason = re.sub(r"[\d.]+|\[\d+\]|(?<=the )(number|name|month) \S+", "…",
+                                result.dropped[0].reason)
+                report.false_reasons[reason] += 1
+                report.examples.setdefault("false drop", []).append(
+                    f"{correct} -- {result.dropped[0].reason}")
+            report.tried[kind] += 1
+            if checking.check_answer(mutated, given, embedder=embedder).kept:
+                report.through[kind] += 1
+                report.examples.setdefault(kind, []).append(mutated)
+            break
+    return report
+
+
+def _mutate(kind: str, words: str, target: Passage, given: list[Passage], outside: _Release,
+            rng: random.Random) -> str | None:
+    marker = f"[{target.n}]"
+    others = [p for p in given if p.n != target.n]
+    if kind == "number":
+        changed = _changed_number(words, target, rng)
+        return None if changed is None else cite(changed, marker, rng)
+    if kind == "name":
+        swapped = _swapped_name(words, target, others, rng)
+        return None if swapped is None else cite(swapped, marker, rng)
+    if kind == "renumber":
+        return cite(words, f"[{rng.choice(others).n}]", rng)
+    if kind == "out_of_range":
+        return cite(words, f"[{rng.randint(PASSAGES + 1, 9)}]", rng)
+    if kind == "no_citation":
+        return cite(words, "", rng)
+    goods = [(a, b) for a, b in outside.spans if _good(outside.doc.text[a:b])]
+    if not goods:
+        return None
+    a, b = rng.choice(goods)
+    return cite(paraphrase(outside.doc.text[a:b], rng), marker, rng)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mutations", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--releases", type=int, default=400)
+    parser.add_argument("--embedder", action="store_true", help="with all-MiniLM-L6-v2")
+    parser.add_argument("--sweep", action="store_true", help="try word-support thresholds")
+    parser.add_argument("--examples", action="store_true", help="print what got through")
+    args = parser.parse_args(argv)
+    docs = load_documents(args.releases, args.seed)
+    embedder = None
+    if args.embedder:
+        from assistant.embedders.factory import load_embedder
+
+        embedder = load_embedder()
+    command = "    .venv/bin/python benchmarks/check_mutations.py " + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    print(f"{command.rstrip()}\n\n{len(docs)} releases, seed {args.seed}, "
+          f"embedder: {embedder.name if embedder else 'none'}\n")
+    # Without an embedder the sweep is over word support; with one, over the similarity that
+    # lets the embedder keep a sentence whose word support falls short.
+    name = "EMBED_SIMILARITY_MIN" if embedder else "WORD_SUPPORT_MIN"
+    sweep = [0.55, 0.65, 0.75, 0.85] if embedder else [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    for threshold in sweep if args.sweep else [getattr(checking, name)]:
+        setattr(checking, name, threshold)
+        report = run(docs, args.mutations, args.seed, embedder)
+        print(f"{name} = {threshold}\n\n{report.table()}\n")
+        if report.false_reasons:
+            print("False drops by reason: " + "; ".join(
+                f"{reason} ({count})" for reason, count in report.false_reasons.most_common()))
+        if args.examples:
+            for kind, sentences in report.examples.items():
+                print(f"\n{kind}:")
+                for sentence in sentences[:8]:
+                    print(f"  {sentence}")
+        print()
+
+
+if __name__ == "__main__":
+    main()
