@@ -89,7 +89,10 @@ def build_messages(question: str, passages: Sequence[Passage], *,
     user/assistant messages, then the numbered passages and the question
     (:mod:`assistant.prompts`)."""
     messages: list[ChatCompletionMessageParam] = [
-        {"role": "system", "content": prompts.SYSTEM_PROMPT}]
+        {"role": "system", "content": prompts.SYSTEM_PROMPT},
+        {"role": "user", "content": prompts.USER_TEMPLATE.format(
+            passages=prompts.EXAMPLE_PASSAGES, question=prompts.EXAMPLE_QUESTION)},
+        {"role": "assistant", "content": prompts.EXAMPLE_ANSWER}]
     for asked, answered in history:
         messages.append({"role": "user", "content": asked})
         messages.append({"role": "assistant", "content": answered})
@@ -97,7 +100,8 @@ def build_messages(question: str, passages: Sequence[Passage], *,
         prompts.PASSAGE_TEMPLATE.format(
             n=p.n, title=p.title.strip() or p.doc_id,
             dated=prompts.DATE_TEMPLATE.format(date=p.date.isoformat()) if p.date else "",
-            text=p.text.strip())
+            # Hard-wrapped lines joined: a small model copies a line break into its sentence.
+            text=" ".join(p.text.split()))
         for p in passages]
     content = prompts.USER_TEMPLATE.format(
         passages=prompts.PASSAGE_SEPARATOR.join(blocks), question=question.strip())

@@ -56,6 +56,22 @@ plain user/assistant messages (the question asked, the answer shown), without th
 they tell the model what "he" or "that agreement" refers to, and the passages of this turn are
 the only ones it may cite."""
 
+EXAMPLE_PASSAGES = """\
+[1] City council approves the new budget (2021-04-02)
+The city council approved a budget of 12 million euros on Friday. Mayor Anna Berg said the \
+money will go to schools and roads.
+
+[2] Harbour crane delivered (2019-05-12)
+The new harbour crane lifts forty tonnes. It was delivered by ship."""
+EXAMPLE_QUESTION = "How large is the budget, and what is it for?"
+EXAMPLE_ANSWER = ("The city council approved a budget of 12 million euros [1]. Mayor Anna Berg "
+                  "said the money will go to schools and roads [1].")
+"""One worked exchange put before the real one (invented releases, in the format of the real
+prompt): a model follows a shown answer's form — short, the passages' own figures, a citation
+after every sentence — more readily than a rule. Measured with SmolLM2-135M on 12 press
+questions: its answers became one or two sentences on the question instead of copied titles
+and loops (it still did not cite; a larger model is needed for that)."""
+
 LANGUAGE_TEMPLATE = "\n\nAnswer in {language}."
 """Appended to the user message when the question's language is known, because a small model
 follows "the language of the question" less reliably than a named language."""

@@ -99,9 +99,13 @@ def test_the_prompt_holds_numbered_passages_question_history_and_language(
     assert body["model"] == "scripted-model" and body["stream"] is True
     assert body["temperature"] == 0 and body["max_tokens"] == DEFAULT_MAX_TOKENS
     roles = [m["role"] for m in request.messages]
-    assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
+    # The system prompt, the worked example, the conversation, then this turn.
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user", "assistant",
+                     "user"]
     assert request.messages[0]["content"] == prompts.SYSTEM_PROMPT
-    assert [m["content"] for m in request.messages[1:5]] == [text for turn in history
+    assert prompts.EXAMPLE_QUESTION in request.messages[1]["content"]
+    assert request.messages[2]["content"] == prompts.EXAMPLE_ANSWER
+    assert [m["content"] for m in request.messages[3:7]] == [text for turn in history
                                                              for text in turn]
     last = request.messages[-1]["content"]
     assert ("[1] Harbour crane delivered (2019-05-12)\nThe new harbour crane lifts forty "
