@@ -340,12 +340,15 @@ def info(index: str | None, as_json: bool) -> None:
 @click.option("--baseline", is_flag=True, help="Also run BM25 alone and dense alone.")
 @click.option("--answers", is_flag=True,
               help="Also ask each BEIR question: does the first quoted sentence hold a gold span?")
+@click.option("--answers-sample", "answers_sample", type=click.IntRange(min=1), default=None,
+              metavar="N", help="Ask only N of each BEIR set's questions for --answers, evenly "
+                                "spread (a slow --llm) [default: all].")
 @click.option("--json", "json_out", metavar="FILE", help="Write the full report as JSON.")
 @click.option("--markdown", "md_out", metavar="FILE", help="Write the tables as Markdown.")
 @_with(llm_options)
 def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str, ...],
              index: str | None, model: str | None, reranker: str | None, work: str,
-             baseline: bool, answers: bool,
+             baseline: bool, answers: bool, answers_sample: int | None,
              json_out: str | None, md_out: str | None, llm_url: str | None,
              llm_model: str | None) -> None:
     """Measure retrieval (Recall@k, MRR@10, nDCG@10) and answers (answer-hit, citation
@@ -362,7 +365,8 @@ def evaluate(beir: tuple[str, ...], qa: tuple[str, ...], distractors: tuple[str,
                               settings=_settings(index, model, reranker=reranker,
                                                  llm_url=llm_url, llm_model=llm_model),
                               work_dir=Path(work),
-                              baseline=baseline, answers=answers, progress=progress)
+                              baseline=baseline, answers=answers,
+                              answers_sample=answers_sample, progress=progress)
         table = to_markdown(report)
         click.echo(table)
         if json_out:
