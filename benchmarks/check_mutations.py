@@ -23,6 +23,7 @@ Zelenskyy press releases); nothing of them is stored in the project.
     .venv/bin/python benchmarks/check_mutations.py --sweep              # word-support thresholds
     .venv/bin/python benchmarks/check_mutations.py --embedder           # with all-MiniLM-L6-v2
     .venv/bin/python benchmarks/check_mutations.py --embedder --sweep   # similarity thresholds
+    .venv/bin/python benchmarks/check_mutations.py --embedder --similarities  # their spread
 """
 
 from __future__ import annotations
@@ -269,6 +270,48 @@ def _mutate(kind: str, words: str, target: Passage, given: list[Passage], outsid
     return cite(paraphrase(outside.doc.text[a:b], rng), marker, rng)
 
 
+def similarities(docs: Sequence[Document], trials: int, seed: int, embedder: Embedder) -> str:
+    """Where the embedder's threshold can sit: for correct sentences and for wrong ones (a
+    sentence of another release, or a correct one cited to another passage), the word support
+    and the best similarity to a sentence of the cited passage; and how many of each the
+    embedder's rule would keep among those whose word support falls short."""
+    rng = random.Random(seed)
+    releases = [r for r in (_Release(d, split_sentences(d.text)) for d in docs) if len(r.spans) >= 2]
+    rows: dict[str, list[tuple[float, float]]] = {"correct": [], "other_release": [], "renumber": []}
+    while len(rows["correct"]) < trials:
+        chosen = rng.sample(releases, 3)
+        target, other = _passage(chosen[0], rng, 1), _passage(chosen[1], rng, 2)
+        if target is None or other is None:
+            continue
+        goods = [sp for sp in target.sentences if _good(target.sentence_text(sp))]
+        outside = [(a, b) for a, b in chosen[2].spans if _good(chosen[2].doc.text[a:b])]
+        if not outside:
+            continue
+        words = paraphrase(target.sentence_text(rng.choice(goods)), rng)
+        a, b = rng.choice(outside)
+        alien = paraphrase(chosen[2].doc.text[a:b], rng)
+        for kind, sentence, passage in (("correct", words, target), ("other_release", alien, target),
+                                        ("renumber", words, other)):
+            source = checking._Source.of(passage)
+            wanted = checking._support_stems(sentence)
+            best = max(len(wanted & st) for st in source.span_stems) / max(1, len(wanted))
+            cosine = max(checking._cosines(embedder, sentence, [source])[0])
+            rows[kind].append((best, cosine))
+    lines = ["| sentences | median similarity | 95th percentile | 99th percentile | "
+             + " | ".join(f"kept at {t} (of word support < {checking.WORD_SUPPORT_MIN})"
+                          for t in (0.65, 0.75, 0.85)) + " |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for kind, pairs in rows.items():
+        cosines = sorted(c for _, c in pairs)
+        short = [(w, c) for w, c in pairs if w < checking.WORD_SUPPORT_MIN]
+        kept = [sum(1 for w, c in short if c >= t and w >= checking.EMBED_WORD_FLOOR)
+                for t in (0.65, 0.75, 0.85)]
+        lines.append(f"| {kind} | {cosines[len(cosines) // 2]:.2f} | "
+                     f"{cosines[int(len(cosines) * 0.95)]:.2f} | {cosines[int(len(cosines) * 0.99)]:.2f} | "
+                     + " | ".join(f"{k} / {len(short)}" for k in kept) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mutations", type=int, default=1000)
@@ -277,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--embedder", action="store_true", help="with all-MiniLM-L6-v2")
     parser.add_argument("--sweep", action="store_true", help="try word-support thresholds")
     parser.add_argument("--examples", action="store_true", help="print what got through")
+    parser.add_argument("--similarities", action="store_true",
+                        help="with --embedder: similarity of right and wrong sentences")
     args = parser.parse_args(argv)
     docs = load_documents(args.releases, args.seed)
     embedder = None
@@ -288,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.argv[1:] if argv is None else argv)
     print(f"{command.rstrip()}\n\n{len(docs)} releases, seed {args.seed}, "
           f"embedder: {embedder.name if embedder else 'none'}\n")
+    if args.similarities and embedder is not None:
+        print(similarities(docs, args.mutations, args.seed, embedder))
+        return
     # Without an embedder the sweep is over word support; with one, over the similarity that
     # lets the embedder keep a sentence whose word support falls short.
     name = "EMBED_SIMILARITY_MIN" if embedder else "WORD_SUPPORT_MIN"

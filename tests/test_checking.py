@@ -253,6 +253,10 @@ def test_the_embedder_can_rescue_a_paraphrase_with_few_shared_words() -> None:
     sentence = "Rescue crews moved 340 residents out of endangered Ostrov homes [3]."
     assert reasons(sentence) == ["[3] does not support it (support 0.43)"]
     assert reasons(sentence, embedder=_Alike()) == []
+    assert reasons(sentence, embedder=_Alike(frozenset({"en"}))) == []
+    # A Russian-only model is not trusted with English sentences.
+    assert reasons(sentence, embedder=_Alike(frozenset({"ru"}))) == [
+        "[3] does not support it (support 0.43)"]
     (reason,) = reasons(sentence, embedder=FakeEmbedder())
     assert reason.startswith("[3] does not support it (support 0.43, similarity ")
 
