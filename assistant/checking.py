@@ -39,9 +39,11 @@ not the language: enough to tell the product's answer languages apart, with no d
 
 What the check cannot catch, by design: a number or name changed into another one the cited
 passage also holds (it checks presence, not role: "fined $5,000" for a passage's "$5,000 in
-costs"); a name alone at the start of a sentence (read as a capitalised opener); a claim
-reworded so that its words are the passage's but its meaning is not ("did not" dropped from a
-sentence is one stop word).
+costs"); a name alone at the start of a sentence (read as a capitalised opener), or before
+another name when the passage has the word in lower case ("Office Drinkery"); a claim reworded
+so that its words are the passage's but its meaning is not. A negation the model adds is
+caught ("did not sue" needs a quoted sentence that denies something), unless the quoted
+sentence denies something else; one the model leaves out is not.
 
 The thresholds below were chosen with ``benchmarks/check_mutations.py``, which builds correct,
 lightly paraphrased answers from real releases and mutates them; it prints the figures.
@@ -231,6 +233,10 @@ _NUMBER_WORDS = dict(zip(
      "nineteen", "twenty"), range(21), strict=True))
 _NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
                       "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12})
+# Words that deny: a sentence holding one needs a supporting sentence that holds one too.
+_NEGATION = re.compile(r"(?<!\w)(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot"
+                       r"|не|нет|ни|никогда|никто|ничего|без)(?!\w)|\w+n[’']t(?!\w)",
+                       re.IGNORECASE)
 _CAPITALISED = re.compile(r"(?<![\w'’-])[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ][\w'’-]*")
 _LETTER = re.compile(r"[^\W\d_]")
 _CYRILLIC = re.compile(r"[а-яёәғқңөұүһі]", re.IGNORECASE)
@@ -320,6 +326,8 @@ class _Source:
     months: frozenset[int]
     name_keys: frozenset[str]
     words: frozenset[str]
+    denies: tuple[bool, ...]
+    """For each sentence: whether it holds a negation."""
     script: str
 
     @classmethod
@@ -351,6 +359,7 @@ class _Source:
             # name because the passage says "headed".
             name_keys=frozenset(_name_key(m.group(0)) for m in _CAPITALISED.finditer(facts)),
             words=frozenset(w.lower() for w in _WORDS.findall(facts)),
+            denies=tuple(bool(_NEGATION.search(passage.sentence_text(s))) for s in spans),
             script=_script(passage.text))
 
 
@@ -455,14 +464,18 @@ def _check_support(words: str, cited: Sequence[int], sources: list[_Source],
     quotes: list[tuple[Passage, tuple[int, int]]] = []
     covered: set[str] = set()
     best_cosine = 0.0
+    denial = False
     for i, source in enumerate(sources):
         if not source.spans:
             return _Verdict(f"[{cited[i]}] has no sentence to quote")
         overlap = [len(wanted & stems_) for stems_ in source.span_stems]
         sims = cosines[i] if cosines is not None else [0.0] * len(overlap)
-        # The quote: the sentence sharing most words; similarity breaks ties (and chooses
-        # alone across languages, where no words are shared).
-        best = max(range(len(overlap)), key=lambda j: (overlap[j], sims[j], -j))
+        # The quote: the sentence sharing most words; among those, one that denies as the
+        # sentence does, then the most similar (similarity chooses alone across languages,
+        # where no words are shared).
+        denies = bool(_NEGATION.search(words))
+        best = max(range(len(overlap)),
+                   key=lambda j: (overlap[j], source.denies[j] == denies, sims[j], -j))
         if cross and cosines is not None:
             best = max(range(len(sims)), key=lambda j: (sims[j], -j))
         window: set[str] = set()
@@ -472,9 +485,16 @@ def _check_support(words: str, cited: Sequence[int], sources: list[_Source],
         if len(sources) > 1 and not cross and share < CITATION_SUPPORT_MIN:
             return _Verdict(f"[{cited[i]}] does not support it (support {share:.2f})")
         covered |= wanted & window
+        # The quoted sentence itself must deny: a neighbour's "No injuries were reported"
+        # does not vouch for "teams did not evacuate".
+        denial = denial or source.denies[best]
         best_cosine = max(best_cosine, sims[best])
         quotes.append((source.passage, source.spans[best]))
     where = _markers(cited)
+    negation = _NEGATION.search(words)
+    if negation and not denial:
+        # Stop words do not count for support, so "did not sue" would pass for "sued".
+        return _Verdict(f"the negation “{negation.group(0)}” is not in {where}")
     if cross:
         if embedder is None:
             return _Verdict("cannot check a sentence in another language than its source "

@@ -14,7 +14,9 @@ is a false drop), then mutated one random way and checked again (kept = got thro
 - renumber: the citation moved to another given passage;
 - out_of_range: a citation of a passage that was not given ([6]-[9]);
 - no_citation: the marker removed;
-- other_release: the sentence replaced by one from a release that was not given, citation kept.
+- other_release: the sentence replaced by one from a release that was not given, citation kept;
+- negation: "not" put after the first auxiliary verb ("was" -> "was not") of a sentence that
+  denied nothing.
 
 Releases are read from corpus/ and, when present, ../shared/data (Minnesota AG, Kremlin and
 Zelenskyy press releases); nothing of them is stored in the project.
@@ -54,7 +56,7 @@ SHARED = ROOT.parent / "shared" / "data"
 ARCHIVES = (SHARED / "mn_ag_press_releases" / "press_releases.jsonl",
             SHARED / "kremlin_ukraine_press_releases_en" / "putin.jsonl",
             SHARED / "kremlin_ukraine_press_releases_en" / "zelenskyy.jsonl")
-KINDS = ("number", "name", "renumber", "out_of_range", "no_citation", "other_release")
+KINDS = ("number", "name", "renumber", "out_of_range", "no_citation", "other_release", "negation")
 PASSAGES = 5
 PASSAGE_SENTENCES = 5
 
@@ -64,6 +66,7 @@ _SYNONYMS = {"said": "stated", "announced": "said", "filed": "brought", "help": 
 _FRAMES = ("According to the release, {}", "The statement says that {}", "It was reported that {}",
            "{}, the release notes")
 _OPENER = re.compile(r"^(?:Today|Yesterday|On \w+day|In addition|Additionally|However|Also),\s+")
+_AUXILIARY = re.compile(r"\b(?:is|was|were|are|has|have|had|will|can|would|could|should)\b")
 _DIGITS = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*")
 
 
@@ -263,6 +266,11 @@ def _mutate(kind: str, words: str, target: Passage, given: list[Passage], outsid
         return cite(words, f"[{rng.randint(PASSAGES + 1, 9)}]", rng)
     if kind == "no_citation":
         return cite(words, "", rng)
+    if kind == "negation":
+        verb = _AUXILIARY.search(words)
+        if verb is None or checking._NEGATION.search(words):
+            return None
+        return cite(f"{words[:verb.end()]} not{words[verb.end():]}", marker, rng)
     goods = [(a, b) for a, b in outside.spans if _good(outside.doc.text[a:b])]
     if not goods:
         return None

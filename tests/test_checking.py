@@ -179,6 +179,10 @@ def test_numbers_dates_and_names_written_another_way_are_kept(sentence: str) -> 
      "[3] does not support it (support 0.00)"),
     ("Heavy rain flooded the river valley and teams evacuated residents near Almaty [3][2].",
      "[2] does not support it (support 0.10)"),
+    ("Rescue teams did not evacuate 340 residents from Ostrov [3].",
+     "the negation “not” is not in [3]"),
+    ("Rescue teams never evacuated 340 residents from Ostrov [3].",
+     "the negation “never” is not in [3]"),
     ("[2]", "no words, only citation markers"),
 ])
 def test_every_drop_reason(sentence: str, reason: str) -> None:
