@@ -148,15 +148,17 @@ _SOURCES_HEADING = re.compile(
     r"^\s*(?:#{1,6}\s*)?\**(?:sources?|references?|citations?|источники|ссылки|дереккөздер)"
     r"\**\s*:?\**\s*$", re.IGNORECASE)
 _REFERENCE_LINE = re.compile(rf"^\s*(?:[-*•]\s*)?{_MARKER.pattern}\s*:")
+_LABEL = re.compile(r"^(?:answer|ответ|жауап)\s*:\s*", re.IGNORECASE)
 _SOURCES_PREFIX = re.compile(r"^\s*(?:sources?|references?|источники)\s*:", re.IGNORECASE)
 
 
 def _strip_formatting(line: str) -> str:
-    """A line without Markdown: heading marks, a bullet, emphasis, links (their words kept)."""
+    """A line without Markdown (heading marks, a bullet, emphasis, links: their words kept)
+    and without an "Answer:" label."""
     line = _HEADING.sub("", line)
     line = _BULLET.sub("", line)
     line = _LINK.sub(r"\1", line)
-    return _EMPHASIS.sub("", line).strip()
+    return _LABEL.sub("", _EMPHASIS.sub("", line).strip())
 
 
 def split_generated(text: str) -> list[str]:
@@ -172,13 +174,20 @@ def split_generated(text: str) -> list[str]:
     lines = text.replace("\r\n", "\n").split("\n")
     body: list[str] = []
     references: list[str] = []
+    after_heading = False
     for line in lines:
         if references or _SOURCES_HEADING.match(line) or _REFERENCE_LINE.match(line):
             # Everything from a sources heading or a reference definition on is the list.
             if line.strip():
                 references.append(line.strip())
+        elif (body and body[-1] and line.strip() and not after_heading and not _HEADING.match(line)
+              and not _BULLET.match(line) and not re.search(r"[.!?:;\]\"”»)]$", body[-1])):
+            # A sentence wrapped onto the next line goes on there (a heading has no end mark
+            # and goes on nowhere).
+            body[-1] = f"{body[-1]} {_strip_formatting(line)}"
         else:
             body.append(_strip_formatting(line))
+            after_heading = bool(_HEADING.match(line))
     sentences: list[str] = []
     # Lines are split apart first: a bullet or a heading never runs on into the next line.
     for line in body:

@@ -68,6 +68,9 @@ def reasons(text: str, passages: Sequence[Passage] = PASSAGES, *,
     ("Mr. Li left in 2019 [1, 2]. He came back [1] [3].",
      ["Mr. Li left in 2019 [1, 2].", "He came back [1] [3]."]),
     ("The fund paid out.\n[2]\nNext one [1].", ["The fund paid out. [2]", "Next one [1]."]),
+    ("Answer: Assanov met\nCao Jianming in Sanya [1].\n\nNext one [2].",
+     ["Assanov met Cao Jianming in Sanya [1].", "Next one [2]."]),
+    ("## The meeting\nAssanov met Cao [1].", ["The meeting", "Assanov met Cao [1]."]),
 ])
 def test_markers_stay_with_their_sentence(text: str, expected: list[str]) -> None:
     assert split_generated(text) == expected
