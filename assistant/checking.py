@@ -61,6 +61,8 @@ from .documents import Citation, DroppedSentence, Passage
 from .lexical import content_stems, stopwords
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .embedders.protocols import Embedder
 
 __all__ = [
@@ -448,10 +450,18 @@ def _trusted(embedder: Embedder, script: str) -> bool:
     return bool(embedder.languages - _CYRILLIC_LANGUAGES)
 
 
-def _cosines(embedder: Embedder, words: str, sources: list[_Source]) -> list[list[float]]:
-    """Cosine similarity of the sentence with each sentence of each cited passage."""
+def _cosines(embedder: Embedder, words: str, sources: list[_Source],
+             cache: dict[str, np.ndarray] | None = None) -> list[list[float]]:
+    """Cosine similarity of the sentence with each sentence of each cited passage. ``cache``
+    keeps the vectors of one answer's passage sentences: its sentences cite the same few."""
+    import numpy as np
+
+    cache = {} if cache is None else cache
     texts = [words] + [s.passage.sentence_text(span) for s in sources for span in s.spans]
-    vectors = embedder.embed(texts)
+    missing = list(dict.fromkeys(t for t in texts if t not in cache))
+    if missing:
+        cache.update(zip(missing, embedder.embed(missing), strict=True))
+    vectors = np.stack([cache[t] for t in texts])
     scores = (vectors[1:] @ vectors[0]).tolist()
     out: list[list[float]] = []
     for source in sources:
@@ -461,7 +471,7 @@ def _cosines(embedder: Embedder, words: str, sources: list[_Source]) -> list[lis
 
 
 def _check_support(words: str, cited: Sequence[int], sources: list[_Source],
-                   embedder: Embedder | None) -> _Verdict:
+                   embedder: Embedder | None, cache: dict[str, np.ndarray]) -> _Verdict:
     """Word support (and similarity) of ``words`` by the cited passages, and each one's quote."""
     wanted = _support_stems(words)
     scripts = {_script(words)} | {s.script for s in sources}
@@ -470,7 +480,7 @@ def _check_support(words: str, cited: Sequence[int], sources: list[_Source],
     # finds any two Cyrillic sentences alike.
     if embedder is not None and not all(_trusted(embedder, script) for script in scripts):
         embedder = None
-    cosines = _cosines(embedder, words, sources) if embedder is not None else None
+    cosines = _cosines(embedder, words, sources, cache) if embedder is not None else None
     quotes: list[tuple[Passage, tuple[int, int]]] = []
     covered: set[str] = set()
     best_cosine = 0.0
@@ -524,8 +534,8 @@ def _check_support(words: str, cited: Sequence[int], sources: list[_Source],
     return _Verdict(f"{where} does not support it (support {support:.2f})")
 
 
-def _check_sentence(sentence: str, sources: dict[int, _Source],
-                    embedder: Embedder | None) -> _Verdict:
+def _check_sentence(sentence: str, sources: dict[int, _Source], embedder: Embedder | None,
+                    cache: dict[str, np.ndarray]) -> _Verdict:
     if _SOURCES_PREFIX.match(sentence) or _SOURCES_HEADING.match(sentence.split("\n")[0]) \
             or _REFERENCE_LINE.match(sentence):
         return _Verdict("a list of sources, not a sentence of the answer")
@@ -543,7 +553,7 @@ def _check_sentence(sentence: str, sources: dict[int, _Source],
     reason = _check_facts(words, cited_sources, _markers(cited))
     if reason:
         return _Verdict(reason)
-    return _check_support(words, cited, cited_sources, embedder)
+    return _check_support(words, cited, cited_sources, embedder, cache)
 
 
 def check_answer(text: str, passages: Sequence[Passage], *,
@@ -558,8 +568,9 @@ def check_answer(text: str, passages: Sequence[Passage], *,
     numbers: dict[tuple[int, int, int], int] = {}
     kept: list[CheckedSentence] = []
     dropped: list[DroppedSentence] = []
+    cache: dict[str, np.ndarray] = {}
     for sentence in split_generated(text):
-        verdict = _check_sentence(sentence, sources, embedder)
+        verdict = _check_sentence(sentence, sources, embedder, cache)
         if verdict.reason is not None:
             dropped.append(DroppedSentence(sentence=sentence, reason=verdict.reason))
             continue
