@@ -283,10 +283,16 @@ def _benchmark() -> ModuleType:
 
 @pytest.mark.shared_data
 def test_seeded_mutations_of_real_answers(shared_data: Path) -> None:
+    """1,000 random mutations of correct answers from real releases (numbers changed, names
+    swapped, citations renumbered or out of range or gone, another release's sentence, a
+    negation): none with a changed number or an impossible citation gets through. The counts
+    per kind are printed (``pytest -s``); docs/QUALITY.md has the benchmark's full run."""
     bench = _benchmark()
-    report = bench.run(bench.load_documents(limit=200, seed=3), mutations=240, seed=3)
-    assert sum(report.tried.values()) == 240
-    assert report.tried["number"] >= 30 and report.tried["out_of_range"] >= 30
+    report = bench.run(bench.load_documents(limit=200, seed=3), mutations=1000, seed=3)
+    print({kind: f"{report.through[kind]}/{tried}" for kind, tried in report.tried.items()},
+          f"false drops {report.false_drops}/{report.correct}")
+    assert sum(report.tried.values()) == 1000
+    assert report.tried["number"] >= 120 and report.tried["out_of_range"] >= 120
     assert report.through["number"] == 0
     assert report.through["out_of_range"] == 0
     assert report.through["no_citation"] == 0
