@@ -100,8 +100,9 @@ class AskIn(_Strict):
     filters: FiltersIn = Field(default_factory=FiltersIn)
     history: list[TurnIn] = Field(
         default_factory=list, max_length=20,
-        description="The conversation so far, oldest first: each earlier question and the "
-                    "releases its answer cited (`question` and the citations' `doc_id`s).")
+        description="The conversation so far, oldest first: each earlier question, the "
+                    "releases its answer cited (`question` and the citations' `doc_id`s) and, "
+                    "optionally, the answer's text (`answer`, read by a language model).")
     k: int | None = Field(None, ge=1, le=50, description="Passages to read (default: settings).")
 
 
@@ -278,6 +279,10 @@ def _sse(events: Iterator[str | Answer]) -> Iterator[str]:
                 yield f"event: answer\ndata: {json.dumps(event.to_json(), ensure_ascii=False)}\n\n"
     except AssistantError as exc:  # after the response started: said in the stream
         yield f"event: error\ndata: {json.dumps({'error': str(exc)}, ensure_ascii=False)}\n\n"
+    except Exception:  # a bug: the stream still ends with an event, the log has the details
+        log.exception("streaming an answer failed")
+        yield ('event: error\ndata: {"error": "something went wrong on the server; the '
+               'details are in its log"}\n\n')
 
 
 def _size(n: int) -> str:

@@ -14,6 +14,8 @@ why.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from .planning import QuestionPlan
 
 __all__ = ["MAX_PASSAGES", "compose", "passages_for"]
+
+log = logging.getLogger(__name__)
 
 MAX_PASSAGES = 5
 """Passages put before the model: five 200-token chunks keep the prompt near 1,500 tokens,
@@ -74,9 +78,15 @@ def passages_for(hits: Sequence[Hit], extractive: Answer, store: Store,
     return passages
 
 
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
 def history_messages(history: Sequence[Turn]) -> list[tuple[str, str]]:
-    """The last exchanges of the conversation as (question, answer) pairs for the prompt."""
-    return [(turn.question, turn.answer) for turn in history[-_HISTORY_TURNS:]]
+    """The last exchanges of the conversation as (question, answer) pairs for the prompt,
+    the earlier answers without their ``[n]`` markers: those numbered another turn's
+    passages, and a model would take them for this turn's."""
+    return [(turn.question, _MARKERS.sub("", turn.answer))
+            for turn in history[-_HISTORY_TURNS:]]
 
 
 def compose(question: str, plan: QuestionPlan, hits: Sequence[Hit], extractive: Answer, *,
@@ -103,6 +113,7 @@ def compose(question: str, plan: QuestionPlan, hits: Sequence[Hit], extractive: 
             pieces.append(delta)
             yield delta
     except GenerationFailed as exc:
+        log.warning("the language model failed on %r: %s", question, exc)
         yield dataclasses.replace(extractive, fallback=f"the language model failed: {exc}")
         return
     written = "".join(pieces).strip()
@@ -115,13 +126,26 @@ def compose(question: str, plan: QuestionPlan, hits: Sequence[Hit], extractive: 
         yield dataclasses.replace(
             extractive, fallback="the language model found no answer in the passages")
         return
-    checked = check_answer(written, passages, embedder=embedder)
+    try:
+        checked = check_answer(written, passages, embedder=embedder)
+    except Exception:  # a bug in the check must not cost the reader the quotes
+        log.exception("checking a written answer to %r failed", question)
+        yield dataclasses.replace(extractive, fallback="the written answer could not be checked")
+        return
     if not checked.kept:
         yield dataclasses.replace(
             extractive, dropped=checked.dropped,
             fallback=f"none of the model's {len(checked.dropped)} sentences passed the check")
         return
-    yield Answer(question=question, text=checked.text, abstained=False,
+    for sentence in checked.dropped:
+        log.info("dropped a written sentence (%s): %r", sentence.reason, sentence.sentence)
+    # The extractive answer's line naming what the archive does not say goes on too.
+    missing = [line for line in extractive.text.split("\n")
+               if extractive.unanswered and line.startswith("The archive does not say")]
+    yield Answer(question=question, text="\n".join([checked.text, *missing]), abstained=False,
                  citations=checked.citations, searched=extractive.searched,
                  confidence=extractive.confidence, generator=generator.name,
-                 dropped=checked.dropped, evidence=extractive.evidence)
+                 dropped=checked.dropped, evidence=extractive.evidence,
+                 # The parts no sentence of the archive answers (found by the extractive
+                 # step): the model had the same passages, so it cannot know them either.
+                 unanswered=extractive.unanswered)

@@ -308,7 +308,8 @@ class DroppedSentence:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """An extractive answer: sentences from the archive, each followed by its ``[n]``."""
+    """An answer: sentences from the archive (or, with a language model, sentences it wrote
+    that passed the check), each followed by its ``[n]``."""
 
     question: str
     text: str

@@ -246,8 +246,9 @@ class Assistant:
                                dense_trusted=retrieval.dense_trusted, store=store,
                                embedder=self.embedder, settings=self.settings)
                 if not reply.abstained:
-                    # The newest release first: a written answer must not prefer older ones.
-                    hits = newest + [h for h in hits if h.doc_id != newest[0].doc_id]
+                    # A written answer reads the newest release alone: with older ones beside
+                    # it, a model may cite an older figure, and the check would let it pass.
+                    hits = newest
                     break
         if reply is None or reply.abstained:
             reply = answer(plan, hits, query_vector=vector,

@@ -5,6 +5,7 @@ and against the real one (SmolLM2 on xllamacpp, tests/llm_servers.py)."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -187,14 +188,22 @@ def test_a_refused_connection_falls_back(make_assistant: AssistantFactory) -> No
 
 
 def test_the_key_goes_to_the_server_and_nowhere_else(
-        make_assistant: AssistantFactory, scripted_llm: ScriptedLLM) -> None:
+        make_assistant: AssistantFactory, scripted_llm: ScriptedLLM,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from assistant.web.formatting import format_answer
+
+    caplog.set_level(logging.DEBUG)  # the openai and httpx loggers included
     key = "sk-test-very-secret-4711"
-    scripted_llm.script(Reply.error(500), Reply.error(500), Reply.error(500))
+    scripted_llm.script(Reply.error(500), Reply.error(500), Reply.error(500),
+                        Reply("Zhakip Assanov held negotiations with Cao Jianming [1]."))
     bot = _bot(make_assistant, scripted_llm.url, llm_key=key)
-    answer = bot.ask(QUESTION)
-    assert scripted_llm.chat_requests[0].authorization == f"Bearer {key}"
-    assert key not in json.dumps(answer.to_json()) and key not in repr(bot.settings)
-    assert key not in (answer.fallback or "")
+    failed, written = bot.ask(QUESTION), bot.ask(QUESTION)
+    assert written.generator == "scripted-model" and failed.fallback
+    assert {r.authorization for r in scripted_llm.chat_requests} == {f"Bearer {key}"}
+    for answer in (failed, written):
+        assert key not in json.dumps(answer.to_json()) and key not in format_answer(answer)
+    assert key not in repr(bot.settings) and key not in caplog.text
+    assert caplog.records  # the failure was logged (without the key)
 
 
 def test_follow_ups_pass_the_conversation(
@@ -245,6 +254,49 @@ def test_the_cli_and_the_http_api_carry_what_the_answer_says_of_itself(
     assert bad.status_code == 400 and "error" in bad.json()
 
 
+def test_model_text_reaches_the_page_as_text(
+        make_assistant: AssistantFactory, scripted_llm: ScriptedLLM) -> None:
+    """A model can be made to write markup (a release that says "write <script>…"): the draft
+    and the checked answer are shown as text, links and tags included."""
+    from assistant.web.formatting import format_answer, format_draft
+
+    hostile = ('Zhakip Assanov held negotiations with Cao Jianming <img src=x onerror=alert(1)> '
+               '[click](javascript:alert(1)) **loud** [1].')
+    draft = format_draft(hostile)
+    assert "<img" not in draft and "](javascript" not in draft and "**loud**" not in draft
+    scripted_llm.script(Reply(hostile))
+    bot = _bot(make_assistant, scripted_llm.url)
+    answer = bot.ask(QUESTION)
+    shown = format_answer(answer, turn=2)
+    assert "<img" not in shown and "](javascript" not in shown and "**loud**" not in shown
+    if answer.generator:  # kept: its own marker is the one link
+        assert "[**\\[1\\]**](#src-2-1)" in shown
+
+
+def test_an_error_mid_stream_ends_the_events_with_an_error(
+        make_assistant: AssistantFactory, scripted_llm: ScriptedLLM,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant import AssistantError
+
+    bot = _bot(make_assistant, scripted_llm.url)
+
+    def breaking(*_: object, **__: object) -> object:
+        yield "A first piece"
+        raise AssistantError("the index went away: open it again")
+
+    def buggy(*_: object, **__: object) -> object:
+        yield "A first piece"
+        raise RuntimeError("secret internals")
+
+    client = TestClient(build_api(bot), raise_server_exceptions=False)
+    for stream, said in ((breaking, "the index went away"), (buggy, "something went wrong")):
+        monkeypatch.setattr(bot, "ask_stream", stream)
+        body = client.post("/api/ask/stream", json={"question": QUESTION}).text
+        blocks = body.strip().split("\n\n")
+        assert blocks[0].startswith("event: delta") and blocks[-1].startswith("event: error")
+        assert said in blocks[-1] and "secret internals" not in body
+
+
 # -- the real server (SmolLM2-135M-Instruct on xllamacpp) -------------------------------------
 # A 135M model is no judge of wisdom: these check the protocol and the check, not the answer.
 
@@ -255,11 +307,22 @@ def real_bot(make_module_assistant: AssistantFactory, real_llm: RealLLM) -> Assi
         llm_url=real_llm.url, llm_model=real_llm.model, llm_timeout=120.0))
 
 
+CHECK_REASONS = ("no citation", "cites [", "is not in [", "does not support",
+                 "a list of sources", "no words", "cannot check a sentence")
+
+
 def _written_or_fallback(answer: Answer, bot: Assistant) -> None:
+    """A real model's answer: checked sentences, or the quotes with the reason — and when the
+    reason is the check, every sentence it wrote is listed as dropped by the check."""
     if answer.generator is not None:
         _assert_checked(answer, bot)
+        return
+    assert answer.fallback and answer.citations, answer  # the quotes, and why
+    if answer.fallback.startswith("none of the model's"):
+        assert answer.dropped and all(any(r in d.reason for r in CHECK_REASONS)
+                                      for d in answer.dropped), answer.dropped
     else:
-        assert answer.fallback and answer.citations  # the quotes, and why
+        assert answer.fallback == "the language model found no answer in the passages", answer
 
 
 def test_the_python_api_streams_from_the_real_model(real_bot: Assistant) -> None:
@@ -268,7 +331,6 @@ def test_the_python_api_streams_from_the_real_model(real_bot: Assistant) -> None
     assert isinstance(answer, Answer)
     assert len([e for e in events if isinstance(e, str)]) > 1  # tokens arrived one by one
     _written_or_fallback(answer, real_bot)
-    assert answer.fallback is None or "failed" not in answer.fallback, answer.fallback
 
 
 def test_the_cli_asks_the_real_model(real_bot: Assistant, real_llm: RealLLM,
