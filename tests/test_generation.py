@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import collections.abc
 import datetime as dt
+import logging
+import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from assistant import GenerationFailed, Passage, Settings, prompts
+from assistant.errors import ConfigError
 from assistant.generation import (
+    DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_TOKENS,
     Generator,
     OpenAIGenerator,
@@ -57,6 +62,17 @@ def failure(generator: OpenAIGenerator) -> tuple[GenerationFailed, float, list[s
     with pytest.raises(GenerationFailed) as caught:
         pieces.extend(generator.stream(QUESTION, PASSAGES))
     return caught.value, time.monotonic() - started, pieces
+
+
+def new_workers(before: set[threading.Thread]) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t not in before and t.name == "llm-stream"]
+
+
+def assert_workers_end(before: set[threading.Thread], within: float = 2.0) -> None:
+    """Every request thread started since ``before`` ends within ``within`` seconds."""
+    for worker in new_workers(before):
+        worker.join(timeout=within)
+        assert not worker.is_alive(), "the request thread outlived its reader"
 
 
 def chain(exc: BaseException | None) -> Iterator[BaseException]:
@@ -130,7 +146,8 @@ def test_system_prompt_says_the_rules_the_check_enforces() -> None:
     assert "Which ferries changed?" in intro and "3 releases" in intro
 
 
-def test_the_key_is_sent_as_bearer_and_never_shown(scripted_llm: ScriptedLLM) -> None:
+def test_the_key_is_sent_as_bearer_and_never_shown(
+        scripted_llm: ScriptedLLM, caplog: pytest.LogCaptureFixture) -> None:
     scripted_llm.script(Reply("Forty tonnes [1]."),
                         Reply.error(401, f"invalid key: Bearer {KEY}"),
                         Reply.error(500, f"upstream said {KEY} is wrong"))
@@ -141,9 +158,13 @@ def test_the_key_is_sent_as_bearer_and_never_shown(scripted_llm: ScriptedLLM) ->
     refused, _, _ = failure(generator)
     assert "HTTP 401" in str(refused) and "API key was refused" in str(refused)
     assert_no_key(refused)
-    echoed, _, _ = failure(generator)
-    assert "HTTP 500" in str(echoed) and "upstream said [key] is wrong" in str(echoed)
+    with caplog.at_level(logging.WARNING, logger="assistant.generation"):
+        echoed, _, _ = failure(generator)
+    assert str(echoed) == f"HTTP 500 from the model server at {scripted_llm.url}"
     assert_no_key(echoed)
+    # The server's words go to the log for operators, without the key.
+    assert "upstream said [key] is wrong" in caplog.text
+    assert KEY not in caplog.text and "5ecret" not in caplog.text
 
     assert KEY not in repr(generator) and "key=set" in repr(generator)
     settings = Settings(llm_url=scripted_llm.url, llm_key=KEY)
@@ -158,6 +179,39 @@ def test_no_key_sends_a_placeholder_not_the_environment_s(
     scripted_llm.script(Reply("Forty tonnes [1]."))
     generate(make(scripted_llm, key=None), QUESTION, PASSAGES)
     assert scripted_llm.chat_requests[0].authorization == "Bearer not-needed"
+
+
+def test_no_organization_or_project_from_the_environment_is_sent(
+        scripted_llm: ScriptedLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The openai client sends these as headers to whatever server it talks to.
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-from-the-environment")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-from-the-environment")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://elsewhere.invalid/v1")
+    monkeypatch.setenv("OPENAI_CUSTOM_HEADERS",
+                       "X-Team: from-the-environment\nAuthorization: Bearer from-the-environment")
+    scripted_llm.script(Reply("Forty tonnes [1]."))
+    assert generate(make(scripted_llm, model=None), QUESTION, PASSAGES) == "Forty tonnes [1]."
+    assert [r.path for r in scripted_llm.requests] == ["/v1/models", "/v1/chat/completions"]
+    for request in scripted_llm.requests:
+        assert "openai-organization" not in request.headers
+        assert "openai-project" not in request.headers
+        assert "x-team" not in request.headers
+        assert "from-the-environment" not in str(request.headers)
+        assert request.authorization == f"Bearer {KEY}"
+
+
+def test_a_key_in_the_query_string_is_not_shown(caplog: pytest.LogCaptureFixture) -> None:
+    # Azure-style: the key as a query parameter of the base URL.
+    base = refused_url()
+    generator = make(f"{base}?api-key={KEY}#part", key=None)
+    assert generator.url == base
+    assert KEY not in repr(generator)
+    with caplog.at_level(logging.WARNING, logger="assistant.generation"):
+        exc, _, _ = failure(generator)
+    assert str(exc) == f"connection refused at {base}: is the model server running there?"
+    assert_no_key(exc)
+    assert caplog.records, "the failure is logged for operators"
+    assert KEY not in caplog.text and "5ecret" not in caplog.text
 
 
 def test_a_password_in_the_url_is_not_shown() -> None:
@@ -195,8 +249,7 @@ def test_a_server_with_no_models_is_a_failure_with_advice() -> None:
 def test_http_500_is_a_failure_saying_so(scripted_llm: ScriptedLLM) -> None:
     scripted_llm.script(Reply.error(500, "model crashed"))
     exc, _, _ = failure(make(scripted_llm))
-    assert str(exc).startswith(f"{scripted_llm.url} answered HTTP 500")
-    assert "model crashed" in str(exc)
+    assert str(exc) == f"HTTP 500 from the model server at {scripted_llm.url}"
 
 
 def test_a_failed_request_is_retried_once_by_default(scripted_llm: ScriptedLLM) -> None:
@@ -235,6 +288,8 @@ def test_a_stall_mid_stream_fails_in_time(scripted_llm: ScriptedLLM) -> None:
 
 def test_a_slow_trickle_fails_at_the_overall_deadline(scripted_llm: ScriptedLLM) -> None:
     # Each piece comes well within a read timeout, the whole answer does not.
+    import openai  # noqa: F401  (its first import, ~0.8 s on a busy machine, not in the 1 s)
+
     scripted_llm.script(Reply(pieces=("word ",) * 20, interval=0.2))
     exc, took, pieces = failure(make(scripted_llm, timeout=1.0))
     assert 1.0 <= took < 1.0 + MARGIN, took
@@ -258,6 +313,112 @@ def test_a_stopped_reader_stops_the_request(scripted_llm: ScriptedLLM) -> None:
     stream.close()  # the reader left: no error, and the worker stops at its next piece
     worker.join(timeout=2)
     assert not worker.is_alive()
+
+
+def test_keep_alive_comments_do_not_keep_the_request_alive(scripted_llm: ScriptedLLM) -> None:
+    # ": ping" lines every 0.1 s: no read ever times out, and no piece ever comes.
+    scripted_llm.script(Reply.pinging(0.1, text="The crane"))
+    before = set(threading.enumerate())
+    exc, took, pieces = failure(make(scripted_llm, timeout=1.0))
+    assert pieces == ["The", " crane"] and "timed out after 1 s" in str(exc)
+    assert 1.0 <= took < 1.0 + MARGIN, took
+    assert_workers_end(before)
+    assert scripted_llm.closed_by_client.wait(2), "the connection was not closed"
+
+
+def test_no_retry_after_the_deadline(scripted_llm: ScriptedLLM) -> None:
+    # The first request stalls past the deadline: the client's retry (max_retries=1) must not
+    # start another one, which would keep the request thread for a second timeout.
+    scripted_llm.script(Reply.stalled(30), Reply.stalled(30))
+    before = set(threading.enumerate())
+    exc, took, _ = failure(make(scripted_llm, timeout=2.0, max_retries=1))
+    assert "timed out after 2 s" in str(exc) and took < 2.0 + MARGIN, took
+    assert_workers_end(before, within=1.5)
+    assert len(scripted_llm.chat_requests) == 1
+
+
+def test_a_reader_leaving_a_pinging_stream_closes_the_connection(
+        scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply.pinging(0.1, text="The crane"))
+    before = set(threading.enumerate())
+    stream = make(scripted_llm, timeout=30).stream(QUESTION, PASSAGES)
+    assert isinstance(stream, collections.abc.Generator)
+    assert next(stream) == "The"
+    stream.close()
+    assert_workers_end(before)
+    assert scripted_llm.closed_by_client.wait(2), "the connection was not closed"
+
+
+def test_a_finished_answer_read_after_the_deadline_is_kept(scripted_llm: ScriptedLLM) -> None:
+    # The whole reply is queued in time; the reader (a slow client) comes back late for it.
+    scripted_llm.script(Reply(pieces=("Forty ", "tonnes ", "[1].")))
+    stream = make(scripted_llm, timeout=1.0).stream(QUESTION, PASSAGES)
+    first = next(stream)
+    time.sleep(1.3)
+    assert first + "".join(stream) == "Forty tonnes [1]."
+
+
+def test_a_reply_over_the_length_limit_fails(scripted_llm: ScriptedLLM) -> None:
+    # A server that ignores max_tokens: 10 tokens allow 80 characters.
+    scripted_llm.script(Reply(pieces=("word ",) * 2000))
+    before = set(threading.enumerate())
+    exc, took, pieces = failure(make(scripted_llm, max_tokens=10, timeout=10))
+    assert str(exc).startswith("the reply was too long")
+    assert sum(map(len, pieces)) <= 80 and took < 5
+    assert_workers_end(before)
+
+
+def test_concurrent_requests_are_limited(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.script(Reply.pinging(0.1, text="The crane"), Reply("Forty tonnes [1]."))
+    generator = make(scripted_llm, max_concurrent=1, busy_wait=0.5, timeout=30)
+    holding = generator.stream(QUESTION, PASSAGES)
+    assert next(holding) == "The"  # one request running: the limit is full
+    exc, took, _ = failure(generator)
+    assert str(exc).startswith("the language model is busy") and 0.5 <= took < 2, took
+    assert len(scripted_llm.chat_requests) == 1  # the busy one never reached the server
+    holding.close()  # its request ends, and frees its place
+    assert generate(generator, QUESTION, PASSAGES) == "Forty tonnes [1]."
+
+
+def test_the_default_concurrency_limit_is_documented() -> None:
+    generator = OpenAIGenerator("http://127.0.0.1:9/v1")
+    assert generator.max_concurrent == DEFAULT_MAX_CONCURRENT == 4
+    assert "max_concurrent" in (OpenAIGenerator.__doc__ or "")
+
+
+@pytest.mark.parametrize("options", [{"timeout": 0}, {"timeout": -1.5},
+                                     {"timeout": float("nan")}, {"max_concurrent": 0},
+                                     {"max_tokens": 0}])
+def test_bad_settings_are_config_errors(options: dict[str, float]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        OpenAIGenerator("http://127.0.0.1:9/v1", **options)  # type: ignore[arg-type]
+    (name,) = options
+    assert name in str(caught.value)
+
+
+@pytest.mark.parametrize(("code", "name"), [("kk", "Kazakh"), ("si", "Sinhala"),
+                                            ("ta", "Tamil")])
+def test_languages_of_the_corpus_are_named(code: str, name: str) -> None:
+    last = build_messages(QUESTION, PASSAGES, language=code)[-1]["content"]
+    assert isinstance(last, str) and last.endswith(f"Answer in {name}.")
+
+
+def test_a_missing_real_server_fails_when_it_is_required(tmp_path: Path) -> None:
+    (tmp_path / "test_needs_real.py").write_text(
+        "import tests.llm_servers as servers\n"
+        "servers.real_llm_missing = lambda: 'xllamacpp is hidden by the test'\n"
+        "def test_real(real_llm):\n"
+        "    pass\n")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "tests.llm_servers",
+               "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)]
+    # pytest.fail in a fixture is an error at setup: the run fails all the same.
+    for required, outcome in (("1", "1 error"), ("", "1 skipped")):
+        env = {**os.environ, "PRESS_ASSISTANT_REQUIRE_REAL_LLM": required}
+        run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert outcome in run.stdout, run.stdout + run.stderr
+        if required:
+            assert "xllamacpp is hidden by the test" in run.stdout
 
 
 def test_the_scripted_server_answers_without_streaming_too(scripted_llm: ScriptedLLM) -> None:
