@@ -1,8 +1,10 @@
 """The check every sentence a language model writes must pass before anyone sees it.
 
 A model answers from numbered passages (:class:`~assistant.documents.Passage`) and cites them
-as ``[n]``. :func:`check_answer` splits its output into sentences (:func:`split_generated`)
-and keeps a sentence only when
+as ``[n]``. :func:`check_answer` cleans its output (:func:`clean_generated`: NFKC, control and
+format characters such as terminal escapes and bidi overrides removed, so what is checked is
+what is shown), splits it into sentences (:func:`split_generated`) and keeps a sentence only
+when
 
 1. it cites at least one passage, and only passages that were given;
 2. every number, amount, percentage, date (day, month, year) and capitalised name in it
@@ -19,31 +21,38 @@ text (``passage.sentence_text((start, end))``). Everything else is returned as
 
 Numbers are compared as values: "1,200" == "1200" == "1 200", "1.2 million" == "1,200,000"
 (a scale word multiplies), "45 percent" == "45%", "1,5" (a decimal comma, Russian) == "1.5";
-a number written in words in a passage ("five") matches the digits ("5") in the sentence. A
-number written in words in the sentence is not checked (a model's "one of the" is no claim).
+numbers written in English words are read on both sides ("three hundred and forty" == "340",
+"twenty-five", "a million"), except "one", "a" and "an" alone (a model's "one of the" is no
+claim); ordinals ("third") and Russian or Kazakh number words are not read.
 Dates are read as their parts: a day and a year are numbers, a month's name (English, Russian
 or Kazakh, :mod:`assistant.dates`) must name a month the passage names (in any language or as
-digits of a date) or its publication month. Names: a capitalised word that is not the first of
-the sentence (unless a capitalised word follows: "Vladimir Putin"; then the passage's word in
-lower case also vouches for it), not a stop word and not a month; it must match a capitalised
-word of the passage or its title, in another form allowed
-("Russian" ~ "Russia", "Zelensky" ~ "Zelenskyy", "Путина" ~ "Путин").
+digits of a date) or its publication month. Names: a word whose first letter is a capital in
+any script ("Ólafur", "Путин", "Αθήνα") that is not the first of the sentence (unless a
+capitalised word follows: "Vladimir Putin"; then the passage's word in lower case also vouches
+for it), not a stop word and not a month; it must match a capitalised word of the passage or
+its title, in another form allowed ("Russian" ~ "Russia", "Zelensky" ~ "Zelenskyy", "Путина" ~
+"Путин").
 
-A sentence in another script than its passages (a Russian answer from English releases: the
-product answers in the question's language) cannot be word-checked: its numbers and dates are
-still checked, its names in the other script are not, and its support must come from the
-embedder when that embedder covers both scripts (``embedder.languages`` is None, or holds a
-language written in each); without one it is dropped. Within one language an embedder counts
-only when its languages cover that script. Only the script is compared (Latin vs Cyrillic),
-not the language: enough to tell the product's answer languages apart, with no detector.
+A sentence in another script than its passages (a Russian, Chinese, Arabic, Greek, Tamil or
+Sinhala answer from English releases: the product answers in the question's language; the
+script is the one most of its letters are written in, by their Unicode names) cannot be
+word-checked: its numbers and dates are still checked, its names in the other script are not,
+and its support must come from the embedder when that embedder covers both scripts
+(``embedder.languages`` is None, or holds a language written in each); without one it is
+dropped. Within one language an embedder counts only when its languages cover that script.
+Only the script is compared, not the language (English and French are one script): enough to
+tell the product's answer languages apart, with no detector.
 
 What the check cannot catch, by design: a number or name changed into another one the cited
 passage also holds (it checks presence, not role: "fined $5,000" for a passage's "$5,000 in
 costs"); a name alone at the start of a sentence (read as a capitalised opener), or before
 another name when the passage has the word in lower case ("Office Drinkery"); a claim reworded
 so that its words are the passage's but its meaning is not. A negation the model adds is
-caught ("did not sue" needs a quoted sentence that denies something), unless the quoted
-sentence denies something else; one the model leaves out is not.
+caught: "did not sue" needs the quoted sentence to deny something, or a sentence in its
+support window to deny the same words ("..., and no injuries were reported" by a neighbour's
+"No injuries were reported"); it is not caught when the quoted sentence already denies
+something else (the check does not tell what a denial is about). A negation the model leaves
+out ("sued" for "did not sue") is not caught either.
 
 The thresholds below were chosen with ``benchmarks/check_mutations.py``, which builds correct,
 lightly paraphrased answers from real releases and mutates them; it prints the figures.
@@ -52,8 +61,10 @@ lightly paraphrased answers from real releases and mutates them; it prints the f
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .dates import month_number
@@ -69,6 +80,7 @@ __all__ = [
     "CheckedAnswer",
     "CheckedSentence",
     "check_answer",
+    "clean_generated",
     "split_generated",
 ]
 
@@ -164,17 +176,36 @@ def _strip_formatting(line: str) -> str:
     return _LABEL.sub("", _EMPHASIS.sub("", line).strip())
 
 
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def _nfkc(text: str) -> str:
+    """NFKC, but "№" stays a sign (NFKC makes it "No", a negation)."""
+    return "№".join(unicodedata.normalize("NFKC", part) for part in text.split("№"))
+
+
+def clean_generated(text: str) -> str:
+    """``text`` as it will be shown: NFKC-normalised (full-width "３４０" is "340"), terminal
+    escape sequences ("\\x1b[2J") and every other control (Unicode Cc, but a line break or a
+    tab) and format character (Cf: bidi overrides such as U+202E, zero-width spaces) removed,
+    so what is checked is what is shown."""
+    text = _nfkc(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _ESCAPE.sub("", text)
+    return "".join(ch for ch in text if ch in "\n\t"
+                   or unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
 def split_generated(text: str) -> list[str]:
     """The sentences of a model's output, each with its ``[n]`` markers, formatting removed.
 
     A marker that follows the full stop ("... in 2019. [1]") or opens the next line belongs to
     the sentence before it. A trailing list of sources ("Sources:" and what follows, or lines
     like "[1]: title") comes back as one item starting with its first line, for the check to
-    drop with its reason.
+    drop with its reason. The text is cleaned first (:func:`clean_generated`).
     """
     from .chunking import split_sentences
 
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines = clean_generated(text).split("\n")
     body: list[str] = []
     references: list[str] = []
     after_heading = False
@@ -249,17 +280,104 @@ _NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seve
 _NEGATION = re.compile(r"(?<!\w)(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot"
                        r"|не|нет|ни|никогда|никто|ничего|без)(?!\w)|\w+n[’']t(?!\w)",
                        re.IGNORECASE)
-_CAPITALISED = re.compile(r"(?<![\w'’-])[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ][\w'’-]*")
-_LETTER = re.compile(r"[^\W\d_]")
+# A word that starts with a letter; a name is one whose first letter is a capital (any
+# script's: "Ólafur", "Şahin", "Путин", "Αθήνα"), see :func:`_capitalised`.
+_WORD_START = re.compile(r"(?<![\w'’-])[^\W\d_][\w'’-]*")
 _CYRILLIC = re.compile(r"[а-яёәғқңөұүһі]", re.IGNORECASE)
 _WORDS = re.compile(r"[^\W\d_][\w'’-]*")
+# Number words a sentence may write a figure in ("three hundred and forty", "twenty-five"):
+# units, tens, and the multipliers. "one", "a" and "an" alone are no figure ("one of the").
+_UNITS = {w: v for w, v in _NUMBER_WORDS.items() if 0 < v < 100 and w != "dozen"}
+_MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 1_000_000,
+                "billion": 1_000_000_000, "trillion": 1_000_000_000_000}
+_NUMBER_WORD_RUN = re.compile(
+    r"(?<![\w-])(?:(?:an?|"
+    + "|".join(sorted([*_UNITS, *_MULTIPLIERS], key=len, reverse=True))
+    + r")(?:(?:\s+and\s+|\s*-\s*|\s+)(?=[a-z])|(?![\w-])))+", re.IGNORECASE)
+
+
+def _capitalised(text: str) -> list[re.Match[str]]:
+    """The words of ``text`` whose first letter is a capital, in any script."""
+    return [m for m in _WORD_START.finditer(text) if m.group(0)[0].isupper()]
+
+
+@lru_cache(maxsize=4096)
+def _letter_script(ch: str) -> str:
+    """The script a letter is written in, by its Unicode name: "latin", "cyrillic", "greek",
+    "arabic", "han" (Chinese characters and Japanese kana), "hangul", "sinhala", "tamil"..."""
+    if "a" <= ch.lower() <= "z":
+        return "latin"
+    name = unicodedata.name(ch, "")
+    first = name.split(" ", 1)[0].lower()
+    if first in ("cjk", "hiragana", "katakana", "ideographic", "halfwidth"):
+        return "han"
+    return first or "unknown"
 
 
 def _script(text: str) -> str:
-    """"cyrillic" or "latin", by the letters most of ``text`` is written in."""
-    letters = _LETTER.findall(text)
-    cyrillic = sum(1 for ch in letters if _CYRILLIC.match(ch))
-    return "cyrillic" if letters and cyrillic * 2 > len(letters) else "latin"
+    """The script most of the letters of ``text`` are written in (see :func:`_letter_script`);
+    "latin" when it has none."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha():
+            script = _letter_script(ch)
+            counts[script] = counts.get(script, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else "latin"
+
+
+def _word_numbers(text: str) -> list[tuple[str, float]]:
+    """Numbers written in words as (as written, value): "three hundred and forty" -> 340,
+    "twenty-five" -> 25, "a million" -> 1,000,000, "two three" -> 2 and 3. "one", "a" and
+    "an" alone are not read ("one of the", "a day"), nor a multiplier alone ("hundreds")."""
+    found: list[tuple[str, float]] = []
+    for run in _NUMBER_WORD_RUN.finditer(text):
+        groups: list[list[re.Match[str]]] = [[]]
+        current = 0  # the value of the group's last hundreds, to tell "twenty-five" from "two three"
+        for token in re.finditer(r"[a-z]+", run.group(0), re.IGNORECASE):
+            word = token.group(0).lower()
+            group = groups[-1]
+            last = group[-1].group(0).lower() if group else ""
+            if word == "and":
+                continue
+            if word in ("a", "an") or (last in ("a", "an") and word in _UNITS):
+                groups.append([token])  # "a" starts a figure only before a multiplier
+                current = 1 if word in ("a", "an") else _UNITS[word]
+                continue
+            if word in _UNITS:
+                value = _UNITS[word]
+                if current % 100 and (value >= 10 or current % 10):
+                    groups.append([])  # "two three", "twenty thirty": two figures
+                    current = 0
+                current += value
+            elif not group:
+                continue  # a multiplier alone multiplies nothing
+            else:
+                current = 0 if word != "hundred" else (current or 1) * 100
+            groups[-1].append(token)
+        for group in groups:
+            while group and group[-1].group(0).lower() in ("a", "an"):
+                group.pop()
+            if not group or all(t.group(0).lower() in ("one", "a", "an") for t in group):
+                continue
+            found.append((run.group(0)[group[0].start():group[-1].end()],
+                          _word_value([t.group(0).lower() for t in group])))
+    return found
+
+
+def _word_value(words: Sequence[str]) -> float:
+    """The value of one figure's number words: ["three", "hundred", "forty"] -> 340."""
+    total = current = 0
+    for word in words:
+        if word in ("a", "an"):
+            current = 1
+        elif word in _UNITS:
+            current += _UNITS[word]
+        elif word == "hundred":
+            current = (current or 1) * 100
+        else:
+            total += (current or 1) * _MULTIPLIERS[word]
+            current = 0
+    return float(total + current)
 
 
 def _figure_value(figure: str) -> float:
@@ -271,7 +389,8 @@ def _figure_value(figure: str) -> float:
 
 
 def _numbers(text: str) -> list[tuple[str, float]]:
-    """Every number in ``text`` as (as written, value); a date's parts count one by one."""
+    """Every number in ``text`` as (as written, value), in digits or in words
+    (:func:`_word_numbers`); a date's parts count one by one."""
     found: list[tuple[str, float]] = []
     for m in _NUMERIC_DATE.finditer(text):
         found.extend((part, float(part)) for part in m.groups() if part)
@@ -280,6 +399,7 @@ def _numbers(text: str) -> list[tuple[str, float]]:
         value = _figure_value(m.group(1))
         scale = (m.group(2) or m.group(3) or "").lower()
         found.append((m.group(0).strip(), value * _SCALES[scale] if scale else value))
+    found.extend(_word_numbers(_FIGURE.sub(" ", text)))
     return found
 
 
@@ -314,7 +434,7 @@ def _names(sentence: str) -> list[str]:
     sentence only when the next is capitalised too ("Vladimir Putin said"); alone it is
     more likely capitalised because it opens the sentence ("Prosecutors said")."""
     names: list[str] = []
-    matches = list(_CAPITALISED.finditer(sentence))
+    matches = _capitalised(sentence)
     for i, m in enumerate(matches):
         word = m.group(0).rstrip("'’-")
         if len(word) < 2 or word.lower() in stopwords() or month_number(word) is not None:
@@ -352,7 +472,9 @@ class _Source:
                           for a, b in split_sentences(passage.text))
         # Facts may come from the title and date the prompt shows beside the passage text.
         date = passage.date
-        facts = f"{passage.title}\n{passage.text}"
+        # Read as the sentence is (NFKC, :func:`clean_generated`); quotes stay verbatim.
+        facts = _nfkc(f"{passage.title}\n{passage.text}")
+        texts = [_nfkc(passage.sentence_text(s)) for s in spans]
         values = {value for _, value in _numbers(facts)}
         values.update(_NUMBER_WORDS[w] for w in re.findall(r"\w+", facts.lower())
                       if w in _NUMBER_WORDS)
@@ -365,13 +487,13 @@ class _Source:
             months.add(date.month)
         return cls(
             passage=passage, spans=spans,
-            span_stems=tuple(frozenset(_support_stems(passage.sentence_text(s))) for s in spans),
+            span_stems=tuple(frozenset(_support_stems(t)) for t in texts),
             values=frozenset(values), months=frozenset(months),
             # Names are compared with the passage's capitalised words only: "Head" is no
             # name because the passage says "headed".
-            name_keys=frozenset(_name_key(m.group(0)) for m in _CAPITALISED.finditer(facts)),
+            name_keys=frozenset(_name_key(m.group(0)) for m in _capitalised(facts)),
             words=frozenset(w.lower() for w in _WORDS.findall(facts)),
-            denies=tuple(bool(_NEGATION.search(passage.sentence_text(s))) for s in spans),
+            denies=tuple(bool(_NEGATION.search(t)) for t in texts),
             script=_script(passage.text))
 
 
@@ -437,7 +559,19 @@ def _check_facts(words: str, sources: list[_Source], where: str) -> str | None:
     return None
 
 
-_CYRILLIC_LANGUAGES = frozenset({"ru", "kk", "uk", "be", "bg", "sr", "mk", "ky", "tg", "mn"})
+# The languages (ISO 639-1, as model cards give them) written in each script but Latin.
+_SCRIPT_LANGUAGES = {
+    "cyrillic": frozenset({"ru", "kk", "uk", "be", "bg", "sr", "mk", "ky", "tg", "mn"}),
+    "greek": frozenset({"el"}), "arabic": frozenset({"ar", "fa", "ur", "ps", "ug", "sd"}),
+    "hebrew": frozenset({"he", "yi"}), "han": frozenset({"zh", "ja"}),
+    "hangul": frozenset({"ko"}), "devanagari": frozenset({"hi", "mr", "ne", "sa"}),
+    "bengali": frozenset({"bn", "as"}), "tamil": frozenset({"ta"}), "telugu": frozenset({"te"}),
+    "kannada": frozenset({"kn"}), "malayalam": frozenset({"ml"}), "sinhala": frozenset({"si"}),
+    "gujarati": frozenset({"gu"}), "gurmukhi": frozenset({"pa"}), "thai": frozenset({"th"}),
+    "lao": frozenset({"lo"}), "khmer": frozenset({"km"}), "myanmar": frozenset({"my"}),
+    "georgian": frozenset({"ka"}), "armenian": frozenset({"hy"}), "ethiopic": frozenset({"am"}),
+}
+_NON_LATIN_LANGUAGES = frozenset().union(*_SCRIPT_LANGUAGES.values())
 
 
 def _trusted(embedder: Embedder, script: str) -> bool:
@@ -445,9 +579,9 @@ def _trusted(embedder: Embedder, script: str) -> bool:
     multilingual or unknown, and trusted, as retrieval does)."""
     if embedder.languages is None:
         return True
-    if script == "cyrillic":
-        return bool(embedder.languages & _CYRILLIC_LANGUAGES)
-    return bool(embedder.languages - _CYRILLIC_LANGUAGES)
+    if script == "latin":
+        return bool(embedder.languages - _NON_LATIN_LANGUAGES)
+    return bool(embedder.languages & _SCRIPT_LANGUAGES.get(script, frozenset()))
 
 
 def _cosines(embedder: Embedder, words: str, sources: list[_Source],
@@ -470,6 +604,20 @@ def _cosines(embedder: Embedder, words: str, sources: list[_Source],
     return out
 
 
+def _negated_stems(words: str) -> frozenset[str]:
+    """The content stems each negation of ``words`` denies: those after it up to the end of
+    its clause (a comma, a semicolon...; "no injuries were reported" -> injuri, report). Empty
+    when a negation denies no content word ("it did not.")."""
+    stems: set[str] = set()
+    for m in _NEGATION.finditer(words):
+        clause = re.split(r"[,;:.!?()]|\s[–—-]\s", words[m.end():], maxsplit=1)[0]
+        denied = _support_stems(clause)
+        if not denied:
+            return frozenset()
+        stems |= denied
+    return frozenset(stems)
+
+
 def _check_support(words: str, cited: Sequence[int], sources: list[_Source],
                    embedder: Embedder | None, cache: dict[str, np.ndarray]) -> _Verdict:
     """Word support (and similarity) of ``words`` by the cited passages, and each one's quote."""
@@ -485,6 +633,9 @@ def _check_support(words: str, cited: Sequence[int], sources: list[_Source],
     covered: set[str] = set()
     best_cosine = 0.0
     denial = False
+    # A neighbour in the support window may carry the denial when it holds the negated words:
+    # "... from Ostrov, and no injuries were reported" by "No injuries were reported."
+    negated = _negated_stems(words)
     for i, source in enumerate(sources):
         if not source.spans:
             return _Verdict(f"[{cited[i]}] has no sentence to quote")
@@ -501,12 +652,14 @@ def _check_support(words: str, cited: Sequence[int], sources: list[_Source],
         window: set[str] = set()
         for j in range(max(0, best - WINDOW), min(len(overlap), best + WINDOW + 1)):
             window |= source.span_stems[j]
+            if negated and source.denies[j] and negated <= source.span_stems[j]:
+                denial = True
         share = len(wanted & window) / len(wanted) if wanted else 0.0
         if len(sources) > 1 and not cross and share < CITATION_SUPPORT_MIN:
             return _Verdict(f"[{cited[i]}] does not support it (support {share:.2f})")
         covered |= wanted & window
-        # The quoted sentence itself must deny: a neighbour's "No injuries were reported"
-        # does not vouch for "teams did not evacuate".
+        # The quoted sentence denies, or a neighbour denies the same words (above): a
+        # neighbour's "No injuries were reported" does not vouch for "teams did not evacuate".
         denial = denial or source.denies[best]
         best_cosine = max(best_cosine, sims[best])
         quotes.append((source.passage, source.spans[best]))

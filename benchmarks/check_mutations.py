@@ -9,6 +9,8 @@ is a false drop), then mutated one random way and checked again (kept = got thro
 
 - number: a number changed to a value the cited passage does not hold (a change that lands on
   another number of the same passage is beyond any presence check, so it is not drawn);
+- number_words: a number changed the same way and written in words ("340" -> "three hundred
+  and forty-five");
 - name: a capitalised name swapped for one from another given passage that the cited passage
   does not hold (in the forms the check takes for one name: "Russia" and "Russian");
 - renumber: the citation moved to another given passage;
@@ -17,6 +19,12 @@ is a false drop), then mutated one random way and checked again (kept = got thro
 - other_release: the sentence replaced by one from a release that was not given, citation kept;
 - negation: "not" put after the first auxiliary verb ("was" -> "was not") of a sentence that
   denied nothing.
+
+Whether a changed number is wrong is judged here, not by the check's own parser: the new value
+must appear nowhere in the cited passage, its title or its date, neither as a run of digits
+(commas, points and spaces inside a figure ignored, each run also on its own) nor as a number
+word (:func:`_held_numbers`). A gap in the check's reading of numbers then shows as a mutation
+that got through.
 
 Releases are read from corpus/ and, when present, ../shared/data (Minnesota AG, Kremlin and
 Zelenskyy press releases); nothing of them is stored in the project.
@@ -56,7 +64,8 @@ SHARED = ROOT.parent / "shared" / "data"
 ARCHIVES = (SHARED / "mn_ag_press_releases" / "press_releases.jsonl",
             SHARED / "kremlin_ukraine_press_releases_en" / "putin.jsonl",
             SHARED / "kremlin_ukraine_press_releases_en" / "zelenskyy.jsonl")
-KINDS = ("number", "name", "renumber", "out_of_range", "no_citation", "other_release", "negation")
+KINDS = ("number", "number_words", "name", "renumber", "out_of_range", "no_citation",
+         "other_release", "negation")
 PASSAGES = 5
 PASSAGE_SENTENCES = 5
 
@@ -152,20 +161,63 @@ def cite(text: str, markers: str, rng: random.Random) -> str:
     return f"{text} {markers}." if rng.random() < 0.5 else f"{text}. {markers}"
 
 
-def _changed_number(text: str, passage: Passage, rng: random.Random) -> str | None:
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen")
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+def in_words(n: int) -> str:
+    """``n`` (0 to 999,999) in English words: 345 -> "three hundred and forty-five"."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + (f"-{_ONES[n % 10]}" if n % 10 else "")
+    if n < 1000:
+        rest = f" and {in_words(n % 100)}" if n % 100 else ""
+        return f"{_ONES[n // 100]} hundred{rest}"
+    low = n % 1000
+    tail = "" if not low else (f" and {in_words(low)}" if low < 100 else f" {in_words(low)}")
+    return f"{in_words(n // 1000)} thousand{tail}"
+
+
+def _held_numbers(passage: Passage) -> set[int]:
+    """Every whole number the passage shows, read without the check's parser: each run of
+    digits, each figure with its separators removed ("1,200", "1 200", "1.5" -> 15), the day
+    and year of its date, and the values of the number words 0-99 it holds. Generous on
+    purpose: a value held in any reading is not drawn as a wrong one."""
+    text = f"{passage.title}\n{passage.text}"
+    held = {int(run) for run in re.findall(r"\d+", text)}
+    held.update(int(re.sub(r"\D", "", f)) for f in re.findall(r"\d+(?:[,. \u00a0]\d+)+", text))
+    if passage.date is not None:
+        held.update((passage.date.day, passage.date.year))
+    lower = text.lower()
+    held.update(n for n in range(100) if re.search(rf"(?<![\w-]){in_words(n)}(?![\w-])", lower))
+    return held
+
+
+def _changed_number(text: str, passage: Passage, rng: random.Random,
+                    words: bool = False) -> str | None:
+    """``text`` with one figure changed to a whole number the passage does not hold (in words
+    when ``words``)."""
     figures = list(_DIGITS.finditer(text))
     if not figures:
         return None
     m = rng.choice(figures)
-    held = checking._Source.of(passage).values
+    held = _held_numbers(passage)
+    value = int(re.sub(r"\D", "", m.group(0))[:6] or "0")
     for _ in range(20):
-        value = int(re.sub(r"\D", "", m.group(0))[:6] or "0")
         new = rng.choice([value + rng.randint(1, 9), max(0, value - rng.randint(1, 9)),
                           value * 10, value + 100, rng.randint(2, 99)])
-        changed = text[:m.start()] + str(new) + text[m.end():]
-        # Read as the check reads it: "1.3 million" changed to "4 million" is a value too.
-        if new != value and any(v not in held for _, v in checking._numbers(changed)):
-            return changed
+        if new == value or new in held or new > 999_999 or (words and new < 2):
+            continue
+        # The figure's neighbours must not join it into another figure ("1 200": "200").
+        before, after = text[:m.start()], text[m.end():]
+        if re.search(r"\d[ \u00a0,.]?$", before) or re.match(r"[ \u00a0,.]?\d", after):
+            return None
+        if words and (re.search(r"[\w-]$", before) or re.match(r"[\w-]", after)):
+            return None  # "COVID-19", "5G": a label, not a figure to write in words
+        return before + (in_words(new) if words else str(new)) + after
     return None
 
 
@@ -254,8 +306,8 @@ def _mutate(kind: str, words: str, target: Passage, given: list[Passage], outsid
             rng: random.Random) -> str | None:
     marker = f"[{target.n}]"
     others = [p for p in given if p.n != target.n]
-    if kind == "number":
-        changed = _changed_number(words, target, rng)
+    if kind in ("number", "number_words"):
+        changed = _changed_number(words, target, rng, words=kind == "number_words")
         return None if changed is None else cite(changed, marker, rng)
     if kind == "name":
         swapped = _swapped_name(words, target, others, rng)

@@ -1,7 +1,8 @@
 """The check of generated sentences (assistant/checking.py): splitting a model's output, every
-drop reason, the kept path with its verbatim quote, renumbering, and a seeded mutation run on
-real releases (benchmarks/check_mutations.py) where no changed number and no out-of-range
-citation may get through."""
+drop reason, the kept path with its verbatim quote, renumbering, the review's findings (control
+and bidi characters, accented names, numbers in words, other scripts, a denial in a neighbour),
+and a seeded mutation run on real releases (benchmarks/check_mutations.py) where no changed
+number (in digits or words) and no out-of-range citation may get through."""
 
 from __future__ import annotations
 
@@ -207,6 +208,99 @@ def test_no_passages_at_all() -> None:
         "cites [1], but no passages were given"]
 
 
+# ----------------------------------------------------------------------- review findings
+
+
+@pytest.mark.parametrize("junk", ["\x1b[H\x1b[J", "\u202e", "\u200b", "\x07", "\u2066"])
+def test_control_and_bidi_characters_are_removed_before_the_check(junk: str) -> None:
+    answer = check_answer(f"Rescue teams evacuated 340{junk} residents from Ostrov [3].", PASSAGES)
+    assert answer.text == "Rescue teams evacuated 340 residents from Ostrov. [1]"
+    assert split_generated(f"It{junk} rained [1].\tIt poured [2].") == [
+        "It rained [1].", "It poured [2]."]
+
+
+def test_what_is_checked_is_what_is_shown() -> None:
+    # U+202E shows "043" as "340": the check must read the characters the reader sees.
+    assert reasons("Rescue teams evacuated \u202e043\u202c residents from Ostrov [3].") == [
+        "the number 043 is not in [3]"]
+    # NFKC: full-width digits are the digits they show.
+    assert reasons("Rescue teams evacuated ３５０ residents from Ostrov [3].") == [
+        "the number 350 is not in [3]"]
+
+
+def test_normalising_the_sentence_does_not_change_what_it_claims() -> None:
+    # NFKC would make "№" "No", a negation the passage does not hold.
+    decree = passage(1, "decree", "Zelenskyy signed Decree № 74/2022 on awarding the title of "
+                                  "Hero of Ukraine to sapper Vitaliy Skakun.")
+    assert reasons("Zelenskyy signed Decree № 74/2022 on awarding the title of Hero of Ukraine "
+                   "[1].", [decree]) == []
+
+
+@pytest.mark.parametrize(("sentence", "reason"), [
+    ("Rescue teams led by Ólafur evacuated 340 residents from Ostrov [3].",
+     "the name Ólafur is not in [3]"),
+    ("Rescue teams from Şanlıurfa evacuated 340 residents from Ostrov [3].",
+     "the name Şanlıurfa is not in [3]"),
+    ("Rescue teams led by Ærøskøbing evacuated 340 residents from Ostrov [3].",
+     "the name Ærøskøbing is not in [3]"),
+])
+def test_names_with_accented_capitals_are_checked(sentence: str, reason: str) -> None:
+    assert reasons(sentence) == [reason]
+
+
+@pytest.mark.parametrize(("sentence", "reason"), [
+    ("Rescue teams evacuated three hundred residents from Ostrov [3].",
+     "the number three hundred is not in [3]"),
+    ("Rescue teams evacuated twenty-five residents from Ostrov [3].",
+     "the number twenty-five is not in [3]"),
+    ("Rescue teams evacuated three hundred and forty-one residents from Ostrov [3].",
+     "the number three hundred and forty-one is not in [3]"),
+    ("They signed four agreements on rail transport and customs [2].",
+     "the number four is not in [2]"),
+    ("Borrowers paid two million dollars in fees [1].", "the number two million is not in [1]"),
+])
+def test_numbers_in_words_are_checked(sentence: str, reason: str) -> None:
+    assert reasons(sentence) == [reason]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Rescue teams evacuated three hundred and forty residents from Ostrov [3].",
+    "Rescue teams evacuated three hundred forty residents from Ostrov [3].",
+    "They signed three agreements on rail transport and customs [2].",
+    "One of the rescue teams evacuated 340 residents from Ostrov [3].",
+    "Rescue teams evacuated 340 residents from Ostrov in one night [3].",
+    "The lawsuit says Northstar charged twelve hundred Minnesota borrowers fees [1].",
+])
+def test_numbers_in_words_that_the_passage_holds_are_kept(sentence: str) -> None:
+    assert reasons(sentence) == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "救援队从奥斯特罗夫村疏散了340名居民 [3]。",
+    "Οι ομάδες διάσωσης απομάκρυναν 340 κατοίκους από το χωριό [3].",
+    "أجلت فرق الإنقاذ 340 من السكان من القرية [3].",
+    "மீட்புக் குழுக்கள் 340 குடியிருப்பாளர்களை வெளியேற்றின [3].",
+    "බේරාගැනීමේ කණ්ඩායම් පදිංචිකරුවන් 340 ක් ඉවත් කළහ [3].",
+])
+def test_other_scripts_are_another_language(sentence: str) -> None:
+    assert reasons(sentence) == [
+        "cannot check a sentence in another language than its source without a "
+        "multilingual model"]
+    assert reasons(sentence, embedder=_Alike()) == []
+    # An English-only model is not trusted across scripts.
+    assert len(reasons(sentence, embedder=_Alike(frozenset({"en"})))) == 1
+
+
+def test_a_neighbour_that_denies_the_same_words_carries_the_negation() -> None:
+    answer = check_answer(
+        "Rescue teams evacuated 340 residents from Ostrov, and no injuries were reported [3].",
+        PASSAGES)
+    assert answer.dropped == ()
+    # A neighbour's denial does not vouch for a denial of other words.
+    assert reasons("Heavy rain flooded the valley and teams did not evacuate the residents of "
+                   "Ostrov [3].") == ["the negation “not” is not in [3]"]
+
+
 # ------------------------------------------------------------------------------ embedders
 
 
@@ -283,9 +377,10 @@ def _benchmark() -> ModuleType:
 
 @pytest.mark.shared_data
 def test_seeded_mutations_of_real_answers(shared_data: Path) -> None:
-    """1,000 random mutations of correct answers from real releases (numbers changed, names
-    swapped, citations renumbered or out of range or gone, another release's sentence, a
-    negation): none with a changed number or an impossible citation gets through. The counts
+    """1,000 random mutations of correct answers from real releases (numbers changed, in
+    digits or in words, names swapped, citations renumbered or out of range or gone, another
+    release's sentence, a negation): none with a changed number or an impossible citation gets
+    through. Whether a changed number is wrong is judged by the benchmark, not the check. The counts
     per kind are printed (``pytest -s``); docs/QUALITY.md has the benchmark's full run."""
     bench = _benchmark()
     report = bench.run(bench.load_documents(limit=200, seed=3), mutations=1000, seed=3)
@@ -293,7 +388,9 @@ def test_seeded_mutations_of_real_answers(shared_data: Path) -> None:
           f"false drops {report.false_drops}/{report.correct}")
     assert sum(report.tried.values()) == 1000
     assert report.tried["number"] >= 120 and report.tried["out_of_range"] >= 120
+    assert report.tried["number_words"] >= 120
     assert report.through["number"] == 0
+    assert report.through["number_words"] == 0
     assert report.through["out_of_range"] == 0
     assert report.through["no_citation"] == 0
     assert report.false_drops <= report.correct // 50
