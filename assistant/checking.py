@@ -354,6 +354,8 @@ def _word_numbers(text: str) -> list[tuple[str, float]]:
             else:
                 current = 0 if word != "hundred" else (current or 1) * 100
             groups[-1].append(token)
+        if re.search(r"\b(?:half|quarter|third)\s+$", text[:run.start()], re.IGNORECASE):
+            groups = [g for g in groups if g][1:]  # "half a million": not a million
         for group in groups:
             while group and group[-1].group(0).lower() in ("a", "an"):
                 group.pop()
