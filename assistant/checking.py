@@ -43,6 +43,11 @@ dropped. Within one language an embedder counts only when its languages cover th
 Only the script is compared, not the language (English and French are one script): enough to
 tell the product's answer languages apart, with no detector.
 
+Why this module is long: it is the one place that decides whether a generated sentence may be
+shown, and each kind of fact it reads (figures in digits and in words, dates, names in any
+script, negations, support) needs its own reader; split apart, the rules that must agree
+(what counts as a name, a number, a word of support) would drift.
+
 What the check cannot catch, by design: a number or name changed into another one the cited
 passage also holds (it checks presence, not role: "fined $5,000" for a passage's "$5,000 in
 costs"); a name alone at the start of a sentence (read as a capitalised opener), or before

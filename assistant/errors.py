@@ -18,6 +18,8 @@ message says what to do next. Only the CLI and the web app turn these into outpu
      │    └── IndexCorrupt       the stored data failed its integrity check
      ├── QueryError             an empty question, an impossible date range, a question
      │                          over the length limit
+     ├── GenerationFailed       the language model server failed, timed out or answered
+     │                          unusably (the extractive answer is shown instead)
      └── UploadRefused          a file added from the web is refused before it is saved
           ├── UploadTooLarge     a file over the size limit
           └── QuotaExceeded      the uploads folder would go past its quota

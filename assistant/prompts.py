@@ -86,13 +86,3 @@ LANGUAGE_NAMES = {
 """ISO 639-1 codes (what py3langid and the planner give) to the English names a model knows;
 a code not listed is passed on as it is."""
 
-INTRO_QUESTION_TEMPLATE = """\
-{question}
-
-The archive's answer is a dated list of {count} releases, shown after your sentence. \
-Write one introductory sentence for that list, using only the passages, ending with the \
-number of a passage it comes from in square brackets, like [1]. Do not list the releases."""
-"""The question asked instead of the reader's own for a list, count or timeline answer: the
-extractive dated table stays the answer, and the model may add one introductory sentence
-(checked like any other). Passed to ``Generator.stream`` as the question, with the table's
-passages."""
