@@ -30,8 +30,10 @@ from .chunking import split_sentences
 from .config import Settings
 from .dates import is_dateline
 from .documents import NO_ANSWER, Answer, AnswerSpan, Citation, Document, Evidence, Hit
+from .embedders.protocols import embed_queries
 from .embedders.vector_cache import VectorCache
 from .lexical import content_stems, month_stems, stems
+from .retrieval import script_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -115,6 +117,11 @@ def answer(
     if not candidates:
         return Answer(question=question, text=NO_ANSWER, abstained=True)
     names = question_names(question, store)
+    if dense_trusted and script_of(question) != script_of(candidates[0].text):
+        # A Russian question about an English release that a multilingual model found: its
+        # names ("Жакип") are spelt in another script and can be matched by no word. (With a
+        # model of one language, such a release was found by no meaning: declining is right.)
+        names = set()
     unknown = [n for n in names if store.chunk_frequency(n) == 0]
     if unknown and settings.judge != "off":
         # The question names someone or something the archive never mentions: whatever
@@ -215,7 +222,8 @@ def answer(
     chosen: list[tuple[float, int, list[int]]] = []  # (score, candidate, parts it answers)
     unanswered: list[Part] = []
     if len(parts) > 1:
-        part_vectors = (embedder.embed([p.text for p in parts]) if dense_trusted else None)
+        part_vectors = (embed_queries(embedder, [p.text for p in parts]) if dense_trusted
+                        else None)
         for number, part in enumerate(parts):
             # Half the part's own similarity, half the whole question's (which says who "he" is).
             sims = (0.5 * (vectors @ part_vectors[number]) + 0.5 * similarity

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .documents import Filters, Hit
+from .embedders.protocols import embed_queries
 from .errors import ConfigError, QueryError
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class Retriever:
         if mode not in {"hybrid", "dense", "keyword"}:
             raise ConfigError(f"retrieval mode {mode!r}: use hybrid, dense or keyword")
         # The answerer needs the query vector in every mode; only the dense search is skipped.
-        vector = self.embedder.embed([query])[0]
+        vector = embed_queries(self.embedder, [query])[0]
         limit = max(self.settings.candidates, k)
         trusted = dense_trusted(query, getattr(self.embedder, "languages", None))
         rankings: list[tuple[list[int], float]] = []

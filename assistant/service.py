@@ -26,6 +26,7 @@ from .documents import (
     IndexReport,
     Turn,
 )
+from .embedders.protocols import embed_queries
 from .errors import IndexNotFound, QueryError
 from .index_store import MANIFEST, Manifest, Store, recover
 from .indexing import Progress, rebuild, run_index
@@ -234,7 +235,7 @@ class Assistant:
                                            prefer=plan.prefer)
         # Sentences are judged against the question as asked: the folded-in previous question
         # found the release, but the new question says what to quote from it.
-        vector = (self.embedder.embed([question])[0] if plan.follow_up
+        vector = (embed_queries(self.embedder, [question])[0] if plan.follow_up
                   else retrieval.query_vector)
         hits = list(retrieval.hits)
         reply = None

@@ -22,6 +22,10 @@ def load_embedder(name: str = DEFAULT_MODEL, *, backend: str = "auto", batch_siz
     first use), "torch", or "auto": ONNX when it can serve the model, else torch."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    from . import e5_embedder
+
+    if name in e5_embedder.NAMES:  # its own C engine: the backend setting does not apply
+        return e5_embedder.E5Embedder()
     if backend != "torch":
         from . import onnx_embedder
 

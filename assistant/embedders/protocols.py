@@ -1,6 +1,7 @@
 """What the rest of the package asks of an embedding model.
 
-:class:`Embedder` is all that retrieval, answering and evaluation use. The indexer uses more
+:class:`Embedder` is all that retrieval, answering and evaluation use; a model trained with
+roles is a :class:`QueryEmbedder`, and questions go through :func:`embed_queries`. The indexer uses more
 when a backend has it: :class:`RegionEmbedder` also returns token vectors pooled over spans
 of each text (sentence vectors out of the chunk's own forward pass); it is checked with
 ``isinstance``, which is why both protocols are runtime-checkable.
@@ -34,6 +35,21 @@ class Embedder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class QueryEmbedder(Embedder, Protocol):
+    """An embedder trained with roles (E5: ``query: `` and ``passage: ``): ``embed`` is for the
+    archive's text, ``embed_queries`` for questions."""
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Vectors of questions: in the query role where the model has one, else as any text."""
+    if isinstance(embedder, QueryEmbedder):
+        return embedder.embed_queries(texts)
+    return embedder.embed(texts)
 
 
 @runtime_checkable
