@@ -32,8 +32,7 @@ from .dates import is_dateline
 from .documents import NO_ANSWER, Answer, AnswerSpan, Citation, Document, Evidence, Hit
 from .embedders.protocols import embed_queries
 from .embedders.vector_cache import VectorCache
-from .lexical import content_stems, month_stems, stems
-from .retrieval import script_of
+from .lexical import content_stems, month_stems, script_of, stems
 
 if TYPE_CHECKING:
     import numpy as np

@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING
 
 from .dates import month_number
 from .documents import Citation, DroppedSentence, Passage
-from .lexical import content_stems, stopwords
+from .lexical import content_stems, script_of, script_trusted, stopwords
 
 if TYPE_CHECKING:
     import numpy as np
@@ -307,27 +307,10 @@ def _capitalised(text: str) -> list[re.Match[str]]:
 
 
 @lru_cache(maxsize=4096)
-def _letter_script(ch: str) -> str:
-    """The script a letter is written in, by its Unicode name: "latin", "cyrillic", "greek",
-    "arabic", "han" (Chinese characters and Japanese kana), "hangul", "sinhala", "tamil"..."""
-    if "a" <= ch.lower() <= "z":
-        return "latin"
-    name = unicodedata.name(ch, "")
-    first = name.split(" ", 1)[0].lower()
-    if first in ("cjk", "hiragana", "katakana", "ideographic", "halfwidth"):
-        return "han"
-    return first or "unknown"
-
-
 def _script(text: str) -> str:
-    """The script most of the letters of ``text`` are written in (see :func:`_letter_script`);
-    "latin" when it has none."""
-    counts: dict[str, int] = {}
-    for ch in text:
-        if ch.isalpha():
-            script = _letter_script(ch)
-            counts[script] = counts.get(script, 0) + 1
-    return max(counts, key=lambda k: counts[k]) if counts else "latin"
+    """The script most of the letters of ``text`` are written in (:func:`script_of`);
+    LATIN when it has none."""
+    return script_of(text) or "LATIN"
 
 
 def _word_numbers(text: str) -> list[tuple[str, float]]:
@@ -566,31 +549,6 @@ def _check_facts(words: str, sources: list[_Source], where: str) -> str | None:
     return None
 
 
-# The languages (ISO 639-1, as model cards give them) written in each script but Latin.
-_SCRIPT_LANGUAGES = {
-    "cyrillic": frozenset({"ru", "kk", "uk", "be", "bg", "sr", "mk", "ky", "tg", "mn"}),
-    "greek": frozenset({"el"}), "arabic": frozenset({"ar", "fa", "ur", "ps", "ug", "sd"}),
-    "hebrew": frozenset({"he", "yi"}), "han": frozenset({"zh", "ja"}),
-    "hangul": frozenset({"ko"}), "devanagari": frozenset({"hi", "mr", "ne", "sa"}),
-    "bengali": frozenset({"bn", "as"}), "tamil": frozenset({"ta"}), "telugu": frozenset({"te"}),
-    "kannada": frozenset({"kn"}), "malayalam": frozenset({"ml"}), "sinhala": frozenset({"si"}),
-    "gujarati": frozenset({"gu"}), "gurmukhi": frozenset({"pa"}), "thai": frozenset({"th"}),
-    "lao": frozenset({"lo"}), "khmer": frozenset({"km"}), "myanmar": frozenset({"my"}),
-    "georgian": frozenset({"ka"}), "armenian": frozenset({"hy"}), "ethiopic": frozenset({"am"}),
-}
-_NON_LATIN_LANGUAGES = frozenset().union(*_SCRIPT_LANGUAGES.values())
-
-
-def _trusted(embedder: Embedder, script: str) -> bool:
-    """Whether the embedder was trained on a language written in ``script`` (None: it is
-    multilingual or unknown, and trusted, as retrieval does)."""
-    if embedder.languages is None:
-        return True
-    if script == "latin":
-        return bool(embedder.languages - _NON_LATIN_LANGUAGES)
-    return bool(embedder.languages & _SCRIPT_LANGUAGES.get(script, frozenset()))
-
-
 def _cosines(embedder: Embedder, words: str, sources: list[_Source],
              cache: dict[str, np.ndarray] | None = None) -> list[list[float]]:
     """Cosine similarity of the sentence with each sentence of each cited passage. ``cache``
@@ -633,7 +591,7 @@ def _check_support(words: str, cited: Sequence[int], sources: list[_Source],
     cross = len(scripts) > 1
     # An embedder counts only for the scripts its languages are written in: an English model
     # finds any two Cyrillic sentences alike.
-    if embedder is not None and not all(_trusted(embedder, script) for script in scripts):
+    if embedder is not None and not all(script_trusted(embedder.languages, script) for script in scripts):
         embedder = None
     cosines = _cosines(embedder, words, sources, cache) if embedder is not None else None
     quotes: list[tuple[Passage, tuple[int, int]]] = []

@@ -11,6 +11,7 @@ from .config import Settings
 from .documents import Filters, Hit
 from .embedders.protocols import embed_queries
 from .errors import ConfigError, QueryError
+from .lexical import script_of, script_trusted
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,31 +34,6 @@ class Retrieval:
     """False when the question's script is not one the embedding model was trained on."""
 
 
-_LATIN = (
-    "en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "no", "nb", "fi", "pl", "cs", "sk", "sl",
-    "hr", "ro", "hu", "tr", "id", "ms", "vi", "et", "lv", "lt", "sq", "ca", "eu", "gl", "af", "sw",
-    "tl",
-)
-# Scripts of the languages model cards name; a language not listed here gates nothing.
-_SCRIPTS = {**dict.fromkeys(_LATIN, "LATIN"),
-            **dict.fromkeys(["ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn"], "CYRILLIC"),
-            "el": "GREEK", "ar": "ARABIC", "fa": "ARABIC", "ur": "ARABIC", "he": "HEBREW",
-            "hi": "DEVANAGARI", "mr": "DEVANAGARI", "ne": "DEVANAGARI", "si": "SINHALA",
-            "ta": "TAMIL", "bn": "BENGALI", "th": "THAI", "ka": "GEORGIAN", "hy": "ARMENIAN",
-            "zh": "CJK", "ja": "CJK", "ko": "HANGUL"}
-
-
-def script_of(text: str) -> str | None:
-    """The script most letters of ``text`` are written in (LATIN, CYRILLIC, ...)."""
-    import unicodedata
-
-    counts: dict[str, int] = {}
-    for ch in text:
-        if ch.isalpha():
-            name = unicodedata.name(ch, "")
-            script = "CJK" if name.startswith(("CJK", "HIRAGANA", "KATAKANA")) else name.split(" ")[0]
-            counts[script] = counts.get(script, 0) + 1
-    return max(counts, key=lambda s: counts[s]) if counts else None
 
 
 def dense_trusted(query: str, languages: frozenset[str] | None) -> bool:
@@ -66,13 +42,7 @@ def dense_trusted(query: str, languages: frozenset[str] | None) -> bool:
     An English-only model still returns confident-looking cosines for a Russian question
     (median top-1 0.68 on XQuAD-ru, higher than for English), so the score cannot tell; the
     script can."""
-    if not languages:
-        return True
-    scripts = {_SCRIPTS.get(code) for code in languages}
-    if None in scripts:
-        return True
-    script = script_of(query)
-    return script is None or script in scripts
+    return script_trusted(languages, script_of(query))
 
 
 def fuse(rankings: list[tuple[list[int], float]], *, k: int) -> dict[int, float]:
