@@ -150,7 +150,8 @@ def index(paths: tuple[str, ...], index: str | None, model: str | None,
                                   "id, title, date, url, text, lang")
             field_map[ours] = theirs
         bot = Assistant.open(settings=_settings(index, model, field_map=field_map), create=True)
-        with _progress_bars(units={"embed": "doc", "read": "path", "keywords": "chunk"}) as progress:
+        with _progress_bars(units={"embed": "doc", "read": "path", "keywords": "chunk",
+                                        "link": "doc"}) as progress:
             report = bot.index(paths, progress=progress, rebuild_all=rebuild)
         _print_report(report)
         if watch:
@@ -163,6 +164,8 @@ def index(paths: tuple[str, ...], index: str | None, model: str | None,
 
 def _print_report(report: IndexReport) -> None:
     click.echo(report.summary())
+    for note in report.notes:
+        click.echo(f"note: {note}")
     for skipped in report.skipped:
         click.echo(f"  skipped {skipped.path}: {skipped.reason}")
 

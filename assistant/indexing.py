@@ -77,16 +77,24 @@ _RECORD = re.compile(r":\d+$")  # how readers name a record of an export: "file.
 
 
 def _reading(settings: Settings) -> str:
-    """What else decides a file's documents besides its bytes: the column mapping and the
-    reader's version (a new version reads every file again)."""
+    """What else decides a file's documents besides its bytes: the column mapping, the
+    reader's version (a new version reads every file again) and the OCR languages."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         release = version("press-assistant")
     except PackageNotFoundError:  # running from a source tree
         release = "source"
-    return json.dumps({"fields": sorted((settings.field_map or {}).items()), "reader": release,
-                       "format": FORMAT_VERSION})
+    from .readers import ocr
+
+    reading: dict[str, object] = {"fields": sorted((settings.field_map or {}).items()),
+                                  "reader": release, "format": FORMAT_VERSION}
+    # The OCR languages (none without Tesseract): a scan skipped for want of Tesseract is
+    # read once it is installed. Only named when there are some, so that installing nothing
+    # reads no file again.
+    if languages := ocr.signature():
+        reading["ocr"] = languages
+    return json.dumps(reading)
 
 
 def _read_source(path: Path, settings: Settings, known: dict[str, FileRecord],
@@ -156,6 +164,7 @@ def run_index(
     unchanged: list[str] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
+    languages: dict[str | None, int] = {}  # of the new and changed documents
 
     def new_and_changed() -> Iterator[Document | _PathRead | None]:
         """Read path after path, passing on each new or changed document as soon as it is
@@ -190,6 +199,7 @@ def run_index(
                     yield None
                     continue
                 (updated if previous else added).append(item.id)
+                languages[item.lang] = languages.get(item.lang, 0) + 1
                 yield item
             yield _PathRead(number, len(paths))
 
@@ -213,12 +223,13 @@ def run_index(
     # them again next time.
     store.record_files(dict(f for source in sources for f in source.files),
                        forget=[p for source in sources for p in source.gone])
+    link_versions(store, embedder, report)
     store.save_vectors()
     store.save_keywords(lambda done, total: report("keywords", done, total))
     return IndexReport(
         added=tuple(added), updated=tuple(updated), unchanged=tuple(unchanged),
         removed=tuple(removed), skipped=tuple(skipped), chunks_embedded=chunks_embedded,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, notes=uncovered(embedder, languages),
     )
 
 
@@ -380,6 +391,41 @@ def embed_chunks(
     return vectors, out
 
 
+def uncovered(embedder: Embedder, languages: dict[str | None, int]) -> tuple[str, ...]:
+    """A note when releases of the run are in languages the model was not trained on: their
+    passages are found by keywords alone, and a question in another language misses them."""
+    from .lexical import SCRIPT_OF_LANGUAGE
+    from .versions import ENDONYMS
+
+    covered = embedder.languages
+    if covered is None:
+        return ()
+    scripts = {SCRIPT_OF_LANGUAGE.get(code) for code in covered}
+    # A language written in a script the model reads (Spanish for an English model) is not
+    # reported: its words still share pieces and names with the model's languages.
+    missing = {lang: n for lang, n in languages.items()
+               if lang and lang not in covered and SCRIPT_OF_LANGUAGE.get(lang) not in scripts}
+    if not missing:
+        return ()
+    count = sum(missing.values())
+    named = ", ".join(f"{ENDONYMS.get(lang, lang)} ({lang})" for lang in sorted(missing))
+    return (f"{count} release{'s' if count != 1 else ''} in {named}, which the model "
+            f"{embedder.name} does not cover: they are found by keywords alone, and questions "
+            "in another language miss them. For cross-lingual search build the index with "
+            "`press-assistant index PATH --rebuild --model multilingual-e5-small`.",)
+
+
+def link_versions(store: Store, embedder: Embedder, report: Progress) -> None:
+    """Link the documents not linked yet with their translations and re-posts
+    (:mod:`assistant.versions`); translations only when the model covers several languages,
+    since an English model's vectors of a Sinhala release say nothing of its meaning."""
+    from .versions import link
+
+    languages = embedder.languages
+    link(store, multilingual=languages is None or len(languages) > 1,
+         progress=lambda done, total: report("link", done, total))
+
+
 def rebuild(folder: Path, embedder: Embedder, settings: Settings,
             progress: Progress | None = None) -> IndexReport:
     """Re-embed every stored document (another model, new chunk settings) into a fresh index
@@ -401,6 +447,7 @@ def rebuild(folder: Path, embedder: Embedder, settings: Settings,
                                   chunk_tokens=settings.chunk_tokens,
                                   overlap_tokens=settings.overlap_tokens) as new:
             chunks = _embed_and_write(new, embedder, documents, report, total=len(documents))
+            link_versions(new, embedder, report)
             new.save_vectors()
             new.save_keywords(lambda done, total: report("keywords", done, total))
         # Two renames; a kill between them is finished by store.recover() on the next open.

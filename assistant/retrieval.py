@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .documents import Filters, Hit
+from .documents import Filters, Hit, Version
 from .embedders.protocols import embed_queries
 from .errors import ConfigError, QueryError
 from .lexical import script_of, script_trusted
@@ -104,15 +104,61 @@ class Retriever:
             tail = {i: floor * fused[i] / fused[order[0]] * 0.99 for i in order[depth:]}
             fused = {**tail, **reranked}
             order = sorted(fused, key=lambda i: -fused[i])
+        order, fused, versions = self._one_version(query, order, fused, vector, filters)
         top = order[:k]
         rows = self.store.chunks(top)
         hits = tuple(
             Hit(doc_id=row.doc_id, title=row.title, date=row.date, url=row.url, text=row.text,
                 start=row.start, end=row.end, score=fused[i], page=row.page,
-                collection=row.collection, chunk_id=i)
+                collection=row.collection, chunk_id=i, lang=row.lang,
+                versions=versions.get(row.doc_id, ()))
             for i in top if (row := rows.get(i)) is not None
         )
         return Retrieval(hits=hits, query_vector=vector, dense_trusted=trusted)
+
+    def _one_version(self, query: str, order: list[int], fused: dict[int, float],
+                     vector: np.ndarray, filters: Filters,
+                     ) -> tuple[list[int], dict[int, float], dict[str, tuple[Version, ...]]]:
+        """One version of each release among the candidates: the same release in three
+        languages would otherwise fill three of the places. The version kept is the one
+        in the question's language, else the one found (the newest posting of either); its
+        closest passage takes the place of the passage found. Returns the new order, scores
+        and each kept document's other versions."""
+        from .versions import preferred, question_language
+
+        rows = self.store.chunks(order)
+        groups = self.store.versions.groups({row.doc_id for row in rows.values()})
+        if not groups:
+            return order, fused, {}
+        allowed = set(filters.languages)
+        language = question_language(query, {m.lang for ms in groups.values() for m in ms})
+        chosen: dict[str, str] = {}  # group (its smallest id) -> the document cited
+        kept: list[int] = []
+        scores = dict(fused)
+        versions: dict[str, tuple[Version, ...]] = {}
+        for i in order:
+            row = rows.get(i)
+            members = groups.get(row.doc_id) if row is not None else None
+            if row is None or members is None:
+                kept.append(i)
+                continue
+            group = min(m.doc_id for m in members)
+            if group not in chosen:
+                usable = [m for m in members if not allowed or m.lang in allowed]
+                cite = preferred(usable, language=language, found=row.doc_id)
+                chosen[group] = cite
+                versions[cite] = tuple(Version(m.doc_id, m.lang, m.title, m.url, m.date)
+                                       for m in members if m.doc_id != cite)
+                if cite != row.doc_id:
+                    # The cited version's own best passage, in this passage's place.
+                    found = self.store.versions.best_chunk(cite, vector)
+                    if found is not None and found[0] not in kept:
+                        scores[found[0]] = fused[i]
+                        kept.append(found[0])
+                    continue
+            if row.doc_id == chosen[group] and i not in kept:
+                kept.append(i)
+        return kept, scores, versions
 
     def _rerank(self, query: str, ids: list[int]) -> dict[int, float]:
         """The first stage's order fused with the reranker's over its top ``ids``."""

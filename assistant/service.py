@@ -148,7 +148,9 @@ class Assistant:
         if not hits and filters.undated:
             hits = retriever.retrieve(query, k=k or self.settings.top_k,
                                       filters=_widened(filters)).hits
-        return list(hits)
+        store = self._reader()
+        return [dataclasses.replace(h, ocr=True) if _read_by_ocr(store, h.doc_id, h.start) else h
+                for h in hits]
 
     def ask(self, question: str, *, k: int | None = None, since: dt.date | None = None,
             until: dt.date | None = None, collections: Sequence[str] = (),
@@ -189,11 +191,14 @@ class Assistant:
                                              collections=collections, languages=languages,
                                              history=history)
         generator = self.generator
+        store = self._reader()
         if generator is None:
-            yield reply
+            yield _with_versions(_mark_ocr(reply, store), store)
             return
-        yield from compose(question, plan, hits, reply, generator=generator,
-                           store=self._reader(), embedder=self.embedder, history=history)
+        for event in compose(question, plan, hits, reply, generator=generator,
+                             store=store, embedder=self.embedder, history=history):
+            yield (_with_versions(_mark_ocr(event, store), store) if isinstance(event, Answer)
+                   else event)
 
     @property
     def generator(self) -> Generator | None:
@@ -401,6 +406,38 @@ class Assistant:
 
     def documents(self) -> Sequence[str]:
         return sorted(self._reader().document_hashes())
+
+
+def _read_by_ocr(store: Store, doc_id: str, offset: int) -> bool:
+    """Whether the page of ``doc_id`` that holds ``offset`` was read by OCR (documents are
+    cached by the store: a card's few releases cost a lookup each)."""
+    doc = store.document(doc_id)
+    return doc is not None and doc.ocr_at(offset)
+
+
+def _mark_ocr(answer: Answer, store: Store) -> Answer:
+    """The answer with each citation whose quote comes from a page read by OCR marked so:
+    done here, once, for the extractive, list and written answers alike."""
+    if not any(_read_by_ocr(store, c.doc_id, c.start) for c in answer.citations):
+        return answer
+    return dataclasses.replace(answer, citations=tuple(
+        dataclasses.replace(c, ocr=_read_by_ocr(store, c.doc_id, c.start))
+        for c in answer.citations))
+
+
+def _with_versions(answer: Answer, store: Store) -> Answer:
+    """The answer with each citation's other versions (the release in other languages, its
+    other postings), which the source card offers beside it."""
+    from .documents import Version
+
+    groups = store.versions.groups(c.doc_id for c in answer.citations)
+    if not groups:
+        return answer
+    return dataclasses.replace(answer, citations=tuple(
+        dataclasses.replace(c, versions=tuple(
+            Version(m.doc_id, m.lang, m.title, m.url, m.date)
+            for m in groups.get(c.doc_id, ()) if m.doc_id != c.doc_id))
+        for c in answer.citations))
 
 
 def _check_length(text: str, what: str) -> None:

@@ -33,6 +33,7 @@ from .folder import (
 )
 from .keywords import KeywordIndex
 from .vectors import DenseIndex
+from .versions import VersionTable
 
 if TYPE_CHECKING:
     import faiss
@@ -53,6 +54,8 @@ class Store:
         """BM25 from FTS5 and the keyword snapshot."""
         self.dense = DenseIndex(self._folder, self.database, self.catalog)
         """The FAISS vectors."""
+        self.versions = VersionTable(self.database)
+        """Which documents are one release in several languages or postings."""
 
     @property
     def folder(self) -> Path:
