@@ -35,16 +35,22 @@ class Document:
     that source removes its documents that are gone."""
     collection: str = ""
     """A short name of the source (folder or export file name), for display and filters."""
+    ocr_pages: tuple[int, ...] = ()
+    """The pages (1-based) whose text OCR read from an image (a scan), not a text layer."""
 
     @property
     def content_hash(self) -> str:
         """Changes whenever anything that reaches the index changes."""
-        payload = json.dumps(
-            [self.title, self.text, self.date.isoformat() if self.date else None,
-             self.url, self.lang, list(self.pages)],
-            ensure_ascii=False,
-        )
+        fields: list[object] = [self.title, self.text, self.date.isoformat() if self.date else None,
+                                self.url, self.lang, list(self.pages)]
+        if self.ocr_pages:  # only then: the hashes of documents without OCR stay as they were
+            fields.append(list(self.ocr_pages))
+        payload = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def ocr_at(self, offset: int) -> bool:
+        """Whether the page that holds character ``offset`` was read by OCR."""
+        return bool(self.ocr_pages) and self.page_at(offset) in self.ocr_pages
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page that holds character ``offset``, or None when unpaginated."""
@@ -81,6 +87,22 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
+class Version:
+    """Another version of a cited release: the same release in another language (or an
+    earlier posting of it)."""
+
+    doc_id: str
+    lang: str | None
+    title: str
+    url: str | None
+    date: dt.date | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"doc_id": self.doc_id, "lang": self.lang, "title": self.title, "url": self.url,
+                "date": self.date.isoformat() if self.date else None}
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """A retrieved passage with its document's metadata and its fused score."""
 
@@ -95,12 +117,20 @@ class Hit:
     page: int | None = None
     collection: str = ""
     chunk_id: int = 0
+    ocr: bool = False
+    """The passage's page was read by OCR from a scan (its words may hold OCR errors)."""
+    lang: str | None = None
+    versions: tuple[Version, ...] = ()
+    """The release's other versions (translations, re-posts), which retrieval left out in
+    favour of this one."""
 
     def to_json(self) -> dict[str, object]:
         return {"doc_id": self.doc_id, "title": self.title,
                 "date": self.date.isoformat() if self.date else None, "url": self.url,
                 "text": self.text, "start": self.start, "end": self.end,
-                "score": round(self.score, 4), "page": self.page, "collection": self.collection}
+                "score": round(self.score, 4), "page": self.page, "collection": self.collection,
+                "ocr": self.ocr, "lang": self.lang,
+                "versions": [v.to_json() for v in self.versions]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +147,18 @@ class Citation:
     end: int
     score: float
     page: int | None = None
+    ocr: bool = False
+    """The quote's page was read by OCR from a scan (its words may hold OCR errors)."""
+    versions: tuple[Version, ...] = ()
+    """The cited release in other languages or postings ("also in: қазақша, русский")."""
 
     def to_json(self) -> dict[str, object]:
         return {
             "n": self.n, "doc_id": self.doc_id, "title": self.title,
             "date": self.date.isoformat() if self.date else None, "url": self.url,
             "quote": self.quote, "start": self.start, "end": self.end,
-            "score": round(self.score, 4), "page": self.page,
+            "score": round(self.score, 4), "page": self.page, "ocr": self.ocr,
+            "versions": [v.to_json() for v in self.versions],
         }
 
 
@@ -382,6 +417,9 @@ class IndexReport:
     skipped: tuple[Skipped, ...] = ()
     chunks_embedded: int = 0
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()
+    """What the run found worth saying once, beside the counts: releases in languages the
+    embedding model does not cover (and the flag that builds an index that does)."""
 
     def summary(self) -> str:
         return (
