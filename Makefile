@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: run test install index serve lint typecheck browser clean
+.PHONY: run test install index serve lint typecheck browser ocr clean
 
 install: $(STAMP)
 
@@ -36,11 +36,19 @@ run: index serve
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-# The real language model server's tests fail, not skip, when its packages are missing.
-test: install browser
+# Scanned PDFs are read by Tesseract OCR (assistant/readers/ocr.py) in the archives' languages;
+# install it when any of its packages is missing (needs root/apt).
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus tesseract-ocr-kaz \
+	tesseract-ocr-sin tesseract-ocr-tam
+ocr:
+	@dpkg -s $(OCR_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(OCR_PACKAGES); }
+
+# The real language model server's tests, and the OCR tests, fail, not skip, when their
+# packages are missing.
+test: install browser ocr
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py
 	$(VENV)/bin/mypy
-	PRESS_ASSISTANT_REQUIRE_REAL_LLM=1 $(PY) -m pytest -q
+	PRESS_ASSISTANT_REQUIRE_REAL_LLM=1 PRESS_ASSISTANT_REQUIRE_OCR=1 $(PY) -m pytest -q
 
 lint: install
 	$(VENV)/bin/ruff check assistant tests benchmarks app.py

@@ -123,6 +123,8 @@ class CitationOut(BaseModel):
     end: int
     score: float
     page: int | None
+    ocr: bool = Field(False, description="The quote's page was read by OCR from a scan: its "
+                                         "words are what OCR read.")
 
 
 class AnswerSpanOut(BaseModel):
@@ -174,6 +176,7 @@ class HitOut(BaseModel):
     score: float
     page: int | None
     collection: str
+    ocr: bool = Field(False, description="The passage's page was read by OCR from a scan.")
 
 
 class SearchOut(BaseModel):
@@ -198,6 +201,8 @@ class DocumentsOut(BaseModel):
 
 class DocumentTextOut(DocumentOut):
     text: str
+    ocr_pages: list[int] = Field(default_factory=list,
+                                 description="Pages (from 1) whose text OCR read from a scan.")
 
 
 class UploadOut(BaseModel):
@@ -388,7 +393,7 @@ def build_api(assistant: Assistant, *, auth: tuple[str, str] | None = None,
             raise _no_document(doc_id)
         return {"id": doc.id, "title": doc.title, "date": doc.date.isoformat() if doc.date else None,
                 "url": doc.url, "collection": doc.collection, "lang": doc.lang,
-                "chars": len(doc.text), "text": doc.text}
+                "chars": len(doc.text), "text": doc.text, "ocr_pages": list(doc.ocr_pages)}
 
     @router.post("/documents", status_code=202, response_model=UploadOut,
                  responses={403: {"model": ErrorOut}, 415: {"model": ErrorOut},

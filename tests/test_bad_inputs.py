@@ -49,11 +49,16 @@ def reasons(report: IndexReport) -> dict[str, str]:
 
 
 @pytest.mark.shared_data
-def test_scanned_pdfs_need_ocr(shared_data: Path, make_assistant: AssistantFactory) -> None:
+def test_scanned_pdfs_need_ocr(shared_data: Path, make_assistant: AssistantFactory,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.readers import ocr
+
+    monkeypatch.setattr(ocr, "_program", lambda: None)  # without Tesseract (test_ocr.py: with)
     folder = shared_data / "pdf_press_releases" / "lk_treasury_en"
     scans = ["2016-09-01-55c38e.pdf", "2021-04-12-f06c5f.pdf", "2021-07-19-881609.pdf"]
     report, bot = index_beside(make_assistant, {name: (folder / name).read_bytes() for name in scans})
-    assert reasons(report) == {name: OCR for name in scans}
+    assert reasons(report) == {
+        name: f"{OCR}: Tesseract OCR is not installed (install it: {ocr.INSTALL})" for name in scans}
     assert bot.documents() == [GOOD]
 
 

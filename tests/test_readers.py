@@ -220,13 +220,17 @@ def test_pdf_metadata_title_used_when_meaningful(tmp_path: Path) -> None:
     assert read_file(junk)[0].title == "Treasury bond auction results announced"
 
 
-def test_pdf_without_text_layer_needs_ocr(tmp_path: Path) -> None:
+def test_pdf_without_text_layer_needs_ocr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.readers import ocr
+
+    monkeypatch.setattr(ocr, "_program", lambda: None)  # no Tesseract (tests/test_ocr.py: with)
     file = tmp_path / "scan.pdf"
     file.write_bytes(make_pdf([[], []], scan=True))
     with pytest.raises(ReadError, match="no extractable text: scanned PDF, needs OCR"):
         read_file(file)
     [skipped] = read_path(file)
-    assert skipped == Skipped("scan.pdf", "no extractable text: scanned PDF, needs OCR")
+    assert skipped == Skipped("scan.pdf", "no extractable text: scanned PDF, needs OCR: "
+                                          f"Tesseract OCR is not installed (install it: {ocr.INSTALL})")
 
 
 def test_pdf_without_text_or_images_is_not_called_a_scan(tmp_path: Path) -> None:
@@ -660,14 +664,18 @@ def test_import_is_light() -> None:
 
 
 @pytest.mark.shared_data
-def test_lk_treasury_pdfs(shared_data: Path) -> None:
+def test_lk_treasury_pdfs(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.readers import ocr
+
+    # Without Tesseract, as the text PDFs are the point here (tests/test_ocr.py reads scans).
+    monkeypatch.setattr(ocr, "_program", lambda: None)
     folder = shared_data / "pdf_press_releases" / "lk_treasury_en"
     docs, skipped = split(list(read_path(folder)))
     word = [d for d in docs if (folder / d.id).read_bytes()[:2] == b"PK"]
     pdfs = [d for d in docs if (folder / d.id).read_bytes()[:4] == b"%PDF"]
     assert len(word) == 8  # Word files, whatever their suffix says
     assert len(pdfs) == 29
-    scans = [s for s in skipped if s.reason == "no extractable text: scanned PDF, needs OCR"]
+    scans = [s for s in skipped if s.reason.startswith("no extractable text: scanned PDF, needs OCR")]
     assert len(scans) == 3
     # The sidecar metadata.jsonl has no text field: reported once, as not an export.
     assert [s.path for s in skipped if s not in scans] == ["metadata.jsonl"]

@@ -34,10 +34,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, date TEXT, url TEXT,
     lang TEXT, pages TEXT NOT NULL, source TEXT NOT NULL, collection TEXT NOT NULL,
-    hash TEXT NOT NULL, indexed_at TEXT NOT NULL
+    hash TEXT NOT NULL, indexed_at TEXT NOT NULL, ocr_pages TEXT
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
+-- ocr_pages: the JSON list of pages read by OCR, NULL for none; added last (ALTER TABLE in
+-- Database.__init__) so that an index made before it is read as it is.
 -- The keyword index holds stems (lexical.index_text), not the raw text: stemming is ours, so
 -- Russian and English words are stemmed alike on both sides.
 -- AUTOINCREMENT: a chunk id is never reused, so a stale FAISS entry can never point at
@@ -122,6 +124,7 @@ class Database:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(SCHEMA)
+        self._ocr_column = self._add_ocr_column()
         self._docs_cache: dict[str, Document] = {}
         self._spans_cache: dict[str, tuple[tuple[tuple[int, int], ...] | None, np.ndarray | None]] = {}
         self._cache_generation = -1
@@ -131,6 +134,18 @@ class Database:
     def close(self) -> None:
         with self.lock:
             self._db.close()
+
+    def _add_ocr_column(self) -> str:
+        """What reads the documents' ``ocr_pages``: the column, added to an index made before
+        it (its documents have none: NULL); "NULL" when it is absent and cannot be added (a
+        read-only file): no page is then marked as OCR'd."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if "ocr_pages" not in columns:
+            try:
+                self._db.execute("ALTER TABLE documents ADD COLUMN ocr_pages TEXT")
+            except sqlite3.OperationalError:  # read-only, or another process holds a write
+                return "NULL"
+        return "ocr_pages"
 
     # -- the seam the other parts read through -----------------------------------------------
 
@@ -225,10 +240,11 @@ class Database:
             for doc, chunks, vectors in items:
                 self._delete(db, doc.id)
                 db.execute(
-                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.id, doc.title, doc.text, doc.date.isoformat() if doc.date else None,
                      doc.url, doc.lang, json.dumps(list(doc.pages)), doc.source,
-                     doc.collection, doc.content_hash, now()))
+                     doc.collection, doc.content_hash, now(),
+                     json.dumps(list(doc.ocr_pages)) if doc.ocr_pages else None))
                 for chunk, vector in zip(chunks, vectors, strict=True):
                     cur = db.execute(
                         'INSERT INTO chunks (doc_id, ordinal, start, "end", page, vector)'
@@ -285,14 +301,15 @@ class Database:
         if cached is not None:
             return cached
         rows = self.query(
-            "SELECT id, title, text, date, url, lang, pages, source, collection FROM documents"
-            " WHERE id = ?", (doc_id,))
+            "SELECT id, title, text, date, url, lang, pages, source, collection,"
+            f" {self._ocr_column} FROM documents WHERE id = ?", (doc_id,))
         if not rows:
             return None
         r = rows[0]
         doc = Document(id=r[0], title=r[1], text=r[2],
                        date=dt.date.fromisoformat(r[3]) if r[3] else None, url=r[4], lang=r[5],
-                       pages=tuple(json.loads(r[6])), source=r[7], collection=r[8])
+                       pages=tuple(json.loads(r[6])), source=r[7], collection=r[8],
+                       ocr_pages=tuple(json.loads(r[9])) if r[9] else ())
         with self.lock:
             if len(self._docs_cache) > 512:  # a small cache: answers reread few documents
                 self._docs_cache.clear()
@@ -372,15 +389,15 @@ class Database:
         last = ""
         while True:
             rows = self.query(
-                "SELECT id, title, text, date, url, lang, pages, source, collection FROM documents"
-                " WHERE id > ? ORDER BY id LIMIT 500", (last,))
+                "SELECT id, title, text, date, url, lang, pages, source, collection,"
+                f" {self._ocr_column} FROM documents WHERE id > ? ORDER BY id LIMIT 500", (last,))
             if not rows:
                 return
             for r in rows:
                 yield Document(id=r[0], title=r[1], text=r[2],
                                date=dt.date.fromisoformat(r[3]) if r[3] else None, url=r[4],
                                lang=r[5], pages=tuple(json.loads(r[6])), source=r[7],
-                               collection=r[8])
+                               collection=r[8], ocr_pages=tuple(json.loads(r[9])) if r[9] else ())
             last = rows[-1][0]
 
     def list_documents(self, *, contains: str = "", collection: str | None = None,

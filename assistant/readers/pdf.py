@@ -1,7 +1,9 @@
 """PDF files, chosen by content (``%PDF-`` in the first kilobyte: the spec lets junk precede
 the header), whatever their name.
 
-A PDF with no text but images is a scan (needs OCR); with neither, it is blank or damaged.
+A page with no text but an image is a scan, read by OCR (:mod:`assistant.readers.ocr`, when
+Tesseract is installed; the Document's ``ocr_pages`` names those pages); a PDF with neither
+text nor images is blank or damaged.
 An encrypted PDF opens when its user password is empty; a truncated one, or one whose
 binary parts were replaced by U+FFFD (saved through a text decoder), is named as such.
 """
@@ -9,6 +11,7 @@ binary parts were replaced by U+FFFD (saved through a text decoder), is named as
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import logging
 import re
@@ -77,21 +80,45 @@ def _read_pdf(data: bytes, origin: _Origin) -> Document:
                 failure = failure or error
         metadata_title = _pdf_meta_title(reader)
 
-        # No text at all: a scan shows images; a blank or damaged file does not.
-        images = any(page_texts) or any(_has_image(page) for page in page_list)
+        # Pages with no text that show an image are scans: OCR reads them (the others keep
+        # their text layer). No text at all and no image: a blank or damaged file.
+        scanned = [i for i, page in enumerate(page_list)
+                   if not page_texts[i] and _has_image(page)]
 
+    ocr_pages, ocr_problem = _ocr(data, scanned, page_texts)
     text, pages = _join_pages(page_texts)
     if not text and failure is not None:
         raise ReadError(f"damaged PDF: no page can be read ({_short(failure)})")
-    if not text and not images:
+    if not text and not scanned:
         raise ReadError("no extractable text: the PDF has no text layer and no images "
                         "(a blank or damaged PDF)")
     if not text:
-        raise ReadError("no extractable text: scanned PDF, needs OCR")
+        raise ReadError(f"no extractable text: {ocr_problem or 'scanned PDF, OCR found no text'}")
     _check_readable(text, "text layer is unreadable: the PDF's font maps characters to "
                           "wrong glyphs", "needs OCR")
     title = metadata_title or _guess_title(text)
-    return _document(origin, text, title=title, date=None, pages=pages)
+    document = _document(origin, text, title=title, date=None, pages=pages)
+    return dataclasses.replace(document, ocr_pages=ocr_pages) if ocr_pages else document
+
+
+def _ocr(data: bytes, scanned: list[int], page_texts: list[str]) -> tuple[tuple[int, ...], str | None]:
+    """Read the ``scanned`` pages (0-based) with OCR into ``page_texts``; returns the pages
+    (1-based) that OCR gave text, and why none could be read, when OCR is unavailable."""
+    if not scanned:
+        return (), None
+    from assistant.readers import ocr
+
+    reason = ocr.unavailable_reason()
+    if reason is not None:
+        # A mixed PDF keeps its text pages; a scan alone is skipped with the reason.
+        return (), f"scanned PDF, needs OCR: {reason}"
+    read = ocr.read_pages(data, scanned)
+    done: list[int] = []
+    for number, raw in sorted(read.items()):
+        if page := normalize_text(raw):
+            page_texts[number] = page
+            done.append(number + 1)
+    return tuple(done), None
 
 
 def _has_image(page: Any) -> bool:
