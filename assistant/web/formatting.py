@@ -172,6 +172,9 @@ def format_card(citation: Citation, *, turn: int, doc: Document | None = None,
                 f'{target}>{_attr(_flat(shown))}</a>')
     if citation.page:
         head += f" — page {citation.page}"
+    if citation.ocr:  # a scan: the quote's words are what OCR read, errors and all
+        head += (' — <span class="card-ocr" title="read from a scanned image by OCR; words may '
+                 'be misread">OCR text</span>')
     before, after = _context(doc, citation, around)
     quote = _with_spans(_flat(citation.quote), _quote_spans(citation, spans), _attr,
                         '<strong class="answer-span">', "</strong>")
