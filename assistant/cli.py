@@ -307,6 +307,8 @@ def search(query: str, index: str | None, model: str | None, reranker: str | Non
 def info(index: str | None, as_json: bool) -> None:
     """What the index holds: documents, chunks, model, size, last update."""
     with _errors():
+        from .languages import describe_model_languages
+
         data = _open(index).info()
         if as_json:
             from dataclasses import asdict
@@ -316,7 +318,8 @@ def info(index: str | None, as_json: bool) -> None:
         click.echo(f"index:       {data.path}")
         click.echo(f"documents:   {data.documents}")
         click.echo(f"chunks:      {data.chunks}")
-        click.echo(f"model:       {data.model} ({data.dimension} dimensions)")
+        click.echo(f"model:       {data.model} ({data.dimension} dimensions; "
+                   f"{describe_model_languages(data.model_languages)})")
         click.echo(f"size:        {data.size_bytes / 1e6:.1f} MB")
         click.echo(f"updated:     {data.updated_at or 'never'}")
         click.echo(f"collections: {', '.join(data.collections) or '-'}")

@@ -59,6 +59,12 @@ class Settings:
     dense retrieval adds paraphrases. Dense is dropped for questions in a script the model
     was not trained on (retrieval.dense_trusted)."""
 
+    cross_keyword_weight: float = 0.2
+    """The keyword weight, as a share of ``keyword_weight``, of a passage in another script
+    than the question's: keyword search cannot match across languages, so such a passage
+    matched a figure or a Latin name at best and must not drown the dense side, which can
+    (docs/QUALITY.md, XQuAD Russian questions on English paragraphs)."""
+
     max_quotes: int = 4
     """Sentences an extractive answer quotes at most (a question in two parts is often
     answered by two sentences of one release)."""

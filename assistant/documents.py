@@ -444,6 +444,9 @@ class IndexInfo:
     updated_at: str | None
     collections: tuple[str, ...] = field(default_factory=tuple)
     languages: tuple[str, ...] = field(default_factory=tuple)
+    model_languages: tuple[str, ...] = field(default_factory=tuple)
+    """The languages the embedding model covers (empty: unknown); a question or release in
+    another is found by keywords alone."""
     vectors: dict[str, object] = field(default_factory=dict)
     """The FAISS layout from the manifest: {} or {"kind": "flat"} exact; IVF with its
     parameters and the recall measured when it was built."""

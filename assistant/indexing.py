@@ -394,8 +394,8 @@ def embed_chunks(
 def uncovered(embedder: Embedder, languages: dict[str | None, int]) -> tuple[str, ...]:
     """A note when releases of the run are in languages the model was not trained on: their
     passages are found by keywords alone, and a question in another language misses them."""
+    from .languages import ENDONYMS
     from .lexical import SCRIPT_OF_LANGUAGE
-    from .versions import ENDONYMS
 
     covered = embedder.languages
     if covered is None:

@@ -45,6 +45,17 @@ def dense_trusted(query: str, languages: frozenset[str] | None) -> bool:
     return script_trusted(languages, script_of(query))
 
 
+_EMPTY = -1
+"""A place left empty in a ranking (:meth:`Retriever._keyword_rankings`): fusion skips it."""
+
+
+def script_of_language(lang: str | None, text: str) -> str | None:
+    """The script a passage is written in: its document's language's, else its letters'."""
+    from .lexical import SCRIPT_OF_LANGUAGE
+
+    return SCRIPT_OF_LANGUAGE.get(lang) if lang in SCRIPT_OF_LANGUAGE else script_of(text[:300])
+
+
 def fuse(rankings: list[tuple[list[int], float]], *, k: int) -> dict[int, float]:
     """Weighted reciprocal rank fusion, normalised so a candidate ranked first by every
     retriever scores 1.0.
@@ -55,6 +66,8 @@ def fuse(rankings: list[tuple[list[int], float]], *, k: int) -> dict[int, float]
     scores: dict[int, float] = {}
     for ids, weight in rankings:
         for rank, chunk_id in enumerate(ids, start=1):
+            if chunk_id == _EMPTY:
+                continue
             scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
     best = sum(weight / (k + 1) for _, weight in rankings) or 1.0
     return {chunk_id: score / best for chunk_id, score in scores.items()}
@@ -86,8 +99,11 @@ class Retriever:
             dense = self.store.dense_search(vector, limit=limit, filters=filters)
             rankings.append(([i for i, _ in dense], self.settings.dense_weight))
         if mode != "dense":
-            keyword = self.store.keyword_search(query, limit=limit, filters=filters)
-            rankings.append(([i for i, _ in keyword], self.settings.keyword_weight))
+            keyword = [i for i, _ in self.store.keyword_search(query, limit=limit, filters=filters)]
+            if mode == "hybrid" and rankings:
+                rankings.extend(self._keyword_rankings(query, keyword))
+            else:
+                rankings.append((keyword, self.settings.keyword_weight))
         if prefer:
             candidates = sorted(fuse(rankings, k=self.settings.rrf_k).items(), key=lambda p: -p[1])
             rows = self.store.chunks([i for i, _ in candidates])
@@ -116,6 +132,25 @@ class Retriever:
         )
         return Retrieval(hits=hits, query_vector=vector, dense_trusted=trusted)
 
+    def _keyword_rankings(self, query: str, ids: list[int]) -> list[tuple[list[int], float]]:
+        """The keyword ranking, as it enters the fusion beside the dense one: a passage in
+        another script than the question's matched it on a figure or a name at best (keyword
+        search cannot cross languages), so its weight is ``cross_keyword_weight``; within the
+        question's script the keyword weight stands. Each passage keeps its rank in the one
+        list (the other list's places are left empty)."""
+        weight = self.settings.keyword_weight
+        script = script_of(query)
+        if not ids or script is None:
+            return [(ids, weight)]
+        rows = self.store.chunks(ids)
+        same = [script_of_language(row.lang, row.text) in (None, script)
+                if (row := rows.get(i)) is not None else True for i in ids]
+        if all(same):
+            return [(ids, weight)]
+        return [([i if s else _EMPTY for i, s in zip(ids, same, strict=True)], weight),
+                ([_EMPTY if s else i for i, s in zip(ids, same, strict=True)],
+                 weight * self.settings.cross_keyword_weight)]
+
     def _one_version(self, query: str, order: list[int], fused: dict[int, float],
                      vector: np.ndarray, filters: Filters,
                      ) -> tuple[list[int], dict[int, float], dict[str, tuple[Version, ...]]]:
@@ -124,7 +159,8 @@ class Retriever:
         in the question's language, else the one found (the newest posting of either); its
         closest passage takes the place of the passage found. Returns the new order, scores
         and each kept document's other versions."""
-        from .versions import preferred, question_language
+        from .languages import question_language
+        from .versions import preferred
 
         rows = self.store.chunks(order)
         groups = self.store.versions.groups({row.doc_id for row in rows.values()})

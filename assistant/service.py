@@ -360,6 +360,8 @@ class Assistant:
         return doc
 
     def info(self) -> IndexInfo:
+        from .embedders.models import declared_languages
+
         store = self._reader()
         documents, chunks = store.counts()
         return IndexInfo(
@@ -367,7 +369,8 @@ class Assistant:
             model=store.manifest.model, dimension=store.manifest.dimension,
             format_version=store.manifest.format_version, size_bytes=store.size_bytes(),
             updated_at=store.updated_at(), collections=tuple(store.collections()),
-            languages=tuple(store.languages()), vectors=dict(store.manifest.vectors))
+            languages=tuple(store.languages()), vectors=dict(store.manifest.vectors),
+            model_languages=tuple(sorted(declared_languages(store.manifest.model) or ())))
 
     def export(self, path: str | Path) -> int:
         """Write every document with its metadata to a JSONL file that ``index`` reads back

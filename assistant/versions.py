@@ -48,16 +48,6 @@ translations (a Sinhala release with no English version on that day still has a 
 English one). Chosen on the tune half of benchmarks/questions/lk_pmd_multilingual.jsonl
 (docs/quality/versions.md)."""
 
-ENDONYMS = {
-    "en": "English", "ru": "русский", "kk": "қазақша", "si": "සිංහල", "ta": "தமிழ்",
-    "uk": "українська", "ky": "кыргызча", "uz": "oʻzbekcha", "de": "Deutsch", "fr": "français",
-    "es": "español", "zh": "中文", "ar": "العربية", "hi": "हिन्दी", "tr": "Türkçe",
-}
-"""Each language's name in itself, as a card offers the other versions of a release ("also
-in: қазақша, русский"): a reader looks for their own language's name, not its English one."""
-
-_KAZAKH_LETTERS = re.compile("[әғқңөұүһі]")
-"""Letters of Kazakh's Cyrillic alphabet that Russian does not have."""
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\w+")
 
@@ -249,22 +239,3 @@ def preferred(members: Iterable[Member], *, language: str | None, found: str) ->
     found_lang = next((m.lang for m in versions if m.doc_id == found), None)
     return newest(language) or newest(found_lang) or found
 
-
-def question_language(question: str, offered: set[str | None]) -> str | None:
-    """Which of the ``offered`` languages a question is in, by its script; between languages
-    of one script (Russian and Kazakh) by the letters only one of them has. None: none of
-    them."""
-    from .lexical import SCRIPT_OF_LANGUAGE, script_of
-
-    script = script_of(question)
-    fitting = sorted(lang for lang in offered if lang and SCRIPT_OF_LANGUAGE.get(lang) == script)
-    if len(fitting) <= 1:
-        return fitting[0] if fitting else None
-    if "kk" in fitting and _KAZAKH_LETTERS.search(question.lower()):
-        return "kk"
-    if "ru" in fitting:
-        return "ru"
-    from .readers import detect_language
-
-    detected = detect_language(question)
-    return detected if detected in fitting else fitting[0]

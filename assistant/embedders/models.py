@@ -107,3 +107,31 @@ def model_languages(folder: Path) -> frozenset[str] | None:
     if not codes or "multilingual" in codes or len(codes) > 20 or any(len(c) > 3 for c in codes):
         return None
     return frozenset(codes)
+
+
+XLM_R_LANGUAGES = frozenset({
+    "af", "am", "ar", "as", "az", "be", "bg", "bn", "br", "bs", "ca", "cs", "cy", "da", "de",
+    "el", "en", "eo", "es", "et", "eu", "fa", "fi", "fr", "fy", "ga", "gd", "gl", "gu", "ha",
+    "he", "hi", "hr", "hu", "hy", "id", "is", "it", "ja", "jv", "ka", "kk", "km", "kn", "ko",
+    "ku", "ky", "la", "lo", "lt", "lv", "mg", "mk", "ml", "mn", "mr", "ms", "my", "ne", "nl",
+    "no", "om", "or", "pa", "pl", "ps", "pt", "ro", "ru", "sa", "sd", "si", "sk", "sl", "so",
+    "sq", "sr", "su", "sv", "sw", "ta", "te", "th", "tl", "tr", "ug", "uk", "ur", "uz", "vi",
+    "xh", "yi", "zh"
+})
+"""The languages of XLM-RoBERTa's training data (CC-100), which multilingual-e5 inherits."""
+
+_KNOWN_LANGUAGES = {"multilingual-e5-small": XLM_R_LANGUAGES,
+                    "intfloat/multilingual-e5-small": XLM_R_LANGUAGES}
+
+
+def declared_languages(name: str) -> frozenset[str] | None:
+    """The languages a model is known to cover, by name, without loading it: the packaged
+    multilingual model's list, or a sentence-transformers model card's ``language:``; None
+    when nothing says (a local model without a card)."""
+    if name in _KNOWN_LANGUAGES:
+        return _KNOWN_LANGUAGES[name]
+    try:
+        folder = Path(resolve_model(name))
+    except ConfigError:
+        return None
+    return model_languages(folder) if folder.is_dir() else None
