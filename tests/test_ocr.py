@@ -116,6 +116,13 @@ def test_languages_are_those_wanted_and_installed(monkeypatch: pytest.MonkeyPatc
         ocr.read_pages(make_pdf([[]], scan=True), [0])
 
 
+def test_the_joiners_tesseract_adds_to_sinhala_and_tamil_are_dropped() -> None:
+    # A ZWNJ after al-lakuna / pulli or at a word's end is Tesseract's, not the text's; the
+    # ZWJ of a Sinhala conjunct (ශ්‍රී) and a ZWNJ between two letters stay.
+    assert ocr.tidy("පොලිස්\u200c ශ්\u200dරී நிதி அமைச்சு\u200c\nசெயலகம்\u200c க\u200cல") == (
+        "පොලිස් ශ්\u200dරී நிதி அமைச்சு\nசெயலகம் க\u200cல")
+
+
 # --------------------------------------------------------------------------- the document
 
 

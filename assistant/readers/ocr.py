@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,11 @@ PAGE_TIMEOUT = 180.0
 """Seconds one page may take; a page that takes longer is left unread (the others are kept)."""
 MAX_PAGES = 100
 """Most pages of one PDF that are OCR'd (some 4 s each): a scanned book is not a release."""
+# Tesseract's Sinhala and Tamil models write a ZWNJ after every virama (al-lakuna, pulli) and
+# at word ends, where text typed in these scripts has none (a virama shows without it, and a
+# joiner before a space joins nothing): left in, "පොලිස්" typed in a question would not match
+# the same word read from a scan. A ZWJ (which builds Sinhala conjuncts) is kept.
+_STRAY_ZWNJ = re.compile("(?<=[\u0dca\u0bcd])\u200c|\u200c(?=\\s|$)")
 INSTALL = ("apt-get install tesseract-ocr " +
            " ".join(f"tesseract-ocr-{code}" for code in DEFAULT_LANGUAGES))
 
@@ -115,8 +121,13 @@ def read_pages(data: bytes, numbers: Sequence[int]) -> dict[int, str]:
     for number, image in _rendered(data, numbers):
         text = _tesseract(program, image, lang)
         if text is not None:
-            texts[number] = text
+            texts[number] = tidy(text)
     return texts
+
+
+def tidy(text: str) -> str:
+    """Tesseract's text without the joiners its models add (see ``_STRAY_ZWNJ``)."""
+    return _STRAY_ZWNJ.sub("", text)
 
 
 def _rendered(data: bytes, numbers: Sequence[int]) -> Iterator[tuple[int, bytes]]:
