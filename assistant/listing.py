@@ -20,6 +20,8 @@ import re
 from typing import TYPE_CHECKING
 
 from .documents import Answer, Citation
+from .i18n import language_of
+from .i18n import text as say
 from .lexical import content_stems, month_stems, stems
 
 if TYPE_CHECKING:
@@ -62,12 +64,13 @@ def answer_list(plan: QuestionPlan, store: Store, filters: Filters) -> Answer:
     """Every release matching the planned question (a list or a count), one cited row each,
     oldest first; the period the question names is already in ``filters``."""
     from .answering import is_verbatim, sentence_spans
+    from .versions import one_per_release
 
     question = plan.question
+    lang = language_of(question)  # the answer's own sentences speak the question's language
     terms = key_terms(question, dated=plan.dated)
     if not terms:
-        return Answer(question=question, text="The question names nothing to list releases about.",
-                      abstained=True)
+        return Answer(question=question, text=say("list.nothing", lang), abstained=True)
     total = max(1, store.counts()[0])
     # Inverse document frequency over the whole archive, so that a period filter does not
     # make common words look rare.
@@ -75,7 +78,8 @@ def answer_list(plan: QuestionPlan, store: Store, filters: Filters) -> Answer:
     full = sum(weight.values())
     scores = store.documents_weighed({t: w / full for t, w in weight.items()}, filters=filters,
                                      at_least=MIN_COVERAGE, relative=RELATIVE_COVERAGE)
-    matched = list(scores)
+    # One row per release: its translations and re-posts match the same words.
+    matched = one_per_release(list(scores), store, question)
     # Oldest first by the catalog's dates, and only the rows shown (with any that share the
     # last one's date, which the title orders) are loaded: in a large archive a common
     # subject matches thousands of releases.
@@ -109,16 +113,16 @@ def answer_list(plan: QuestionPlan, store: Store, filters: Filters) -> Answer:
         citations.append(Citation(n=n, doc_id=doc.id, title=doc.title, date=doc.date, url=doc.url,
                                   quote=quote, start=a, end=b, score=scores[doc.id],
                                   page=doc.page_at(a)))
-        lines.append(f"- {doc.date.isoformat() if doc.date else 'undated'}: {' '.join(doc.title.split())} "
+        when = doc.date.isoformat() if doc.date else say("card.undated", lang)
+        lines.append(f"- {when}: {' '.join(doc.title.split())} "
                      f"— {' '.join(quote.split())} [{n}]")
     if not citations:
-        return Answer(question=question, text="No release in the archive matches this list.",
-                      abstained=True)
-    head = "1 release matches" if count == 1 else f"{count} releases match"
+        return Answer(question=question, text=say("list.none", lang), abstained=True)
     cited_dates = [c.date for c in citations if c.date]
-    if cited_dates:
-        head += f", from {min(cited_dates).isoformat()} to {max(cited_dates).isoformat()}"
-    note = (f" Showing the first {MAX_ROWS}." if cut else "") + (
-        " Found by the question's words: a release that says it in other words may be missing.")
+    head = (say("list.head_dated", lang, n=count, first=min(cited_dates).isoformat(),
+                last=max(cited_dates).isoformat()) if cited_dates
+            else say("list.head", lang, n=count))
+    note = (f" {say('list.cut', lang, n=MAX_ROWS)}" if cut else "") + (
+        f" {say('list.by_words', lang)}")
     return Answer(question=question, text=f"{head}.{note}\n" + "\n".join(lines), abstained=False,
                   citations=tuple(citations), count=count)

@@ -239,3 +239,29 @@ def preferred(members: Iterable[Member], *, language: str | None, found: str) ->
     found_lang = next((m.lang for m in versions if m.doc_id == found), None)
     return newest(language) or newest(found_lang) or found
 
+
+
+def one_per_release(doc_ids: Sequence[str], store: Store, question: str) -> list[str]:
+    """``doc_ids`` (documents a list question matched) with one version of each release:
+    of the versions that matched, the one :func:`preferred` picks, in the place of the
+    first. A release posted twice is one row and counts once."""
+    from .languages import question_language
+
+    groups = store.versions.groups(doc_ids)
+    if not groups:
+        return list(doc_ids)
+    present = set(doc_ids)
+    language = question_language(question, {m.lang for ms in groups.values() for m in ms})
+    out: list[str] = []
+    seen: set[str] = set()
+    for doc_id in doc_ids:
+        members = groups.get(doc_id)
+        if members is None:
+            out.append(doc_id)
+            continue
+        group = min(m.doc_id for m in members)
+        if group not in seen:
+            seen.add(group)
+            out.append(preferred([m for m in members if m.doc_id in present],
+                                 language=language, found=doc_id))
+    return out

@@ -203,3 +203,18 @@ def test_the_signals() -> None:
     assert numbers_agree(frozenset({"12"}), frozenset({"77", "88", "99"}))  # too few to tell
     a = shingles("the sides signed three agreements worth four hundred and fifty million")
     assert a == shingles("The sides signed three agreements worth four hundred and fifty million.")
+
+
+def test_a_list_names_a_reposted_release_once(
+        make_assistant: AssistantFactory, tmp_path: Path) -> None:
+    corrected = SANYA["en"][1].replace("450 million", "540 million")
+    export = _export(tmp_path / "corpus", [
+        *_records({"en": SANYA["en"]}, "sanya", "2024-03-12"),
+        *_records({"en": HOTLINE["en"]}, "hotline", "2024-03-13"),
+        {"id": "sanya-en-corrected", "title": SANYA["en"][0] + " (corrected)",
+         "text": corrected, "date": "2024-03-13", "lang": "en",
+         "url": "https://prosecutor.example/en/sanya-corrected"}])
+    bot = make_assistant([export], embedder=EnglishFake())
+    answer = bot.ask("List all releases that mention the Hainan delegation")
+    assert answer.count == 1, answer.text
+    assert [c.doc_id for c in answer.citations] == ["sanya-en-corrected"]
