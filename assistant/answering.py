@@ -29,9 +29,11 @@ from .answer_spans import CAPITALISED, SPAN_TYPES, find_span, has_answer
 from .chunking import split_sentences
 from .config import Settings
 from .dates import is_dateline
-from .documents import NO_ANSWER, Answer, AnswerSpan, Citation, Document, Evidence, Hit
+from .documents import Answer, AnswerSpan, Citation, Document, Evidence, Hit
 from .embedders.protocols import embed_queries
 from .embedders.vector_cache import VectorCache
+from .i18n import language_of
+from .i18n import text as say
 from .lexical import content_stems, month_stems, script_of, stems
 
 if TYPE_CHECKING:
@@ -111,10 +113,12 @@ def answer(
     is about. Each part of a question in several parts gets the sentence that answers it; a
     part no sentence answers is named in the answer."""
     question, context = plan.question, plan.context
+    lang = language_of(question)  # the answer's own sentences speak the question's language
+    no_answer = say("answer.no_answer", lang)
     candidates = _candidates(hits[:_PASSAGES], store,
                              whole=hits[0].doc_id if len(plan.parts) > 1 and hits else None)
     if not candidates:
-        return Answer(question=question, text=NO_ANSWER, abstained=True)
+        return Answer(question=question, text=no_answer, abstained=True)
     names = question_names(question, store)
     if dense_trusted and script_of(question) != script_of(candidates[0].text):
         # A Russian question about an English release that a multilingual model found: its
@@ -126,8 +130,8 @@ def answer(
         # The question names someone or something the archive never mentions: whatever
         # sentence scores best is about something else.
         word = _word_of(unknown, question)
-        return Answer(question=question, text=NO_ANSWER, abstained=True, confidence=0.0,
-                      reason=f"the archive never mentions “{word}”")
+        return Answer(question=question, text=no_answer, abstained=True, confidence=0.0,
+                      reason=say("answer.never_mentions", lang, word=word))
     vectors = _sentence_vectors(candidates, store, embedder)
     similarity = vectors @ query_vector
     wanted = content_stems(question)
@@ -206,7 +210,7 @@ def answer(
                      _word_of(named[:1], question) if named else None,
                      typed[0] if typed else None)
     if not verdict.answer:
-        return Answer(question=question, text=NO_ANSWER, abstained=True,
+        return Answer(question=question, text=no_answer, abstained=True,
                       confidence=verdict.confidence, reason=verdict.reason, evidence=evidence)
 
     total = max(1, store.counts()[1])
@@ -300,15 +304,19 @@ def answer(
                                         end=cand.start + found_span.end, text=found_span.text,
                                         part=number, answer_type=kind))
     if not citations:
-        return Answer(question=question, text=NO_ANSWER, abstained=True)
+        return Answer(question=question, text=no_answer, abstained=True)
     text = " ".join(texts)
     if unanswered:
         # On a line of its own: the quotes' line ends with their last [n] marker.
-        text += "\n" + " ".join(f"The archive does not say: {p.text.rstrip('?')}?"
-                                for p in unanswered)
+        text += "\n" + unanswered_line([p.text for p in unanswered], lang)
     return Answer(question=question, text=text, abstained=False, citations=tuple(citations),
                   answer_spans=tuple(spans), unanswered=tuple(p.text for p in unanswered),
                   confidence=verdict.confidence, evidence=evidence)
+
+
+def unanswered_line(parts: Sequence[str], lang: str) -> str:
+    """The answer's line naming the question's parts no quoted sentence answers."""
+    return " ".join(say("answer.not_said", lang, part=part.rstrip("?")) for part in parts)
 
 
 def _judge(evidence: Evidence, settings: Settings, embedder: Embedder, names_missing: int,

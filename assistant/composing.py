@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 from .documents import Answer, Hit, Passage, Turn
 from .errors import GenerationFailed
+from .i18n import language_of
+from .i18n import text as say
 
 if TYPE_CHECKING:
     from .embedders.protocols import Embedder
@@ -40,8 +42,10 @@ found plus a few more for a question that joins facts from several."""
 _HISTORY_TURNS = 3
 """Earlier exchanges passed to the model: enough for "and what did he sign?" to know who."""
 
-LIST_FALLBACK = "a list of releases is answered with the extractive dated table"
-DECLINED_FALLBACK = "the archive does not answer this, so the model was not asked"
+# In English, as the JSON of an English question carries them; a question in another language
+# gets them in its own (the "fallback." messages of assistant.i18n).
+LIST_FALLBACK = say("fallback.list", "en")
+DECLINED_FALLBACK = say("fallback.declined", "en")
 
 
 def passages_for(hits: Sequence[Hit], extractive: Answer, store: Store,
@@ -93,18 +97,20 @@ def compose(question: str, plan: QuestionPlan, hits: Sequence[Hit], extractive: 
             generator: Generator, store: Store, embedder: Embedder | None,
             history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
     """The model's text as it arrives, then the answer to show (see the module's doc)."""
+    from .answering import unanswered_line
     from .checking import check_answer
     from .generation import is_no_answer
 
+    lang = language_of(question)  # why the quotes are shown, said in the question's language
     if plan.wants_releases:
-        yield dataclasses.replace(extractive, fallback=LIST_FALLBACK)
+        yield dataclasses.replace(extractive, fallback=say("fallback.list", lang))
         return
     if extractive.abstained:
-        yield dataclasses.replace(extractive, fallback=DECLINED_FALLBACK)
+        yield dataclasses.replace(extractive, fallback=say("fallback.declined", lang))
         return
     passages = passages_for(hits, extractive, store)
     if not passages:
-        yield dataclasses.replace(extractive, fallback="no passage to write from")
+        yield dataclasses.replace(extractive, fallback=say("fallback.no_passage", lang))
         return
     pieces: list[str] = []
     try:
@@ -114,34 +120,32 @@ def compose(question: str, plan: QuestionPlan, hits: Sequence[Hit], extractive: 
             yield delta
     except GenerationFailed as exc:
         log.warning("the language model failed on %r: %s", question, exc)
-        yield dataclasses.replace(extractive, fallback=f"the language model failed: {exc}")
+        yield dataclasses.replace(extractive, fallback=say("fallback.failed", lang, error=exc))
         return
     written = "".join(pieces).strip()
     if not written:
-        yield dataclasses.replace(extractive, fallback="the language model returned no text")
+        yield dataclasses.replace(extractive, fallback=say("fallback.empty", lang))
         return
     if is_no_answer(written):
         # The judge found an answer in these passages and the model did not: the quotes are
         # shown, and the reader is told the model disagreed.
-        yield dataclasses.replace(
-            extractive, fallback="the language model found no answer in the passages")
+        yield dataclasses.replace(extractive, fallback=say("fallback.model_no_answer", lang))
         return
     try:
         checked = check_answer(written, passages, embedder=embedder)
     except Exception:  # a bug in the check must not cost the reader the quotes
         log.exception("checking a written answer to %r failed", question)
-        yield dataclasses.replace(extractive, fallback="the written answer could not be checked")
+        yield dataclasses.replace(extractive, fallback=say("fallback.unchecked", lang))
         return
     if not checked.kept:
         yield dataclasses.replace(
             extractive, dropped=checked.dropped,
-            fallback=f"none of the model's {len(checked.dropped)} sentences passed the check")
+            fallback=say("fallback.none_passed", lang, n=len(checked.dropped)))
         return
     for sentence in checked.dropped:
         log.info("dropped a written sentence (%s): %r", sentence.reason, sentence.sentence)
     # The extractive answer's line naming what the archive does not say goes on too.
-    missing = [line for line in extractive.text.split("\n")
-               if extractive.unanswered and line.startswith("The archive does not say")]
+    missing = [unanswered_line(extractive.unanswered, lang)] if extractive.unanswered else []
     yield Answer(question=question, text="\n".join([checked.text, *missing]), abstained=False,
                  citations=checked.citations, searched=extractive.searched,
                  confidence=extractive.confidence, generator=generator.name,
