@@ -17,6 +17,8 @@ from ..config import MAX_QUESTION_CHARS
 from ..dates import parse_filter_date
 from ..documents import Answer, AnswerSpan, Citation, Document, Hit, Turn
 from ..errors import AssistantError
+from ..i18n import language_of
+from ..i18n import text as say
 
 if TYPE_CHECKING:
     from ..service import Assistant
@@ -25,9 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-TITLE = "Press release archive"
-SUBTITLE = ("Ask a question: the answer quotes the releases word for word, and every sentence "
-            "names its source.")
+# The page's own words are in assistant.i18n, by the browser's language; these are English.
+TITLE = say("page.title")
+SUBTITLE = say("page.subtitle")
 EXAMPLES = (
     "Who attended the Sanya meeting?",
     "What did the Prosecutor General say about terrorism?",
@@ -151,30 +153,32 @@ def _with_spans(text: str, marks: Sequence[tuple[int, int]], escape: Callable[[s
 
 def format_card(citation: Citation, *, turn: int, doc: Document | None = None,
                 same_as: int | None = None, around: int = 2,
-                spans: Sequence[AnswerSpan] = ()) -> str:
+                spans: Sequence[AnswerSpan] = (), lang: str = "en") -> str:
     """One source card (HTML on one line): number, title, date, link or file, page; the
     quoted sentence highlighted among ``around`` sentences each side, the words that answer
     the question (``spans``) in bold; the whole release behind a "Whole release" toggle.
-    Every piece of document text is escaped."""
+    Every piece of document text is escaped; the card's own words are in ``lang``."""
     anchor = f"src-{turn}-{citation.n}"
     if same_as is not None:
-        head = (f'<span class="card-n">[{citation.n}]</span> same release as '
-                f'<a href="#src-{turn}-{same_as}">[{same_as}]</a>')
+        link = f'<a href="#src-{turn}-{same_as}">[{same_as}]</a>'
+        head = (f'<span class="card-n">[{citation.n}]</span> '
+                f'{say("card.same_release", lang, link=link)}')
     else:
         href, shown = source_href(citation)
         external = href.startswith("http")
         target = ' target="_blank" rel="noopener noreferrer nofollow"'
-        date = citation.date.isoformat() if citation.date else "undated"
+        date = citation.date.isoformat() if citation.date else say("card.undated", lang)
+        title = _attr(_flat(citation.title)) or say("card.untitled", lang)
         head = (f'<span class="card-n">[{citation.n}]</span> '
-                f'<span class="card-title">{_attr(_flat(citation.title)) or "untitled"}</span>'
+                f'<span class="card-title">{title}</span>'
                 f' — <span class="card-date">{date}</span>'
                 f' — <a class="card-link{"" if external else " source-path"}" href="{_attr(href)}"'
                 f'{target}>{_attr(_flat(shown))}</a>')
     if citation.page:
-        head += f" — page {citation.page}"
+        head += f" — {say('card.page', lang, page=citation.page)}"
     if citation.ocr:  # a scan: the quote's words are what OCR read, errors and all
-        head += (' — <span class="card-ocr" title="read from a scanned image by OCR; words may '
-                 'be misread">OCR text</span>')
+        head += (f' — <span class="card-ocr" title="{_attr(say("card.ocr_note", lang))}">'
+                 f'{say("card.ocr", lang)}</span>')
     before, after = _context(doc, citation, around)
     quote = _with_spans(_flat(citation.quote), _quote_spans(citation, spans), _attr,
                         '<strong class="answer-span">', "</strong>")
@@ -183,7 +187,7 @@ def format_card(citation: Citation, *, turn: int, doc: Document | None = None,
     whole = ""
     if doc is not None and same_as is None:
         text = doc.text if len(doc.text) <= _WHOLE_LIMIT else doc.text[:_WHOLE_LIMIT] + " …"
-        whole = (f'<details class="card-whole"><summary>Whole release</summary>'
+        whole = (f'<details class="card-whole"><summary>{say("card.whole", lang)}</summary>'
                  f"{_paragraphs(text)}</details>")
     return f'<div class="card" id="{anchor}"><div class="card-head">{head}</div>{body}{whole}</div>'
 
@@ -192,12 +196,14 @@ def format_sources(answer: Answer, *, turn: int,
                    documents: Mapping[str, Document | None] | None = None) -> str:
     """The source cards of ``answer`` as one HTML block; a release quoted twice is named once."""
     documents = documents or {}
+    lang = language_of(answer.question)
     first: dict[str, int] = {}
     cards = []
     for citation in answer.citations:
         cards.append(format_card(citation, turn=turn, doc=documents.get(citation.doc_id),
                                  same_as=first.get(citation.doc_id),
-                                 spans=[s for s in answer.answer_spans if s.n == citation.n]))
+                                 spans=[s for s in answer.answer_spans if s.n == citation.n],
+                                 lang=lang))
         first.setdefault(citation.doc_id, citation.n)
     return f'<div class="sources">{"".join(cards)}</div>'
 
@@ -284,20 +290,20 @@ def _format_written_text(answer: Answer, turn: int) -> str:
 def provenance(answer: Answer) -> str:
     """Who answered, when a language model is configured: the model (and how many of its
     sentences the check removed), or why the extractive answer is shown instead."""
+    lang = language_of(answer.question)
     if answer.generator:
         dropped = len(answer.dropped)
-        removed = (f"; {dropped} sentence{'s' if dropped != 1 else ''} dropped by the check"
-                   if dropped else "")
-        return (f"\n\n*Written by {escape_text(answer.generator)}, every sentence checked "
-                f"against the release it cites{removed}.*")
+        removed = say("answer.dropped", lang, n=dropped) if dropped else ""
+        return ("\n\n*" + say("answer.written_by", lang, model=escape_text(answer.generator),
+                               dropped=removed) + "*")
     if answer.fallback:
-        return f"\n\n*Extractive answer: {escape_text(answer.fallback)}.*"
+        return f"\n\n*{say('answer.extractive', lang, why=escape_text(answer.fallback))}*"
     return ""
 
 
-def format_draft(text: str) -> str:
+def format_draft(text: str, lang: str = "en") -> str:
     """The language model's answer while it is being written, marked as unchecked."""
-    return f"*Writing; checked before it is final…*\n\n{escape_text(text)}"
+    return f"*{say('answer.draft', lang)}*\n\n{escape_text(text)}"
 
 
 def format_answer(answer: Answer, *, turn: int = 0,
@@ -306,25 +312,30 @@ def format_answer(answer: Answer, *, turn: int = 0,
     """One chat message for ``answer``: its text (Markdown), what was searched, then the
     source cards (HTML) unless ``sources`` is off. ``turn`` keeps the cards' anchors apart
     between the answers of one conversation; ``documents`` (by id) give the cards their
-    surrounding sentences and whole text."""
-    searched = f"\n\n*Searched {escape_text(answer.searched)}.*" if answer.searched else ""
+    surrounding sentences and whole text. Its own words are in the question's language."""
+    lang = language_of(answer.question)
+    searched = (f"\n\n*{say('answer.searched', lang, searched=escape_text(answer.searched))}*"
+                if answer.searched else "")
     if answer.abstained or not answer.citations:
         # Why it declined, in the assistant's words: a name the archive never mentions, or
         # releases that do not match well enough.
-        why = f"\n\n*Why: {escape_text(answer.reason)}.*" if answer.reason else ""
+        why = (f"\n\n*{say('answer.why', lang, reason=escape_text(answer.reason))}*"
+               if answer.reason else "")
         return escape_text(answer.text) + why + searched + provenance(answer)
     text = (_format_written_text(answer, turn) if answer.generator
             else _format_answer_text(answer, turn)) + searched + provenance(answer)
     if not sources:
         return text
-    return f"{text}\n\n**Sources**\n\n{format_sources(answer, turn=turn, documents=documents)}"
+    sources_html = format_sources(answer, turn=turn, documents=documents)
+    return f"{text}\n\n**{say('answer.sources', lang)}**\n\n{sources_html}"
 
 
-def format_error(error: Exception) -> str:
-    """A library error as a chat message: its message (which says what to do), no traceback."""
+def format_error(error: Exception, lang: str = "en") -> str:
+    """A library error as a chat message: its message (which says what to do), no traceback;
+    the page's own words in ``lang``."""
     if isinstance(error, AssistantError):
-        return f"**Sorry:** {escape_text(str(error))}"
-    return "**Sorry:** something went wrong on the server; the details are in its log."
+        return f"**{say('error.sorry', lang)}** {escape_text(str(error))}"
+    return f"**{say('error.sorry', lang)}** {say('error.server', lang)}"
 
 
 def _ask(assistant: Assistant, question: str, since: str | None, until: str | None,
@@ -337,10 +348,10 @@ def _ask(assistant: Assistant, question: str, since: str | None, until: str | No
 
 def ask_events(assistant: Assistant, question: str, since: str | None, until: str | None,
                collections: Sequence[str] | None, languages: Sequence[str] | None,
-               turns: Sequence[Turn]) -> Iterator[str | Answer]:
+               turns: Sequence[Turn], *, lang: str = "en") -> Iterator[str | Answer]:
     """:meth:`Assistant.ask_stream` with the page's filters: the language model's draft as it
-    is written (``str``), then the answer; an error's chat message comes as an
-    :class:`AnswerError` raised from the iteration."""
+    is written (``str``), then the answer; an error's chat message (in ``lang``, the page's
+    language) comes as an :class:`AnswerError` raised from the iteration."""
     try:
         yield from assistant.ask_stream(
             question or "", since=parse_filter_date(since, "since"),
@@ -349,7 +360,7 @@ def ask_events(assistant: Assistant, question: str, since: str | None, until: st
     except Exception as exc:
         if not isinstance(exc, AssistantError):
             log.exception("answering %r failed", question)
-        raise AnswerError(format_error(exc)) from exc
+        raise AnswerError(format_error(exc, lang)) from exc
 
 
 class AnswerError(Exception):
@@ -390,31 +401,35 @@ def reply(assistant: Assistant, question: str, since: str | None = None,
     return (result, None) if isinstance(result, str) else result
 
 
-def format_hits(hits: Sequence[Hit]) -> str:
-    """The search view's results: rank, score, title, date, collection and passage, as text."""
+def format_hits(hits: Sequence[Hit], lang: str = "en") -> str:
+    """The search view's results: rank, score, title, date, collection and passage, as text;
+    its own words in ``lang``."""
     if not hits:
-        return "<p>No passage matches.</p>"
+        return f"<p>{say('search.no_match', lang)}</p>"
     rows = []
     for rank, hit in enumerate(hits, start=1):
-        date = hit.date.isoformat() if hit.date else "undated"
+        date = hit.date.isoformat() if hit.date else say("card.undated", lang)
+        title = _attr(_flat(hit.title)) or say("card.untitled", lang)
+        score = say("search.score", lang, score=f"{hit.score:.3f}")
         rows.append(
             f'<div class="hit"><div class="card-head"><span class="card-n">{rank}.</span> '
-            f'<span class="card-title">{_attr(_flat(hit.title)) or "untitled"}</span> — '
+            f'<span class="card-title">{title}</span> — '
             f'<span class="card-date">{date}</span> — {_attr(hit.collection)} — '
-            f'<code>{_attr(hit.doc_id)}</code> — score {hit.score:.3f}</div>'
+            f'<code>{_attr(hit.doc_id)}</code> — {score}</div>'
             f'<p class="card-context">{_attr(_flat(hit.text))}</p></div>')
     return f'<div class="hits">{"".join(rows)}</div>'
 
 
-def format_document(doc: Document | None) -> str:
+def format_document(doc: Document | None, lang: str = "en") -> str:
     """A release opened from the library: its metadata and whole text, as text."""
     if doc is None:
-        return "<p>This document is no longer in the index.</p>"
-    date = doc.date.isoformat() if doc.date else "undated"
+        return f"<p>{say('doc.gone', lang)}</p>"
+    date = doc.date.isoformat() if doc.date else say("card.undated", lang)
     url = safe_url(doc.url)
     link = (f' — <a href="{_attr(url)}" target="_blank" rel="noopener noreferrer nofollow">'
             f"{_attr(doc.url or '')}</a>" if url else "")
-    return (f'<div class="document"><h3>{_attr(_flat(doc.title)) or "untitled"}</h3>'
+    title = _attr(_flat(doc.title)) or say("card.untitled", lang)
+    return (f'<div class="document"><h3>{title}</h3>'
             f"<p>{date} — {_attr(doc.collection)} — <code>{_attr(doc.id)}</code>{link}</p>"
             f"{_paragraphs(doc.text)}</div>")
 
