@@ -3,8 +3,8 @@ API and gradio_client: the seed release and a hostile one, indexed with the real
 
 What a user does: ask the Sanya question and see the seed release's source card; filter by
 date and see the citation change; add a release from the library and ask about it; read a
-release full of markup that runs nothing. Also: the server will not bind a public interface
-without credentials. The chat screenshot in docs/ comes from here, when asked:
+release full of markup that runs nothing; see the page in a Russian and a Kazakh browser.
+Also: the server will not bind a public interface without credentials. The chat screenshot in docs/ comes from here, when asked:
 ``pytest tests/test_browser.py --screenshot docs/chat.png`` (or
 ``PRESS_ASSISTANT_SCREENSHOT=docs/chat.png``); otherwise it is taken into a temporary folder.
 """
@@ -117,8 +117,11 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-def _open_page(browser: Any, url: str) -> Iterator[Any]:
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def _open_page(browser: Any, url: str, locale: str | None = None) -> Iterator[Any]:
+    # locale: the browser's language (navigator.language and Accept-Language), as a reader's
+    # browser set to it would send; None: Chromium's own (English here).
+    page = browser.new_page(viewport={"width": 1280, "height": 1000},
+                            **({"locale": locale} if locale else {}))
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     # The Content-Security-Policy must not block anything the page itself does.
@@ -242,6 +245,26 @@ def test_an_uploaded_release_is_indexed_and_answers(page: Any, served: dict[str,
     card = answer.locator(".card").first
     assert "Aktau ferry terminal reopened" in card.locator(".card-title").inner_text()
     assert "twice a day" in card.locator("mark").inner_text()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("locale", "ask", "tab", "placeholder", "stats"), [
+    # Russian: Gradio's own translation of the gr.I18n words; Kazakh, which Gradio's browser
+    # side does not know, by the labels the server sends again on load.
+    ("ru-RU", "Спросить", "Библиотека", "Фильтр по названию или id", "показано"),
+    ("kk-KZ", "Сұрау", "Кітапхана", "Атауы немесе id бойынша сүзу", "көрсетілді"),
+])
+def test_the_page_speaks_the_browsers_language(browser: Any, served: dict[str, Any], locale: str,
+                                               ask: str, tab: str, placeholder: str,
+                                               stats: str) -> None:
+    for page in _open_page(browser, served["url"], locale=locale):
+        page.locator("#ask").get_by_text(ask, exact=True).wait_for(timeout=30_000)
+        page.get_by_role("tab", name=tab).click()
+        box = page.locator("#library-filter textarea, #library-filter input").first
+        page.wait_for_function("([box, want]) => box.placeholder === want",
+                               arg=[box.element_handle(), placeholder], timeout=30_000)
+        # What the server writes follows the same language: the library's counts.
+        page.locator("#library-stats").get_by_text(stats, exact=False).wait_for(timeout=30_000)
 
 
 def test_a_public_interface_without_credentials_is_refused(tmp_path: Path) -> None:

@@ -5,7 +5,9 @@ server around the page in :mod:`.serving`.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -15,9 +17,11 @@ from ..config import MAX_QUESTION_CHARS
 from ..dates import parse_filter_date
 from ..documents import Answer, Turn
 from ..errors import AssistantError, QueryError
+from ..i18n import Language, browser_language, language_of, translations
+from ..i18n import text as say
+from ..languages import describe_model_languages
 from .formatting import (
     EXAMPLES,
-    SUBTITLE,
     TITLE,
     AnswerError,
     _attr,
@@ -54,6 +58,17 @@ _CSS = """
 .card-whole summary { cursor: pointer; font-size: 0.9em; }
 .card:target { outline: 2px solid #6366f1; }
 """
+
+
+_I18N_MARK = re.compile(r"__i18n__(\{[^{}]*\})")
+"""How gradio marks a translatable word in a component's property: ``gr.I18n(key)`` becomes
+``__i18n__{"__type__": "translation_metadata", "key": ...}`` inside the string."""
+
+
+def _language(request: Any) -> Language:
+    """The page's language for the browser behind ``request`` (a ``gr.Request``)."""
+    headers = getattr(request, "headers", None)
+    return browser_language(headers.get("accept-language") if headers is not None else None)
 
 
 def _ensure_no_analytics() -> None:
@@ -95,7 +110,15 @@ def uploaded_file(item: Any, cache: Path, uploaded: Collection[str] | None) -> P
 def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.Blocks:
     """The page: the chat, the search view and the library (with uploads through
     ``uploader``, when given), and the filters beside them. Events call the assistant and
-    the formatters above."""
+    the formatters above.
+
+    The page's own words follow the browser's language (English, Russian, Kazakh:
+    :mod:`assistant.i18n`). Labels go through ``gr.I18n``, which the browser translates at
+    once; Gradio's browser side only picks among the languages it ships words of itself
+    (Russian but not Kazakh in Gradio 6) and reads only the first language a browser
+    prefers, so on load the server sends every label again in the language it chose from
+    ``Accept-Language``. What events write (statuses, errors) is in that language too; an
+    answer's own sentences are in the question's."""
     _ensure_no_analytics()
     import gradio as gr
     from gradio.events import api  # gr.api, which gradio's __all__ leaves out
@@ -105,6 +128,12 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
     from ..uploads import remove as remove_with_upload
 
     uploads = uploader.folder if uploader is not None else None
+    words = translations(
+        "page.", suffixes=", ".join(sorted(allowed_suffixes())),
+        megabytes=MAX_UPLOAD_BYTES // 2**20, folder=escape_text(str(uploads or "")))
+    for own in words.values():  # title and subtitle in one Markdown, as one word
+        own["page.heading"] = f"## {own['page.title']}\n{own['page.subtitle']}"
+    ui = gr.I18n(**words)
 
     def choices() -> tuple[list[str], list[str]]:
         try:
@@ -115,19 +144,23 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
 
     def respond(question: str, history: list[dict[str, Any]] | None, turns: list[Turn] | None,
                 since: str, until: str, collections: list[str] | None,
-                languages: list[str] | None) -> Iterator[tuple[list[dict[str, Any]], str, list[Turn]]]:
+                languages: list[str] | None, request: gr.Request
+                ) -> Iterator[tuple[list[dict[str, Any]], str, list[Turn]]]:
         # The question shows at once and the box empties; the answer's sentences come next,
         # then its source cards.
+        lang = _language(request)
         turns = list(turns or [])
-        shown = escape_text(_shorten(question or "")) or "*(empty question)*"
+        shown = (escape_text(_shorten(question or ""))
+                 or f"*{escape_text(say('page.empty_question', lang))}*")
         history = [*(history or []), {"role": "user", "content": shown}]
-        yield [*history, {"role": "assistant", "content": "*Searching the archive…*"}], "", turns
+        yield ([*history, {"role": "assistant", "content": f"*{say('page.searching', lang)}*"}],
+               "", turns)
         turn = len(history)
         answer: Answer | None = None
         draft, shown_at = "", 0.0
         try:
             for event in ask_events(assistant, question, since, until, collections, languages,
-                                    turns):
+                                    turns, lang=lang):
                 if isinstance(event, Answer):
                     answer = event
                     continue
@@ -136,8 +169,8 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
                 draft += event
                 if time.monotonic() - shown_at >= _DRAFT_EVERY:
                     shown_at = time.monotonic()
-                    yield ([*history, {"role": "assistant", "content": format_draft(draft)}],
-                           "", turns)
+                    content = format_draft(draft, language_of(question))
+                    yield [*history, {"role": "assistant", "content": content}], "", turns
         except AnswerError as exc:
             yield [*history, {"role": "assistant", "content": str(exc)}], "", turns
             return
@@ -149,51 +182,67 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
         yield ([*history, {"role": "assistant", "content": message}], "",
                [*turns, Turn.of(answer)][-6:])
 
+    def sorry(error: AssistantError, lang: Language) -> str:
+        return f"<p>{say('error.sorry', lang)} {_attr(str(error))}</p>"
+
     def run_search(query: str, since: str, until: str, collections: list[str] | None,
-                   languages: list[str] | None) -> str:
+                   languages: list[str] | None, request: gr.Request) -> str:
+        lang = _language(request)
         try:
             hits = assistant.search(query or "", k=20, since=parse_filter_date(since, "since"),
                                     until=parse_filter_date(until, "until"),
                                     collections=tuple(collections or ()),
                                     languages=tuple(languages or ()))
         except AssistantError as exc:
-            return f"<p>Sorry: {_attr(str(exc))}</p>"
-        return format_hits(hits)
+            return sorry(exc, lang)
+        return format_hits(hits, lang)
 
-    def library(contains: str) -> tuple[str, list[list[str]], list[str]]:
+    def library(contains: str, request: gr.Request) -> tuple[str, dict[str, Any], list[str]]:
+        lang = _language(request)
+        # The table's headers in the page's language: a Dataframe's headers are part of its
+        # value, which gr.I18n does not translate.
+        headers = [say(f"page.column_{c}", lang) for c in ("date", "title", "collection", "id")]
         try:
             info = assistant.info()
             page = assistant.list_documents(contains=contains or "", limit=200)
         except AssistantError as exc:
-            return f"*{escape_text(str(exc))}*", [], []
-        stats = (f"**{info.documents:,}** documents, **{info.chunks:,}** passages — model "
-                 f"`{escape_text(info.model)}` — updated {escape_text(info.updated_at or 'never')}"
-                 f" — showing {len(page.documents)} of {page.total:,}")
+            return f"*{escape_text(str(exc))}*", {"headers": headers, "data": []}, []
+        stats = say("page.library_stats", lang,
+                    documents=say("page.documents", lang, n=info.documents),
+                    passages=say("page.passages", lang, n=info.chunks),
+                    # In a code span, which shows backslashes: no Markdown escapes there.
+                    model=(f"{info.model} ({describe_model_languages(info.model_languages)})"
+                           .replace("`", "'")),
+                    updated=escape_text(info.updated_at or say("page.never", lang)),
+                    shown=len(page.documents), total=page.total)
         rows = [[d.date.isoformat() if d.date else "", d.title, d.collection, d.id]
                 for d in page.documents]
-        return stats, rows, [d.id for d in page.documents]
+        return stats, {"headers": headers, "data": rows}, [d.id for d in page.documents]
 
-    def open_document(ids: list[str], event: gr.SelectData) -> tuple[str, str]:
+    def open_document(ids: list[str], event: gr.SelectData, request: gr.Request
+                      ) -> tuple[str, str]:
         row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
         if not isinstance(row, int) or not 0 <= row < len(ids):
             return "", ""
-        return format_document(assistant.document(ids[row])), ids[row]
+        return format_document(assistant.document(ids[row]), _language(request)), ids[row]
 
-    def remove_document(doc_id: str, contains: str) -> tuple[str, str, str, list[list[str]], list[str]]:
+    def remove_document(doc_id: str, contains: str, request: gr.Request
+                        ) -> tuple[str, str, str, dict[str, Any], list[str]]:
+        lang = _language(request)
         if not doc_id:
-            return "<p>Open a document first.</p>", "", *library(contains)
+            return f"<p>{say('page.open_first', lang)}</p>", "", *library(contains, request)
         try:
             doc, deleted = remove_with_upload(assistant, doc_id, uploads)
         except AssistantError as exc:
-            return f"<p>Sorry: {_attr(str(exc))}</p>", doc_id, *library(contains)
-        note = ("Its uploaded file was deleted too." if deleted else
-                "It stays out until its folder is indexed again with the file still there.")
-        return (f"<p>Removed <b>{_attr(_flat(doc.title))}</b> from the index. {note}</p>", "",
-                *library(contains))
+            return sorry(exc, lang), doc_id, *library(contains, request)
+        note = say("page.removed_file" if deleted else "page.removed_stays", lang)
+        removed = say("page.removed", lang, title=f"<b>{_attr(_flat(doc.title))}</b>")
+        return f"<p>{removed} {note}</p>", "", *library(contains, request)
 
-    def upload(files: list[Any] | None) -> str:
+    def upload(files: list[Any] | None, request: gr.Request) -> str:
+        lang = _language(request)
         if uploader is None or uploads is None:
-            return "<p>Uploads are off for this server.</p>"
+            return f"<p>{say('page.uploads_off', lang)}</p>"
         sources, refused = [], []
         for item in files or []:
             try:
@@ -214,12 +263,13 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
             for source in sources if saved else ():  # copied: the cache need not keep it
                 source.unlink(missing_ok=True)
         elif sources:
-            refused.append("nothing was saved: send the files again without the refused ones")
+            refused.append(say("page.not_saved", lang))
         if saved:
             uploader.start()
-        lines = [f"<p>Saved {', '.join(map(_attr, saved))}; indexing…</p>"] if saved else []
-        lines += [f"<p>Refused: {_attr(r)}</p>" for r in refused]
-        return "".join(lines) or "<p>Choose files first.</p>"
+        lines = ([f"<p>{say('page.saved', lang, files=', '.join(map(_attr, saved)))}</p>"]
+                 if saved else [])
+        lines += [f"<p>{say('page.refused', lang, reason=_attr(r))}</p>" for r in refused]
+        return "".join(lines) or f"<p>{say('page.choose_files', lang)}</p>"
 
     def poll(seen: float | None) -> tuple[Any, Any, Any, float | None]:
         # Cheap while nothing happens: the page changes only while a run goes on and once
@@ -233,9 +283,12 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
         return (format_upload_status(status), gr.update(choices=collections),
                 gr.update(choices=languages), status.finished_at)
 
-    # Gradio passes event data to a parameter annotated with the SelectData class itself;
-    # `from __future__ import annotations` left a string there, which it cannot resolve.
+    # Gradio passes event data to a parameter annotated with the SelectData class itself, and
+    # the request to one annotated with Request; `from __future__ import annotations` left
+    # strings there, which it cannot resolve.
     open_document.__annotations__["event"] = gr.SelectData
+    for function in (respond, run_search, library, open_document, remove_document, upload):
+        function.__annotations__["request"] = gr.Request
 
     def pick_example(event: gr.SelectData) -> str:
         value = event.value
@@ -248,11 +301,13 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
     hidden = "undocumented"
     # fill_height: the conversation takes whatever height the window has left.
     app = gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True)
+    # What mount_gradio_app(i18n=...) and launch(i18n=...) set: build_server mounts the page.
+    app.i18n_instance = ui
     with app:  # gradio's untyped __enter__ returns the same Blocks
-        gr.Markdown(f"## {TITLE}\n{SUBTITLE}")
+        gr.Markdown(ui("page.heading"))
         with gr.Row():
             with gr.Column(scale=4), gr.Tabs():
-                with gr.Tab("Chat", id="chat-tab"):
+                with gr.Tab(ui("page.tab_chat"), id="chat-tab"):
                     chatbot = gr.Chatbot(
                         elem_id="chat", show_label=False,
                         # Grows with the conversation up to most of the window, then
@@ -267,64 +322,82 @@ def build_app(assistant: Assistant, *, uploader: Uploader | None = None) -> gr.B
                         # Nothing records likes; "share" would post the chat to Hugging Face.
                         feedback_options=None, buttons=["copy", "copy_all"],
                         examples=[{"text": q} for q in EXAMPLES],
-                        placeholder="Ask about the press releases in the archive.")
+                        # Typed str only; gr.I18n's word is a marked string.
+                        placeholder=str(ui("page.chat_placeholder")))
                     with gr.Row(equal_height=True):
                         question = gr.Textbox(
                             elem_id="question", show_label=False, scale=8, autofocus=True,
                             max_length=MAX_QUESTION_CHARS,
-                            placeholder="Your question, e.g. Who attended the Sanya meeting?")
-                        ask = gr.Button("Ask", elem_id="ask", variant="primary", scale=1,
-                                        min_width=80)
-                        clear = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
-                with gr.Tab("Search", id="search-tab"):
+                            placeholder=ui("page.question_placeholder"))
+                        ask = gr.Button(ui("page.ask"), elem_id="ask", variant="primary",
+                                        scale=1, min_width=80)
+                        clear = gr.Button(ui("page.clear"), elem_id="clear", scale=1,
+                                          min_width=80)
+                with gr.Tab(ui("page.tab_search"), id="search-tab"):
                     with gr.Row(equal_height=True):
                         query = gr.Textbox(elem_id="search-query", show_label=False, scale=8,
                                            max_length=MAX_QUESTION_CHARS,
-                                           placeholder="Words or a question: the passages "
-                                                       "that match best, ranked")
-                        find = gr.Button("Search", elem_id="search", scale=1, min_width=80)
+                                           placeholder=ui("page.search_placeholder"))
+                        find = gr.Button(ui("page.search"), elem_id="search", scale=1,
+                                         min_width=80)
                     results = gr.HTML(elem_id="search-results")
-                with gr.Tab("Library", id="library-tab"):
+                with gr.Tab(ui("page.tab_library"), id="library-tab"):
                     stats = gr.Markdown(elem_id="library-stats")
                     contains = gr.Textbox(elem_id="library-filter", show_label=False,
-                                          placeholder="Filter by title or id")
-                    table = gr.Dataframe(headers=["Date", "Title", "Collection", "Id"],
+                                          placeholder=ui("page.library_filter"))
+                    table = gr.Dataframe(headers=[words["en"][f"page.column_{c}"] for c in
+                                                  ("date", "title", "collection", "id")],
                                          elem_id="library-table", interactive=False,
                                          wrap=True, max_height=400)
                     ids = gr.State([])
                     opened_id = gr.State("")
                     with gr.Row():
-                        remove = gr.Button("Remove the opened document", elem_id="remove",
+                        remove = gr.Button(ui("page.remove"), elem_id="remove",
                                            variant="stop", scale=0)
                     removed = gr.HTML(elem_id="remove-result")
                     opened = gr.HTML(elem_id="document")
                     if uploads is not None:
-                        gr.Markdown(
-                            f"**Add releases** ({', '.join(sorted(allowed_suffixes()))}; "
-                            f"up to {MAX_UPLOAD_BYTES // 2**20} MB each): they are saved "
-                            f"in {escape_text(str(uploads))} and indexed in the "
-                            "background; the chat answers meanwhile.")
+                        gr.Markdown(ui("page.upload_note"))
                         files = gr.File(elem_id="upload", file_count="multiple",
                                         file_types=sorted(allowed_suffixes()),
-                                        label="Files to add")
-                        add = gr.Button("Add to the archive", elem_id="add")
+                                        label=ui("page.files"))
+                        add = gr.Button(ui("page.add"), elem_id="add")
                         upload_note = gr.HTML(elem_id="upload-note")
                     upload_status = gr.HTML(elem_id="upload-status")
             with gr.Column(scale=1, min_width=220, elem_id="filters"):
-                gr.Markdown("**Filters** (for the next question)")
-                since = gr.Textbox(elem_id="since", label="Since (published on or after)",
-                                   placeholder="YYYY-MM-DD", max_lines=1)
-                until = gr.Textbox(elem_id="until", label="Until (published on or before)",
-                                   placeholder="YYYY-MM-DD", max_lines=1)
+                gr.Markdown(ui("page.filters"))
+                since = gr.Textbox(elem_id="since", label=ui("page.since"),
+                                   placeholder=ui("page.date_format"), max_lines=1)
+                until = gr.Textbox(elem_id="until", label=ui("page.until"),
+                                   placeholder=ui("page.date_format"), max_lines=1)
                 collections = gr.Dropdown(collections0, value=[], multiselect=True,
-                                          label="Collections", elem_id="collections")
+                                          label=ui("page.collections"), elem_id="collections")
                 languages = gr.Dropdown(languages0, value=[], multiselect=True,
-                                        label="Languages", elem_id="languages")
+                                        label=ui("page.languages"), elem_id="languages")
 
+        # Every property that holds a gr.I18n word, to be sent again in the server's choice
+        # of language when the page loads (see the docstring).
+        labelled = [(block, prop, value) for block in app.blocks.values()
+                    for prop in ("label", "placeholder", "value", "info")
+                    if _I18N_MARK.search(value := str(getattr(block, prop, None) or ""))]
+
+        def relabel(request: gr.Request) -> list[Any]:
+            own = words[_language(request)]
+
+            def word(mark: re.Match[str]) -> str:
+                return own.get(json.loads(mark.group(1))["key"], mark.group(0))
+
+            updates: list[dict[str, Any]] = [{prop: _I18N_MARK.sub(word, value)}
+                                             for _, prop, value in labelled]
+            return [gr.update(**update) for update in updates]
+
+        relabel.__annotations__["request"] = gr.Request
         # The conversation's turns (question, releases cited), for follow-up questions.
         turns = gr.State([])
         chat_in = [question, chatbot, turns, since, until, collections, languages]
         chat_out = [chatbot, question, turns]
+        app.load(relabel, None, [block for block, _, _ in labelled], queue=False,
+                 api_visibility=hidden)
         # Several people ask at once: answers share one index and model (both thread-safe),
         # so a few run side by side instead of queueing behind each other.
         gr.on(triggers=[ask.click, question.submit], fn=respond, inputs=chat_in,
