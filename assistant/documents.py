@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from .errors import QueryError
+from .i18n import text as _say
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,22 +185,24 @@ class Filters:
     def restricted(self) -> bool:
         return bool(self.since or self.until or self.collections or self.languages)
 
-    def describe(self) -> str:
-        """What was searched, in words: "releases from 2021-01-01 to 2021-12-31 in putin.jsonl,
-        in English"."""
-        if self.since and self.until:
-            words = (f"releases of {self.since.isoformat()}" if self.since == self.until else
-                     f"releases from {self.since.isoformat()} to {self.until.isoformat()}")
-        elif self.since:
-            words = f"releases from {self.since.isoformat()} on"
-        elif self.until:
-            words = f"releases up to {self.until.isoformat()}"
+    def describe(self, lang: str = "en") -> str:
+        """What was searched, in words of ``lang`` (the question's): "releases from 2021-01-01
+        to 2021-12-31 in putin.jsonl in language en"."""
+        since = self.since.isoformat() if self.since else None
+        until = self.until.isoformat() if self.until else None
+        if since and until:
+            words = (_say("searched.day", lang, day=since) if since == until else
+                     _say("searched.range", lang, since=since, until=until))
+        elif since:
+            words = _say("searched.since", lang, since=since)
+        elif until:
+            words = _say("searched.until", lang, until=until)
         else:
-            words = "all releases"
+            words = _say("searched.all", lang)
         if self.collections:
-            words += " in " + ", ".join(self.collections)
+            words += _say("searched.collections", lang, collections=", ".join(self.collections))
         if self.languages:
-            words += " in language " + ", ".join(self.languages)
+            words += _say("searched.languages", lang, languages=", ".join(self.languages))
         return words
 
 
@@ -232,7 +235,9 @@ class DocumentPage:
         return {"total": self.total, "documents": [d.to_json() for d in self.documents]}
 
 
-NO_ANSWER = "The archive has no release that answers this."
+NO_ANSWER = _say("answer.no_answer")
+"""The no-answer sentence in English; an answer speaks its question's language
+(:mod:`assistant.i18n`)."""
 
 
 @dataclass(frozen=True, slots=True)

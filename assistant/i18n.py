@@ -52,13 +52,21 @@ def plural_category(n: int, lang: Language) -> str:
     return "other"
 
 
-# The catalogue. Keys by reader: "answer.", "card.", "list.", "fallback." are said in the
-# question's language; "page.", "search.", "doc.", "error." in the browser's.
+# The catalogue. Keys by reader: "answer.", "searched.", "card.", "list.", "fallback." are
+# said in the question's language; "page.", "search.", "doc.", "error." in the browser's.
 MESSAGES: Final[Mapping[Language, Mapping[str, Message]]] = {
     "en": {
         # -- the answer --
         "answer.no_answer": "The archive has no release that answers this.",
         "answer.not_said": "The archive does not say: {part}?",
+        "answer.no_answer_among": "The archive has no release that answers this among {searched}.",
+        "searched.all": "all releases",
+        "searched.day": "releases of {day}",
+        "searched.range": "releases from {since} to {until}",
+        "searched.since": "releases from {since} on",
+        "searched.until": "releases up to {until}",
+        "searched.collections": " in {collections}",
+        "searched.languages": " in language {languages}",
         "answer.never_mentions": "the archive never mentions “{word}”",
         "answer.searched": "Searched {searched}.",
         "answer.why": "Why: {reason}.",
@@ -153,6 +161,15 @@ MESSAGES: Final[Mapping[Language, Mapping[str, Message]]] = {
     "ru": {
         "answer.no_answer": "В архиве нет релиза, который отвечает на этот вопрос.",
         "answer.not_said": "В архиве об этом не сказано: {part}?",
+        "answer.no_answer_among": ("В архиве нет релиза, который отвечает на этот вопрос "
+                                   "(область поиска: {searched})."),
+        "searched.all": "все релизы",
+        "searched.day": "релизы за {day}",
+        "searched.range": "релизы с {since} по {until}",
+        "searched.since": "релизы начиная с {since}",
+        "searched.until": "релизы по {until} включительно",
+        "searched.collections": ", коллекции: {collections}",
+        "searched.languages": ", языки: {languages}",
         "answer.never_mentions": "в архиве нигде не упоминается «{word}»",
         "answer.searched": "Область поиска: {searched}.",
         "answer.why": "Причина: {reason}.",
@@ -252,6 +269,15 @@ MESSAGES: Final[Mapping[Language, Mapping[str, Message]]] = {
     "kk": {
         "answer.no_answer": "Мұрағатта бұл сұраққа жауап беретін релиз жоқ.",
         "answer.not_said": "Мұрағатта бұл туралы айтылмаған: {part}?",
+        "answer.no_answer_among": ("Мұрағатта бұл сұраққа жауап беретін релиз жоқ (іздеу аясы: "
+                                   "{searched})."),
+        "searched.all": "барлық релиздер",
+        "searched.day": "{day} күні шыққан релиздер",
+        "searched.range": "{since} – {until} аралығында шыққан релиздер",
+        "searched.since": "{since} күнінен бастап шыққан релиздер",
+        "searched.until": "{until} күніне дейін шыққан релиздер",
+        "searched.collections": ", жинақтар: {collections}",
+        "searched.languages": ", тілдер: {languages}",
         "answer.never_mentions": "мұрағатта «{word}» еш жерде аталмайды",
         "answer.searched": "Іздеу аясы: {searched}.",
         "answer.why": "Себебі: {reason}.",

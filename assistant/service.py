@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from .config import DEFAULT_MODEL, MAX_QUESTION_CHARS, Settings
 from .documents import (
-    NO_ANSWER,
     Answer,
     Document,
     DocumentPage,
@@ -28,6 +27,8 @@ from .documents import (
 )
 from .embedders.protocols import embed_queries
 from .errors import IndexNotFound, QueryError
+from .i18n import language_of
+from .i18n import text as say
 from .index_store import MANIFEST, Manifest, Store, recover
 from .indexing import Progress, rebuild, run_index
 from .planning import QuestionPlan, plan_question
@@ -286,10 +287,12 @@ class Assistant:
 
         if not filters.restricted:
             return reply
-        searched = filters.describe()
+        lang = language_of(reply.question)  # said in the question's language, as the answer is
+        searched = filters.describe(lang)
         reply = dataclasses.replace(reply, searched=searched)
-        if reply.abstained and reply.text == NO_ANSWER:
-            reply = dataclasses.replace(reply, text=f"{NO_ANSWER[:-1]} among {searched}.")
+        if reply.abstained and reply.text == say("answer.no_answer", lang):
+            reply = dataclasses.replace(
+                reply, text=say("answer.no_answer_among", lang, searched=searched))
         return reply
 
     def _filters(self, plan: QuestionPlan, since: dt.date | None, until: dt.date | None,

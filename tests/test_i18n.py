@@ -105,6 +105,18 @@ def test_a_question_about_nothing_is_declined_in_its_own_language(
     assert shown.startswith(expected.split()[0])
 
 
+def test_what_was_searched_is_said_in_the_questions_language(archive: Assistant) -> None:
+    since = dt.date(2010, 1, 1)
+    russian = archive.ask("Сколько стоил билет на финал чемпионата мира по хоккею?", since=since)
+    assert russian.searched == "релизы начиная с 2010-01-01"
+    assert russian.text == ("В архиве нет релиза, который отвечает на этот вопрос "
+                            "(область поиска: релизы начиная с 2010-01-01).")
+    english = archive.ask("How much did a ticket to the ice hockey world final cost?",
+                          since=since, until=dt.date(2010, 12, 31))
+    assert english.text == ("The archive has no release that answers this among releases from "
+                            "2010-01-01 to 2010-12-31.")
+
+
 def _answer(question: str) -> Answer:
     citation = Citation(n=1, doc_id="d", title="", date=None, url=None, quote="Quote.",
                         start=0, end=6, score=1.0, page=2)
