@@ -142,3 +142,13 @@ def test_errors_shown_by_the_page_speak_its_language() -> None:
     assert format_error(QueryError("x"), "ru").startswith("**Извините:**")
     assert format_error(RuntimeError("x"), "kk") == (
         "**Кешіріңіз:** серверде бір қате шықты; толығырақ сервер журналында.")
+
+
+def test_the_page_hands_its_words_to_gradio(archive: Assistant) -> None:
+    from assistant.web import build_app
+
+    app = build_app(archive)
+    config = app.get_config_file()
+    assert config["i18n_translations"]["ru"]["page.ask"] == "Спросить"
+    assert config["i18n_translations"]["kk"]["page.heading"].startswith(
+        "## Баспасөз релиздерінің мұрағаты\n")
