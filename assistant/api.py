@@ -112,6 +112,14 @@ class SearchIn(_Strict):
     k: int = Field(10, ge=1, le=100)
 
 
+class VersionOut(BaseModel):
+    doc_id: str
+    lang: str | None
+    title: str
+    url: str | None
+    date: str | None
+
+
 class CitationOut(BaseModel):
     n: int
     doc_id: str
@@ -125,6 +133,9 @@ class CitationOut(BaseModel):
     page: int | None
     ocr: bool = Field(False, description="The quote's page was read by OCR from a scan: its "
                                          "words are what OCR read.")
+    versions: list[VersionOut] = Field(
+        default_factory=list, description="The same release in other languages, or its other "
+                                          "postings: offer them beside the citation.")
 
 
 class AnswerSpanOut(BaseModel):
@@ -177,6 +188,10 @@ class HitOut(BaseModel):
     page: int | None
     collection: str
     ocr: bool = Field(False, description="The passage's page was read by OCR from a scan.")
+    lang: str | None = Field(None, description="The release's language (ISO 639-1).")
+    versions: list[VersionOut] = Field(
+        default_factory=list, description="The same release in other languages, or its other "
+                                          "postings, left out of the hits in favour of this one.")
 
 
 class SearchOut(BaseModel):

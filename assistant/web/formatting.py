@@ -100,6 +100,28 @@ def source_href(citation: Citation) -> tuple[str, str]:
     return f"source/{urllib.parse.quote(citation.doc_id, safe='')}", where
 
 
+def _also_in(citation: Citation, lang: str) -> str:
+    """"also in: қазақша, English": the release's other versions, each named in its own
+    language and linked; postings in one language are told apart by their dates."""
+    from ..languages import ENDONYMS
+
+    langs = [v.lang for v in citation.versions]
+    links = []
+    for version in citation.versions:
+        href, _ = source_href(Citation(n=0, doc_id=version.doc_id, title=version.title,
+                                       date=version.date, url=version.url, quote="", start=0,
+                                       end=0, score=0.0))
+        name = ENDONYMS.get(version.lang, version.lang) if version.lang else version.title
+        if version.date and (langs.count(version.lang) > 1 or not version.lang):
+            name = f"{name} {version.date.isoformat()}"
+        target = (' target="_blank" rel="noopener noreferrer nofollow"'
+                  if href.startswith("http") else "")
+        links.append(f'<a class="card-version" href="{_attr(href)}"'
+                     f' hreflang="{_attr(version.lang or "")}"{target}>{_attr(_flat(name))}</a>')
+    return ('<span class="card-versions">'
+            f'{say("card.also_in", lang, languages=", ".join(links))}</span>')
+
+
 def _context(doc: Document | None, citation: Citation, around: int) -> tuple[str, str]:
     """Up to ``around`` sentences of the release before and after the quote."""
     if doc is None or doc.text[citation.start:citation.end] != citation.quote:
@@ -179,6 +201,8 @@ def format_card(citation: Citation, *, turn: int, doc: Document | None = None,
     if citation.ocr:  # a scan: the quote's words are what OCR read, errors and all
         head += (f' — <span class="card-ocr" title="{_attr(say("card.ocr_note", lang))}">'
                  f'{say("card.ocr", lang)}</span>')
+    if citation.versions and same_as is None:
+        head += f" — {_also_in(citation, lang)}"
     before, after = _context(doc, citation, around)
     quote = _with_spans(_flat(citation.quote), _quote_spans(citation, spans), _attr,
                         '<strong class="answer-span">', "</strong>")
