@@ -301,10 +301,15 @@ def qa_scores(records: Sequence[dict[str, Any]], answers: Sequence[Any], seconds
 def generation_rates(answers: Sequence[Any]) -> dict[str, float | None]:
     """``written``, ``fallback_rate`` and ``dropped_sentences`` (see :class:`QAScores`) over
     the answers a language model was asked for; all None without one."""
-    from .composing import DECLINED_FALLBACK, LIST_FALLBACK
+    from .i18n import LANGUAGES
+    from .i18n import text as say
 
+    # Not the model's failures: answers no model was asked for (a list, a declined question),
+    # in whichever language the question was asked.
+    unasked = {say(key, lang) for key in ("fallback.list", "fallback.declined")
+               for lang in LANGUAGES}
     asked = [a for a in answers if a.generator is not None or (
-        a.fallback is not None and a.fallback not in (DECLINED_FALLBACK, LIST_FALLBACK))]
+        a.fallback is not None and a.fallback not in unasked)]
     if not asked:
         return {"written": None, "fallback_rate": None, "dropped_sentences": None}
     from .checking import split_generated
