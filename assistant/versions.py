@@ -144,6 +144,8 @@ def link(store: Store, *, multilingual: bool,
         done += len(days[day])
         if progress is not None:
             progress(done, len(pending))
+    if progress is not None:  # the undated ones, looked at too
+        progress(len(pending), len(pending))
     for doc_id in pending:
         groups.find(doc_id)
     rows: dict[str, str] = {}
