@@ -14,13 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .dates import dateline_at
 from .documents import Chunk, Document
+from .lexical import SCRIPT_OF_LANGUAGE, script_of
 
-if TYPE_CHECKING:
-    import pysbd
+
+class Segmenter(Protocol):
+    """What finds sentences in a stretch of text: pysbd's ``Segmenter``, or sentencex."""
+
+    def segment(self, text: str) -> list[str]: ...
+
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -34,11 +39,49 @@ _PYSBD_LANGS = frozenset(
 )
 
 
-@lru_cache(maxsize=8)
-def _segmenter(lang: str) -> pysbd.Segmenter:
-    import pysbd
+# The language a text in a script is taken to be in when its document has none: the first
+# that SCRIPT_OF_LANGUAGE lists for it ("si" for Sinhala, "ta" for Tamil, "hi" for Devanagari).
+_LANGUAGE_OF_SCRIPT = {script: lang for lang, script in reversed(SCRIPT_OF_LANGUAGE.items())}
 
-    return pysbd.Segmenter(language=lang if lang in _PYSBD_LANGS else "en", clean=False)
+
+class _Sentencex:
+    """sentencex (rules for some 300 languages, in Rust) behind pysbd's ``segment``: for the
+    languages pysbd has no rules for. Its sentences carry their trailing white space, which
+    :func:`_paragraph_sentences` strips before finding each in the text."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def segment(self, text: str) -> list[str]:
+        import sentencex
+
+        return list(sentencex.segment(self.lang, text))
+
+
+@lru_cache(maxsize=8)
+def _segmenter(lang: str) -> Segmenter:
+    """pysbd for the languages it has rules for (English and Russian among them, as before:
+    the tests and the quality sets were tuned on it), sentencex for the others (Sinhala and
+    Tamil, which pysbd read with its English rules: in a Tamil release those cut a name's two
+    initials into sentences of their own, sentencex did not; docs/quality/multilingual-embedders.md)."""
+    if lang in _PYSBD_LANGS:
+        import pysbd
+
+        segmenter: Segmenter = pysbd.Segmenter(language=lang, clean=False)
+        return segmenter
+    return _Sentencex(lang)
+
+
+def sentence_language(text: str, lang: str | None) -> str:
+    """The language whose sentence rules split ``text``: the document's own, else the one its
+    script is written in (Sinhala, Tamil, ...); Latin and Cyrillic text with no language keeps
+    pysbd's English rules, as before. Read from the first 5,000 characters."""
+    if lang:
+        return lang
+    script = script_of(text[:5000])
+    if script in (None, "LATIN", "CYRILLIC"):
+        return "en"
+    return _LANGUAGE_OF_SCRIPT.get(script, "en")
 
 
 def split_sentences(text: str, lang: str | None = None) -> list[tuple[int, int]]:
@@ -52,7 +95,7 @@ def split_sentences(text: str, lang: str | None = None) -> list[tuple[int, int]]
     ``text[a:b]`` is always exactly the sentence (a wrapped one keeps its line breaks).
     """
     spans: list[tuple[int, int]] = []
-    segmenter = _segmenter(lang or "en")
+    segmenter = _segmenter(sentence_language(text, lang))
     paragraphs: list[tuple[int, int]] = []
     start = 0
     for match in [*_PARAGRAPH.finditer(text), None]:
@@ -194,7 +237,7 @@ _BLOCK_CHARS = 800
 _SURE_END = re.compile(r"(?<=[a-z]{3}[.!?])\s+(?=[\"“A-ZА-ЯЁ])")
 
 
-def _blocks(paragraph: str, offset: int, segmenter: pysbd.Segmenter | None = None
+def _blocks(paragraph: str, offset: int, segmenter: Segmenter | None = None
             ) -> list[tuple[int, str]]:
     """A paragraph cut at sure sentence ends into blocks of about ``_BLOCK_CHARS``.
 
@@ -233,7 +276,7 @@ def _blocks(paragraph: str, offset: int, segmenter: pysbd.Segmenter | None = Non
 
 
 def _fallback_cut(paragraph: str, start: int, low: int, high: int,
-                  segmenter: pysbd.Segmenter) -> int:
+                  segmenter: Segmenter) -> int:
     """Where a block from ``start`` with no sure sentence end ends, between ``low`` and
     ``high``: the start of the last sentence pysbd finds there, else after the last white
     space, else at ``high``."""
@@ -248,7 +291,7 @@ def _fallback_cut(paragraph: str, start: int, low: int, high: int,
 
 
 def _paragraph_sentences(
-    paragraph: str, offset: int, segmenter: pysbd.Segmenter
+    paragraph: str, offset: int, segmenter: Segmenter
 ) -> list[tuple[int, int]]:
     pieces = [p.strip() for p in segmenter.segment(paragraph)] if len(paragraph) > 1 else []
     spans: list[tuple[int, int]] = []

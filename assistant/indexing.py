@@ -434,7 +434,7 @@ def rebuild(folder: Path, embedder: Embedder, settings: Settings,
     report = progress or (lambda stage, done, total: None)
     lock = take_write_lock(folder)  # no other run may write to the old index meanwhile
     try:
-        old = Store.open(folder)
+        old = Store.open(folder, any_format=True)  # the documents of any format
         try:
             documents = [d for i in old.document_hashes() if (d := old.document(i)) is not None]
         finally:

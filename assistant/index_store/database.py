@@ -252,7 +252,8 @@ class Database:
                         (doc.id, chunk.ordinal, chunk.start, chunk.end, chunk.page,
                          vector.astype("float32").tobytes()))
                     db.execute("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
-                               (cur.lastrowid, index_text(chunk.title), index_text(chunk.text)))
+                               (cur.lastrowid, index_text(chunk.title, doc.lang),
+                                index_text(chunk.text, doc.lang)))
                 if (spans := sentences.get(doc.id)) is not None:
                     matrix = sentence_vectors.get(doc.id)
                     db.execute("INSERT INTO sentences VALUES (?, ?, ?)",

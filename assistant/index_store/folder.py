@@ -20,8 +20,15 @@ from typing import Any
 from ..atomic import write_bytes
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, IndexReadOnly
 
-FORMAT_VERSION = 3  # 2: the keyword index holds our own stems; 3: sentence spans keep a dateline
-#                      apart and join hard-wrapped lines (chunking.split_sentences)
+FORMAT_VERSION = 4  # 2: the keyword index holds our own stems; 3: sentence spans keep a dateline
+#                      apart and join hard-wrapped lines (chunking.split_sentences); 4: Kazakh
+#                      words stemmed as Kazakh, Sinhala and Tamil words whole (lexical.stems),
+#                      sentences of languages pysbd has no rules for split by sentencex
+RESTEMMED_FORMATS = frozenset({3})
+"""Formats that differ from this one in the keyword index's stems alone: opened for writing,
+such an index has them written again from its stored texts (``KeywordIndex.restem``), with
+nothing read or embedded again. Its sentence spans stay as they were found, exact still: a
+Sinhala or Tamil release is split by sentencex when it is indexed again."""
 MANIFEST = "manifest.json"
 STORE = "store.sqlite3"
 LOCK = "write.lock"
@@ -107,10 +114,19 @@ def recover(folder: Path) -> None:
         retired.rename(folder)
 
 
-def check_manifest(manifest: Manifest, folder: Path, model: str | None) -> None:
+def check_manifest(manifest: Manifest, folder: Path, model: str | None, *,
+                   writable: bool = False) -> None:
     """:class:`IndexMismatch` for an index of another format, or built by another model
-    than ``model`` (when given)."""
-    if manifest.format_version != FORMAT_VERSION:
+    than ``model`` (when given). An index of a :data:`RESTEMMED_FORMATS` format passes when
+    opened for ``writable`` (the opener brings it up to date); read-only, it is told how."""
+    if manifest.format_version in RESTEMMED_FORMATS and not writable:
+        raise IndexMismatch(
+            f"{folder} has index format {manifest.format_version}, whose keyword index holds an "
+            f"older version's stems; this version reads {FORMAT_VERSION}: run `press-assistant "
+            "index PATH` once to write them again in place (nothing is embedded again), or "
+            "rebuild it with `press-assistant index PATH --rebuild`")
+    if manifest.format_version != FORMAT_VERSION and not (
+            writable and manifest.format_version in RESTEMMED_FORMATS):
         raise IndexMismatch(
             f"{folder} has index format {manifest.format_version}; this version reads "
             f"{FORMAT_VERSION}: rebuild it with `press-assistant index PATH --rebuild`")

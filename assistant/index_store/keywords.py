@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ..documents import Filters
-from ..lexical import stems
+from ..lexical import index_text, stems
 from . import keyword_snapshot
 from .catalog import Allowed, Catalog
 from .database import Database, fts_term
@@ -206,6 +206,31 @@ class KeywordIndex:
                     self._frequencies.clear()
                 self._frequencies[stem] = count
         return count
+
+    def restem(self) -> int:
+        """Write every chunk's stems again from the stored texts, in one transaction (a run
+        killed half-way leaves the old stems, and the next writer starts again): how an index
+        of a format whose stems alone differ (:data:`~.folder.RESTEMMED_FORMATS`) is brought
+        up to date without reading or embedding anything again. The keyword snapshots, which
+        hold the old stems, are removed; the next indexing run writes a new one. The title
+        is the document's whole, where indexing carries at most 48 of its word pieces into a
+        chunk: a longer title adds words to the title column. Returns the chunks restemmed."""
+        self.folder.require_writable()
+        done = 0
+        with self.db.transaction() as db:
+            db.execute("DELETE FROM chunks_fts")
+            # A document at a time (its text read once for all its chunks): bounded memory.
+            for (doc_id,) in db.execute("SELECT id FROM documents ORDER BY id").fetchall():
+                title, text, lang = db.execute(
+                    "SELECT title, text, lang FROM documents WHERE id = ?", (doc_id,)).fetchone()
+                title_stems = index_text(" ".join(title.split()), lang)
+                chunks = db.execute('SELECT id, start, "end" FROM chunks WHERE doc_id = ?',
+                                    (doc_id,)).fetchall()
+                db.executemany("INSERT INTO chunks_fts(rowid, title, text) VALUES (?, ?, ?)",
+                               [(i, title_stems, index_text(text[a:b], lang)) for i, a, b in chunks])
+                done += len(chunks)
+        keyword_snapshot.remove_older(self.folder.path, keep=None)
+        return done
 
     def save_snapshot(self, progress: Callable[[int, int], None] | None = None) -> bool:
         """Write a keyword snapshot when the index holds :data:`keyword_snapshot.MIN_CHUNKS`

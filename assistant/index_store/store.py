@@ -77,13 +77,15 @@ class Store:
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, folder: Path, *, model: str | None = None) -> Store:
+    def open(cls, folder: Path, *, model: str | None = None, any_format: bool = False) -> Store:
         """Open an existing index for reading; ``model``, when given, must be the one that
-        built it."""
+        built it. ``any_format``: an index of an older format opens too (a rebuild reads its
+        documents, which every format stores alike)."""
         folder = Path(folder)
         recover(folder)
         manifest = Manifest.read(folder)
-        check_manifest(manifest, folder, model)
+        if not any_format:
+            check_manifest(manifest, folder, model)
         if not (folder / STORE).exists():
             raise IndexCorrupt(f"{folder / STORE} is missing; rebuild with `index --rebuild`")
         return cls(folder, manifest, writable=False)
@@ -100,8 +102,17 @@ class Store:
             clear_stale(folder)  # what a run killed mid-write left (the lock is ours now)
             if (folder / MANIFEST).exists():
                 manifest = Manifest.read(folder)
-                check_manifest(manifest, folder, model)
+                check_manifest(manifest, folder, model, writable=True)
                 store = cls(folder, manifest, writable=True)
+                if manifest.format_version != FORMAT_VERSION:
+                    # Of a format whose keyword stems alone differ (check_manifest let no
+                    # other through): written again from the stored texts, then the manifest.
+                    try:
+                        store.keywords.restem()
+                        store._folder.update_manifest(format_version=FORMAT_VERSION)
+                    except BaseException:
+                        store.database.close()
+                        raise
             else:
                 stamp = now()
                 manifest = Manifest(FORMAT_VERSION, model, dimension, chunk_tokens,
