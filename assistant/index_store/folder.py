@@ -27,8 +27,9 @@ FORMAT_VERSION = 4  # 2: the keyword index holds our own stems; 3: sentence span
 RESTEMMED_FORMATS = frozenset({3})
 """Formats that differ from this one in the keyword index's stems alone: opened for writing,
 such an index has them written again from its stored texts (``KeywordIndex.restem``), with
-nothing read or embedded again. Its sentence spans stay as they were found, exact still: a
-Sinhala or Tamil release is split by sentencex when it is indexed again."""
+nothing embedded again (the indexing run then reads its files again, as after any change of
+format, and skips their unchanged documents by their hash). Its sentence spans stay as they
+were found, exact still: a Sinhala or Tamil release is split by sentencex when it changes."""
 MANIFEST = "manifest.json"
 STORE = "store.sqlite3"
 LOCK = "write.lock"

@@ -211,7 +211,7 @@ class KeywordIndex:
         """Write every chunk's stems again from the stored texts, in one transaction (a run
         killed half-way leaves the old stems, and the next writer starts again): how an index
         of a format whose stems alone differ (:data:`~.folder.RESTEMMED_FORMATS`) is brought
-        up to date without reading or embedding anything again. The keyword snapshots, which
+        up to date without embedding anything again. The keyword snapshots, which
         hold the old stems, are removed; the next indexing run writes a new one. The title
         is the document's whole, where indexing carries at most 48 of its word pieces into a
         chunk: a longer title adds words to the title column. Returns the chunks restemmed."""
