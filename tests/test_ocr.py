@@ -123,6 +123,16 @@ def test_the_joiners_tesseract_adds_to_sinhala_and_tamil_are_dropped() -> None:
         "පොලිස් ශ්\u200dරී நிதி அமைச்சு\nசெயலகம் க\u200cல")
 
 
+def test_a_latin_page_with_cyrillic_look_alikes_is_read_again_without_russian_and_kazakh() -> None:
+    wanted = ("eng", "rus", "kaz", "sin", "tam")
+    english = "The agreement was signed " * 20
+    assert ocr.latin_page_languages(english + "іп Colombo оп Monday", wanted) == ("eng", "sin", "tam")
+    assert ocr.latin_page_languages(english, wanted) == ()  # no Cyrillic: the reading stands
+    russian = "Генеральный прокурор провёл встречу " * 10 + "www.prokuror.kz"
+    assert ocr.latin_page_languages(russian, wanted) == ()  # a Cyrillic page keeps its Latin
+    assert ocr.latin_page_languages(english + "іп", ("rus", "kaz")) == ()  # nothing left to use
+
+
 # --------------------------------------------------------------------------- the document
 
 
