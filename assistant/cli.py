@@ -187,6 +187,7 @@ def _print_answer(answer: Answer) -> None:
     for c in answer.citations:
         where = c.url or ""
         page = f", page {c.page}" if c.page else ""
+        page += " (OCR text)" if c.ocr else ""  # read from a scan: words may be misread
         click.echo(f"[{c.n}] {c.title} ({c.date or 'undated'}) {where}{page}")
         click.echo(f"    “{' '.join(c.quote.split())}”")
 
