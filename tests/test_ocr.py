@@ -195,6 +195,13 @@ def test_a_mixed_pdf_reads_its_image_page_by_ocr(tmp_path: Path, tesseract: None
     assert doc.ocr_at(doc.pages[1]) and not doc.ocr_at(0)
 
 
+def test_a_scan_where_ocr_finds_no_text_says_so(tmp_path: Path, tesseract: None) -> None:
+    file = tmp_path / "grey.pdf"
+    file.write_bytes(make_pdf([[]], scan=True))  # one page that is a plain grey image
+    [skipped] = read_path(file)
+    assert skipped == Skipped("grey.pdf", "no extractable text: scanned PDF, OCR found no text")
+
+
 @pytest.mark.shared_data
 def test_a_scanned_release_is_indexed_and_cited_with_its_page(
         shared_data: Path, tesseract: None, make_assistant: AssistantFactory) -> None:

@@ -17,6 +17,7 @@ says so and how to install it; scans are then skipped with that reason.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
 import os
 import re
@@ -89,6 +90,8 @@ def unavailable_reason() -> str | None:
     program = _program()
     if program is None:
         return f"Tesseract OCR is not installed (install it: {INSTALL})"
+    if importlib.util.find_spec("pypdfium2") is None:  # a dependency, unless installed --no-deps
+        return "the pypdfium2 package that renders pages for OCR is missing (pip install pypdfium2)"
     if not languages():
         wanted = "+".join(_wanted())
         return (f"Tesseract has none of the OCR languages {wanted} installed (install them: "
