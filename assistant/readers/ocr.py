@@ -31,12 +31,13 @@ LANGUAGES_ENV = "PRESS_ASSISTANT_OCR_LANGS"
 """Tesseract languages to read scans in, joined by "+" ("eng+rus"); default
 :data:`DEFAULT_LANGUAGES`. Only those installed are used."""
 DEFAULT_LANGUAGES = ("eng", "rus", "kaz", "sin", "tam")
-"""The archives' languages: English, Russian, Kazakh, Sinhala, Tamil. All at once cost about
-what English alone does per page (docs/quality/ocr.md), and the Sri Lankan releases' letterheads
-mix three scripts."""
+"""The archives' languages: English, Russian, Kazakh, Sinhala, Tamil. On an English page all
+five read as well as English alone for some 0.5 CPU seconds more (docs/quality/ocr.md), and the
+Sri Lankan releases' letterheads mix three scripts."""
 DPI = 300
-"""Rendering resolution: Tesseract is trained on 300 dpi text; 200 dpi is about as fast on a
-release's page and reads small print worse (docs/quality/ocr.md)."""
+"""Rendering resolution: what Tesseract's models are trained for. 200 dpi reads born-digital
+release pages as well for 15 % less CPU (docs/quality/ocr.md); real scans and small print are
+where the extra pixels count."""
 PAGE_TIMEOUT = 180.0
 """Seconds one page may take; a page that takes longer is left unread (the others are kept)."""
 MAX_PAGES = 100
