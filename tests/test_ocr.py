@@ -223,3 +223,21 @@ def test_a_scanned_release_is_indexed_and_cited_with_its_page(
     assert answer.to_json()["citations"][0]["ocr"] is True  # type: ignore[index]
     [hit] = bot.search("budget deficit target 2025", k=1)
     assert hit.doc_id == SCAN and hit.ocr and hit.page in (1, 2)  # a chunk may start on page 1
+
+
+def test_the_http_api_marks_ocr_text(make_assistant: AssistantFactory, tesseract: None) -> None:
+    from fastapi.testclient import TestClient
+
+    from assistant.api import build_api
+
+    bot = make_assistant({"mixed.pdf": joined(make_pdf([TEXT_PAGE]), image_page(IMAGE_LINES))})
+    client = TestClient(build_api(bot))
+    body = client.post("/api/ask", json={"question": "When does the ferry to the northern "
+                                                     "islands start running again?"}).json()
+    assert not body["abstained"], body
+    cited = body["citations"][0]
+    assert "ferry" in cited["quote"].lower() and cited["page"] == 2 and cited["ocr"] is True
+    hits = client.post("/api/search", json={"query": "harbour bridge repairs"}).json()["hits"]
+    assert hits[0]["page"] == 1 and hits[0]["ocr"] is False  # the text layer's page
+    document = client.get("/api/documents/mixed.pdf").json()
+    assert document["ocr_pages"] == [2]
