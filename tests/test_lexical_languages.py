@@ -90,6 +90,9 @@ def test_a_sinhala_word_is_found_by_keyword_search(make_assistant: AssistantFact
     }, settings=Settings(retrieval="keyword"))
     assert [h.doc_id for h in bot.search("ජනාධිපති", k=3)] == ["si.txt"]
     assert [h.doc_id for h in bot.search("இலங்கைக்கு", k=3)] == ["ta.txt"]
+    # FTS5 holds them whole too: its tokenizer would otherwise cut at the vowel signs.
+    terms = {row[0] for row in bot._reader().database.query("SELECT term FROM chunks_vocab")}
+    assert {*SINHALA.split(), *TAMIL.split()} <= terms
 
 
 # -- sentences ------------------------------------------------------------------------------
@@ -171,9 +174,10 @@ def test_a_kazakh_question_finds_its_kazqad_passage(shared_data: Path,
 
 # -- an index of the previous format ----------------------------------------------------------
 
-def _as_previous_format(index: Path) -> None:
+def _as_previous_format(index: Path, tokenizer: str | None = None) -> None:
     """Make ``index`` look as the previous version left it: format 3, and every chunk's
-    keyword stems as that version wrote them (here: the words as they are, no Kazakh stem)."""
+    keyword stems as that version wrote them (here: the words as they are, no Kazakh stem),
+    in keyword tables made with its ``tokenizer`` when given."""
     import sqlite3
 
     from assistant.index_store import MANIFEST, STORE
@@ -183,6 +187,12 @@ def _as_previous_format(index: Path) -> None:
     (index / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     db = sqlite3.connect(index / STORE)
     with db:
+        if tokenizer:
+            db.execute("DROP TABLE chunks_vocab")
+            db.execute("DROP TABLE chunks_fts")
+            db.execute(f"CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, tokenize = '{tokenizer}')")
+            db.execute("CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row')")
+            db.execute("INSERT INTO chunks_fts(rowid, title, text) SELECT id, '', '' FROM chunks")
         for rowid, a, b, text in db.execute(
                 'SELECT c.id, c.start, c."end", d.text FROM chunks c JOIN documents d ON d.id = c.doc_id'
         ).fetchall():
@@ -200,10 +210,10 @@ def test_an_index_of_the_previous_format_has_its_stems_written_again(tmp_path: P
     from assistant.index_store import FORMAT_VERSION, Store
     from tests.helpers import fake_assistant
 
-    with fake_assistant(tmp_path, KAZAKH_RELEASE):
+    with fake_assistant(tmp_path, {**KAZAKH_RELEASE, "si.txt": f"{SINHALA} අද.\n"}):
         pass
     index = tmp_path / "index"
-    _as_previous_format(index)
+    _as_previous_format(index, tokenizer="unicode61 remove_diacritics 2")
     # Read-only, the old index is refused with what to run...
     with pytest.raises(IndexMismatch, match=r"press-assistant index PATH` once"):
         Store.open(index)
@@ -215,6 +225,9 @@ def test_an_index_of_the_previous_format_has_its_stems_written_again(tmp_path: P
         assert [h.doc_id for h in bot.search("Прокуратурада тексеру", k=3)] == ["kk.txt"]
     with Store.open(index) as store:
         assert store.manifest.format_version == FORMAT_VERSION
+        # The keyword tables were made again with this version's tokenizer.
+        terms = {row[0] for row in store.database.query("SELECT term FROM chunks_vocab")}
+        assert set(SINHALA.split()) <= terms
 
 
 def test_an_index_of_the_previous_format_can_be_rebuilt(tmp_path: Path) -> None:

@@ -29,6 +29,13 @@ from .folder import STORE, IndexFolder, now
 if TYPE_CHECKING:
     import numpy as np
 
+FTS_TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*' tokenchars '\u200c\u200d'"
+"""How FTS5 cuts the stored stems into terms. Its default token characters are letters,
+digits and private-use ones: the vowel signs (Mn, Mc) and the zero-width joiners of Sinhala
+and Tamil would be separators, and "ජනාධිපති" three terms of one or two letters. Every
+character of a stem (lexical.words: Unicode's word class) is a token character here but the
+connector "_", so FTS5 keeps each stem whole ("foo_bar" is still two terms)."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -61,7 +68,7 @@ CREATE TABLE IF NOT EXISTS sentences (
     vectors BLOB
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    title, text, tokenize = 'unicode61 remove_diacritics 2'
+    title, text, tokenize = "{tokenizer}"
 );
 -- What each file held when it was last read: a file with the same size, modification time
 -- and reading settings is not read again (a no-op re-index costs a stat a file); what could
@@ -73,7 +80,13 @@ CREATE TABLE IF NOT EXISTS files (
 -- How many chunks hold each stem, read from the keyword index's own term lists: a lookup,
 -- where counting matches through a join grows with the archive.
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
-"""
+""".replace("{tokenizer}", FTS_TOKENIZER)
+KEYWORD_TABLES = (
+    f'CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, tokenize = "{FTS_TOKENIZER}")',
+    "CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row')",
+)
+"""The keyword index's two tables as :data:`SCHEMA` makes them, for ``KeywordIndex.restem``,
+which makes them again (an older index's may have another tokenizer)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,14 +22,16 @@ from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, In
 
 FORMAT_VERSION = 4  # 2: the keyword index holds our own stems; 3: sentence spans keep a dateline
 #                      apart and join hard-wrapped lines (chunking.split_sentences); 4: Kazakh
-#                      words stemmed as Kazakh, Sinhala and Tamil words whole (lexical.stems),
-#                      sentences of languages pysbd has no rules for split by sentencex
+#                      words stemmed as Kazakh, Sinhala and Tamil words whole (lexical.stems,
+#                      database.FTS_TOKENIZER), sentences of languages pysbd has no rules for
+#                      split by sentencex
 RESTEMMED_FORMATS = frozenset({3})
-"""Formats that differ from this one in the keyword index's stems alone: opened for writing,
-such an index has them written again from its stored texts (``KeywordIndex.restem``), with
-nothing embedded again (the indexing run then reads its files again, as after any change of
-format, and skips their unchanged documents by their hash). Its sentence spans stay as they
-were found, exact still: a Sinhala or Tamil release is split by sentencex when it changes."""
+"""Formats that differ from this one in the keyword index alone (its stems, its tokenizer):
+opened for writing, such an index has it made again from its stored texts
+(``KeywordIndex.restem``), with nothing embedded again (the indexing run then reads its files
+again, as after any change of format, and skips their unchanged documents by their hash). Its
+sentence spans stay as they were found, exact still: a Sinhala or Tamil release is split by
+sentencex when it changes."""
 MANIFEST = "manifest.json"
 STORE = "store.sqlite3"
 LOCK = "write.lock"

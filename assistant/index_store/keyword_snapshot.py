@@ -44,11 +44,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..atomic import staged
+from .database import FTS_TOKENIZER
 
 if TYPE_CHECKING:
     import numpy as np
 
-FORMAT = 2  # 2: words folded by FTS5's tokenizer
+FORMAT = 2  # 2: words folded by FTS5's tokenizer (an index whose tokenizer changed has its
+#             snapshots removed: KeywordIndex.restem)
 MIN_CHUNKS = 50_000
 """Below this FTS5 alone is fast enough (a few ms a question) and no snapshot is kept."""
 REFRESH_SHARE = 0.1
@@ -138,7 +140,7 @@ class KeywordSnapshot:
 
 
 def fold(words: Sequence[str]) -> list[tuple[str, ...]]:
-    """Each word as FTS5's tokenizer (``unicode61 remove_diacritics 2``) reads it: the terms
+    """Each word as FTS5's tokenizer (:data:`.database.FTS_TOKENIZER`) reads it: the terms
     the keyword index holds for it. Usually the word itself; "zürich" is "zurich", "foo_bar"
     is "foo" then "bar", "_" is nothing. Asked of SQLite itself, so the snapshot and FTS5 can
     never disagree on a word."""
@@ -169,7 +171,7 @@ def _fold_db() -> sqlite3.Connection:
     global _FOLD_DB
     if _FOLD_DB is None:
         db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.execute("CREATE VIRTUAL TABLE fold USING fts5(word, tokenize = 'unicode61 remove_diacritics 2')")
+        db.execute(f'CREATE VIRTUAL TABLE fold USING fts5(word, tokenize = "{FTS_TOKENIZER}")')
         db.execute("CREATE VIRTUAL TABLE fold_terms USING fts5vocab(fold, 'instance')")
         _FOLD_DB = db
     return _FOLD_DB

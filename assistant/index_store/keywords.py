@@ -14,7 +14,7 @@ from ..documents import Filters
 from ..lexical import index_text, stems
 from . import keyword_snapshot
 from .catalog import Allowed, Catalog
-from .database import Database, fts_term
+from .database import KEYWORD_TABLES, Database, fts_term
 from .folder import STORE, IndexFolder
 
 if TYPE_CHECKING:
@@ -208,17 +208,23 @@ class KeywordIndex:
         return count
 
     def restem(self) -> int:
-        """Write every chunk's stems again from the stored texts, in one transaction (a run
-        killed half-way leaves the old stems, and the next writer starts again): how an index
-        of a format whose stems alone differ (:data:`~.folder.RESTEMMED_FORMATS`) is brought
-        up to date without embedding anything again. The keyword snapshots, which
-        hold the old stems, are removed; the next indexing run writes a new one. The title
-        is the document's whole, where indexing carries at most 48 of its word pieces into a
-        chunk: a longer title adds words to the title column. Returns the chunks restemmed."""
+        """Make the keyword tables again (this version's tokenizer) and write every chunk's
+        stems into them from the stored texts, in one transaction (a run killed half-way
+        leaves the old tables, and the next writer starts again): how an index of a format
+        whose keyword index alone differs (:data:`~.folder.RESTEMMED_FORMATS`) is brought up
+        to date without embedding anything again. The keyword snapshots, which hold the old
+        stems, are removed; the next indexing run writes a new one. The title is the
+        document's whole, where indexing carries at most 48 of its word pieces into a chunk:
+        a longer title adds words to the title column. Returns the chunks restemmed."""
         self.folder.require_writable()
         done = 0
         with self.db.transaction() as db:
-            db.execute("DELETE FROM chunks_fts")
+            # Made again, not emptied: an index of format 3 cut Sinhala and Tamil words apart
+            # in its tokenizer too (database.FTS_TOKENIZER).
+            db.execute("DROP TABLE IF EXISTS chunks_vocab")
+            db.execute("DROP TABLE chunks_fts")
+            for statement in KEYWORD_TABLES:
+                db.execute(statement)
             # A document at a time (its text read once for all its chunks): bounded memory.
             for (doc_id,) in db.execute("SELECT id FROM documents ORDER BY id").fetchall():
                 title, text, lang = db.execute(
