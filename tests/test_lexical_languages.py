@@ -59,6 +59,15 @@ def test_kazakh_and_russian_texts_are_told_apart() -> None:
     assert not is_kazakh("Доминантты гомозиготалы генотип")
 
 
+def test_a_documents_language_decides_for_a_short_title() -> None:
+    # "Lipids" as a title has no Kazakh-only letter: unlabelled it reads as Russian, but a
+    # release labelled kk is Kazakh throughout, and the title meets the text's "липидтердің".
+    assert stems("Липидтер", lang="kk") == stems("липидтердің құрамы")[:1]
+    assert stems("Липидтер") != stems("липидтердің құрамы")[:1]
+    # Labelled ru, a Russian text is read the Russian way even beside a Kazakh word.
+    assert stems("встречи", lang="ru") == stems("встреча", lang="ru")
+
+
 def test_kazakh_function_words_are_stop_words() -> None:
     assert stems("Прокуратура қашан және қайда тексерді?", drop_stopwords=True) == \
         stems("Прокуратура тексерді", drop_stopwords=True)
