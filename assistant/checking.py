@@ -72,6 +72,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import regex
+
 from .dates import month_number
 from .documents import Citation, DroppedSentence, Passage
 from .lexical import content_stems, script_of, script_trusted, stopwords
@@ -287,9 +289,11 @@ _NEGATION = re.compile(r"(?<!\w)(?:not|no|never|none|nobody|nothing|neither|nor|
                        re.IGNORECASE)
 # A word that starts with a letter; a name is one whose first letter is a capital (any
 # script's: "Ólafur", "Şahin", "Путин", "Αθήνα"), see :func:`_capitalised`.
-_WORD_START = re.compile(r"(?<![\w'’-])[^\W\d_][\w'’-]*")
+# The ``regex`` package's \w: the standard library's leaves out Sinhala's and Tamil's vowel
+# signs and cuts their words into pieces (lexical.words says more).
+_WORD_START = regex.compile(r"(?<![\w'’-])[^\W\d_][\w'’-]*")
 _CYRILLIC = re.compile(r"[а-яёәғқңөұүһі]", re.IGNORECASE)
-_WORDS = re.compile(r"[^\W\d_][\w'’-]*")
+_WORDS = regex.compile(r"[^\W\d_][\w'’-]*")
 # Number words a sentence may write a figure in ("three hundred and forty", "twenty-five"):
 # units, tens, and the multipliers. "one", "a" and "an" alone are no figure ("one of the").
 _UNITS = {w: v for w, v in _NUMBER_WORDS.items() if 0 < v < 100 and w != "dozen"}
@@ -301,7 +305,7 @@ _NUMBER_WORD_RUN = re.compile(
     + r")(?:(?:\s+and\s+|\s*-\s*|\s+)(?=[a-z])|(?![\w-])))+", re.IGNORECASE)
 
 
-def _capitalised(text: str) -> list[re.Match[str]]:
+def _capitalised(text: str) -> list[regex.Match[str]]:
     """The words of ``text`` whose first letter is a capital, in any script."""
     return [m for m in _WORD_START.finditer(text) if m.group(0)[0].isupper()]
 
