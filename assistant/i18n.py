@@ -396,9 +396,9 @@ def language_of(question: str) -> Language:
     """The language an answer to ``question`` speaks: Kazakh for Cyrillic with Kazakh
     letters, Russian for other Cyrillic, else English (a Sinhala or Tamil question too: the
     catalogue has no words of theirs yet)."""
-    from .planning import question_language
+    from .languages import language_of_text
 
-    return supported(question_language(question))
+    return supported(language_of_text(question))
 
 
 def browser_language(accept_language: str | None) -> Language:

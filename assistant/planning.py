@@ -27,19 +27,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .dates import Period
+from .languages import language_of_text
 from .querying import read_dates, resolve
 
 if TYPE_CHECKING:
     from .documents import Turn
 
 __all__ = ["ANSWER_TYPES", "AnswerType", "Intent", "Part", "QuestionPlan", "answer_type_of",
-           "intent_of", "plan_question", "question_language", "split_parts"]
+           "intent_of", "plan_question", "split_parts"]
 
 AnswerType = Literal["number", "amount", "date", "person", "organisation", "place", "yes_no",
                      "free"]
@@ -118,7 +118,7 @@ def plan_question(question: str, history: Sequence[Turn] = (), *,
     resolved = resolve(question, history, new_names=new_names)
     return QuestionPlan(
         question=question, intent=intent, parts=split_parts(question), period=dates.period,
-        latest=dates.latest, language=question_language(question), query=resolved.query,
+        latest=dates.latest, language=language_of_text(question), query=resolved.query,
         follow_up=resolved.follow_up,
         context=history[-1].question if resolved.follow_up and history else "",
         prefer=resolved.prefer)
@@ -424,26 +424,3 @@ def answer_type_of(text: str) -> AnswerType:
         if pattern.search(asked):
             return kind
     return "free"
-
-
-# -- the language ----------------------------------------------------------------------------
-
-_KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-
-
-def question_language(text: str) -> str | None:
-    """The question's language by its letters: Kazakh Cyrillic has letters Russian lacks;
-    Sinhala and Tamil have scripts of their own; Latin is taken for English (the only
-    Latin-script language the archives hold). None when there are no letters."""
-    counts: dict[str, int] = {}
-    for ch in text:
-        if ch.isalpha():
-            name = unicodedata.name(ch, "")
-            script = name.split(" ")[0] if name else ""
-            counts[script] = counts.get(script, 0) + 1
-    if not counts:
-        return None
-    script = max(counts, key=lambda s: counts[s])
-    if script == "CYRILLIC":
-        return "kk" if any(ch in _KAZAKH_LETTERS for ch in text) else "ru"
-    return {"LATIN": "en", "SINHALA": "si", "TAMIL": "ta"}.get(script)

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from assistant.documents import Turn
-from assistant.planning import answer_type_of, intent_of, plan_question, question_language, split_parts
+from assistant.languages import language_of_text
+from assistant.planning import answer_type_of, intent_of, plan_question, split_parts
 
 
 @pytest.mark.parametrize("question", [
@@ -120,8 +121,8 @@ def test_the_plan_carries_period_language_and_follow_up() -> None:
     assert follow.context == history[0].question and history[0].question in follow.query
     assert follow.parts[0].answer_type == "amount"
     assert plan_question("Сколько раз они встречались?").language == "ru"
-    assert question_language("Президент қашан келді?") == "kk"
-    assert question_language("12345 ?") is None
+    assert language_of_text("Президент қашан келді?") == "kk"
+    assert language_of_text("12345 ?") is None
 
 
 def test_planning_stays_linear_on_hostile_questions() -> None:

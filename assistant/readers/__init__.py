@@ -77,8 +77,9 @@ from pathlib import Path
 
 from assistant.documents import Document, Skipped
 from assistant.errors import ConfigError, ReadError, UnsupportedFormat
+from assistant.languages import detect_language
 from assistant.readers import encoding, exports, html, limits, pdf, registry, text, word
-from assistant.readers.assembly import detect_language, document_date
+from assistant.readers.assembly import document_date
 from assistant.readers.encoding import decode_text
 from assistant.readers.exports import EXPORT_FIELDS, _check_field_map
 from assistant.readers.files import LINK_OUTSIDE, _crash_reason, _Origin, _walk, leaves_folder

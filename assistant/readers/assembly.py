@@ -10,6 +10,7 @@ from assistant.cleaning import normalize_text, safe_label, text_damage
 from assistant.dates import date_in_name, find_date
 from assistant.documents import Document
 from assistant.errors import ReadError
+from assistant.languages import detect_language
 from assistant.readers.files import _Origin
 
 _TITLE_MAX = 300
@@ -78,17 +79,6 @@ def _language_code(value: str | None) -> str | None:
         return None
     code = re.split(r"[-_]", value.strip().lower())[0]
     return code if re.fullmatch(r"[a-z]{2,3}", code) else None
-
-
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of ``text`` by py3langid; None for text too short to tell."""
-    sample = text[:5000]
-    if sum(ch.isalpha() for ch in sample) < 20:
-        return None
-    import py3langid
-
-    code, _score = py3langid.classify(sample)
-    return str(code)
 
 
 def _meaningful_title(raw: object) -> str | None:

@@ -19,12 +19,12 @@ from assistant.cleaning import clean_text, safe_label
 from assistant.dates import parse_metadata_date
 from assistant.documents import Document, Skipped
 from assistant.errors import ConfigError, ReadError
+from assistant.languages import detect_language
 from assistant.readers import limits
 from assistant.readers.assembly import (
     _guess_title,
     _language_code,
     _tidy_title,
-    detect_language,
     document_date,
 )
 from assistant.readers.encoding import _encoding_of
