@@ -55,7 +55,11 @@ class _Sentencex:
     def segment(self, text: str) -> list[str]:
         import sentencex
 
-        return list(sentencex.segment(self.lang, text))
+        # A line break left in the text ends a sentence, as it does for pysbd: wrapping ones
+        # were made spaces before (_unwrap), and Sinhala and Tamil releases end headings,
+        # names and list items with a bare line break that sentencex would read through.
+        return [sentence for line in text.split("\n")
+                for sentence in sentencex.segment(self.lang, line)]
 
 
 @lru_cache(maxsize=8)
