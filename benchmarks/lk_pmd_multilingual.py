@@ -5,6 +5,7 @@ asked in English, Sinhala and Tamil, against the whole archive indexed with each
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/lk_pmd_multilingual.py \\
         [--model multilingual-e5-small --model all-MiniLM-L6-v2] [--limit N]
+    .venv/bin/python benchmarks/lk_pmd_multilingual.py --speed 200   # indexing, s a release
 
 Per model and language of the question:
 - *cites the English version* (English questions): the answer's first citation is the
@@ -86,6 +87,38 @@ def evaluate(model: str, questions: list[dict[str, Any]], limit: int | None) -> 
             "linking": linking}
 
 
+def speed(models: list[str], count: int) -> list[dict[str, Any]]:
+    """Index the archive's first ``count`` releases into a fresh folder with each model, in
+    turn, twice (models alternating): seconds a release, the median of the two runs. The
+    model is loaded (and, for an ONNX build, built) before the clock starts."""
+    import tempfile
+
+    from assistant import Assistant, Settings
+    from assistant.embedders.factory import load_embedder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subset = Path(tmp) / "releases.jsonl"
+        with DATA.open(encoding="utf-8") as lines:
+            subset.write_text("".join(line for _, line in zip(range(count), lines, strict=False)),
+                              encoding="utf-8")
+        embedders = {m: load_embedder(m) for m in models}
+        times: dict[str, list[float]] = {m: [] for m in models}
+        chunks: dict[str, int] = {}
+        for run in range(2):
+            for model in models:
+                folder = Path(tmp) / f"{model}-{run}"
+                bot = Assistant.open(settings=Settings(index_dir=folder, model=model),
+                                     embedder=embedders[model], create=True)
+                started = time.perf_counter()
+                report = bot.index([subset])
+                times[model].append(time.perf_counter() - started)
+                chunks[model] = report.chunks_embedded
+                bot.close()
+    return [{"model": m, "releases": count, "chunks": chunks[m],
+             "seconds_per_release": round(statistics.median(times[m]) / count, 3),
+             "runs_seconds": [round(t, 1) for t in times[m]]} for m in models]
+
+
 def _linking(bot: Any, questions: list[dict[str, Any]]) -> dict[str, Any]:
     store = bot._reader()
     groups = store.versions.groups(d for q in questions for d in q["translations"].values())
@@ -107,14 +140,22 @@ def main() -> None:
                         help="embedding model (repeatable; default: multilingual-e5-small "
                              "and all-MiniLM-L6-v2)")
     parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--speed", type=int, metavar="N",
+                        help="only time indexing the first N releases with each model")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quality" / "lk-pmd-report")
     args = parser.parse_args()
     if not DATA.is_file():
         sys.exit(f"{DATA} is absent: this benchmark reads ../shared/data")
     questions = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
                  if line.strip()]
-    results = [evaluate(m, questions, args.limit)
-               for m in args.models or ["multilingual-e5-small", "all-MiniLM-L6-v2"]]
+    models = args.models or ["multilingual-e5-small", "all-MiniLM-L6-v2"]
+    if args.speed:
+        timed = speed(models, args.speed)
+        ratio = timed[0]["seconds_per_release"] / max(timed[-1]["seconds_per_release"], 1e-9)
+        print(json.dumps(timed, indent=2))
+        print(f"{timed[0]['model']} / {timed[-1]['model']}: {ratio:.2f}x the time a release")
+        return
+    results = [evaluate(m, questions, args.limit) for m in models]
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=2, ensure_ascii=False),
                                              encoding="utf-8")
     lines = ["# Sri Lanka PMD archive: questions in English, Sinhala and Tamil", "",
