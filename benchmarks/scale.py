@@ -146,7 +146,8 @@ def _embedder(backend: str) -> Any:
         if backend == "onnx":
             raise SystemExit("--backend onnx: this version of assistant has no ONNX backend") from None
         return SentenceTransformerEmbedder()
-    return load_embedder(DEFAULT_MODEL, backend=backend)
+    # --model reaches the measuring subprocesses through the environment they inherit.
+    return load_embedder(os.environ.get("PRESS_ASSISTANT_MODEL") or DEFAULT_MODEL, backend=backend)
 
 
 # -- the base sample: real documents, real chunks, real vectors --------------------------------
@@ -847,6 +848,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=100, help="Questions measured per size.")
     parser.add_argument("--warmup", type=int, default=5, help="Warm-up questions before them.")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--model", help="embedding model (default all-MiniLM-L6-v2); use "
+                        "its own --work folder, e.g. --model multilingual-e5-small "
+                        "--work /tmp/press-scale-e5")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
                         help="The embedder that indexes the base sample and embeds the "
                              "questions (PRESS_ASSISTANT_BACKEND); auto is what press-assistant does.")
@@ -860,7 +864,8 @@ def main() -> int:
     parser.add_argument("--measure-index", help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
     args = parser.parse_args()
-
+    if args.model:
+        os.environ["PRESS_ASSISTANT_MODEL"] = args.model
     if args.threads:
         # Set before torch, FAISS or ONNX Runtime load, and inherited by the subprocesses.
         # On a machine whose second core is busy elsewhere, torch with two threads waits on
