@@ -214,8 +214,10 @@ class E5OnnxEmbedder:
         (the ``▁`` of a space not counted); a text over one window pools over every window.
 
         e5 pools by the mean over tokens, so the mean of a sentence's tokens is its vector
-        (the indexer divides and normalises): median cosine 0.91 to the sentence embedded
-        alone over five languages, and as good answers (docs/quality/e5-backends.md)."""
+        (the indexer divides and normalises): median cosine 0.90 to the sentence embedded
+        alone over 100 sentences in five languages, and XQuAD-en's first sentence holds the
+        answer 0.781 of the time against 0.788 embedding every sentence at question time
+        (docs/quality/e5-backends.md)."""
         return self._encode(texts, query=False, regions=regions)
 
     def _encode(self, texts: Sequence[str], *, query: bool, regions: Regions | None = None
