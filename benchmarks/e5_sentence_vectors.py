@@ -1,5 +1,6 @@
-"""Sentence vectors pooled out of a passage's own pass (E5OnnxEmbedder.embed_with_regions)
-against each sentence embedded alone (passage role): cosine per sentence, by language.
+"""Sentence vectors pooled out of a passage's own pass (E5OnnxEmbedder.embed_with_regions,
+centred as it centres them: e5_onnx.SENTENCE_CENTRE) against each sentence embedded alone
+(passage role): cosine per sentence, by language.
 
 Paragraphs from ../shared/data: XQuAD (English, Russian), KazQAD (Kazakh), the Sri Lanka PMD
 releases (Sinhala, Tamil); each paragraph's sentences as the indexer splits them (its title
