@@ -4,7 +4,8 @@ API and gradio_client: the seed release and a hostile one, indexed with the real
 What a user does: ask the Sanya question and see the seed release's source card; filter by
 date and see the citation change; add a release from the library and ask about it; read a
 release full of markup that runs nothing; see the page in a Russian and a Kazakh browser.
-Also: the server will not bind a public interface without credentials. The chat screenshot in docs/ comes from here, when asked:
+Also: the server will not bind a public interface without credentials. The chat screenshot
+in docs/ comes from here, when asked:
 ``pytest tests/test_browser.py --screenshot docs/chat.png`` (or
 ``PRESS_ASSISTANT_SCREENSHOT=docs/chat.png``); otherwise it is taken into a temporary folder.
 """
