@@ -183,8 +183,7 @@ class Retriever:
                 usable = [m for m in members if not allowed or m.lang in allowed]
                 cite = preferred(usable, language=language, found=row.doc_id)
                 chosen[group] = cite
-                versions[cite] = tuple(Version(m.doc_id, m.lang, m.title, m.url, m.date)
-                                       for m in members if m.doc_id != cite)
+                versions[cite] = tuple(m.version() for m in members if m.doc_id != cite)
                 if cite != row.doc_id:
                     # The cited version's own best passage, in this passage's place.
                     found = self.store.versions.best_chunk(cite, vector)

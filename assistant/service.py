@@ -434,15 +434,12 @@ def _mark_ocr(answer: Answer, store: Store) -> Answer:
 def _with_versions(answer: Answer, store: Store) -> Answer:
     """The answer with each citation's other versions (the release in other languages, its
     other postings), which the source card offers beside it."""
-    from .documents import Version
-
     groups = store.versions.groups(c.doc_id for c in answer.citations)
     if not groups:
         return answer
     return dataclasses.replace(answer, citations=tuple(
         dataclasses.replace(c, versions=tuple(
-            Version(m.doc_id, m.lang, m.title, m.url, m.date)
-            for m in groups.get(c.doc_id, ()) if m.doc_id != c.doc_id))
+            m.version() for m in groups.get(c.doc_id, ()) if m.doc_id != c.doc_id))
         for c in answer.citations))
 
 

@@ -85,6 +85,11 @@ HOTLINE = {
            "жедел желі ашты; бірінші аптада 1200 қоңырау түсті."),
 }
 
+CORRECTED = {"id": "sanya-en-corrected", "title": SANYA["en"][0] + " (corrected)",
+             "text": SANYA["en"][1].replace("450 million", "540 million"), "date": "2024-03-13",
+             "lang": "en", "url": "https://prosecutor.example/en/sanya-corrected"}
+"""The English Sanya release posted again a day later with a figure corrected."""
+
 
 def _records(release: dict[str, tuple[str, str]], name: str, date: str) -> list[dict[str, str]]:
     return [{"id": f"{name}-{lang}", "title": title, "text": text, "date": date, "lang": lang,
@@ -149,12 +154,9 @@ def test_a_language_filter_keeps_its_version(
 
 def test_an_english_model_links_reposts_but_not_translations(
         make_assistant: AssistantFactory, tmp_path: Path) -> None:
-    corrected = SANYA["en"][1].replace("450 million", "540 million")
     export = _export(tmp_path / "corpus", [
         *_records(SANYA, "sanya", "2024-03-12"),
-        {"id": "sanya-en-corrected", "title": SANYA["en"][0] + " (corrected)",
-         "text": corrected, "date": "2024-03-13", "lang": "en",
-         "url": "https://prosecutor.example/en/sanya-corrected"}])
+        CORRECTED])
     bot = make_assistant(embedder=EnglishFake())
     report = bot.index([export])
     assert _groups(bot) == {frozenset({"sanya-en", "sanya-en-corrected"})}
@@ -207,13 +209,10 @@ def test_the_signals() -> None:
 
 def test_a_list_names_a_reposted_release_once(
         make_assistant: AssistantFactory, tmp_path: Path) -> None:
-    corrected = SANYA["en"][1].replace("450 million", "540 million")
     export = _export(tmp_path / "corpus", [
         *_records({"en": SANYA["en"]}, "sanya", "2024-03-12"),
         *_records({"en": HOTLINE["en"]}, "hotline", "2024-03-13"),
-        {"id": "sanya-en-corrected", "title": SANYA["en"][0] + " (corrected)",
-         "text": corrected, "date": "2024-03-13", "lang": "en",
-         "url": "https://prosecutor.example/en/sanya-corrected"}])
+        CORRECTED])
     bot = make_assistant([export], embedder=EnglishFake())
     answer = bot.ask("List all releases that mention the Hainan delegation")
     assert answer.count == 1, answer.text

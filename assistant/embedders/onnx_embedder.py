@@ -59,6 +59,24 @@ def prepare(spec: ModelSpec, *, cache: Path | None = None,
     return model_path(folder, cached.variant), cached
 
 
+def cpu_session(path: Path, threads: int | None) -> tuple[Any, int]:
+    """An ONNX Runtime session of ``path`` running one thread per run, and how many runs to
+    make at once (``threads``, else the cores this process may use): on two cores, two runs
+    of one thread beat one run of two threads sharing each (smaller) matrix product."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # a torn or foreign file: say where it is
+        raise OnnxUnavailable(f"{path} cannot be loaded ({exc}); delete it to export again") from exc
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return session, threads or cores or 1
+
+
 class OnnxEmbedder:
     """A :class:`~.protocols.RegionEmbedder` on ONNX Runtime.
 
@@ -89,7 +107,6 @@ class OnnxEmbedder:
         return self
 
     def _setup(self, name: str, spec: ModelSpec, path: Path, threads: int | None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.name = name
@@ -97,19 +114,7 @@ class OnnxEmbedder:
         self.max_tokens = spec.max_seq_length - 2
         self.languages = model_languages(spec.folder)
         self.path = path
-        options = ort.SessionOptions()
-        # One thread per run, several runs at once: on two cores this beats two threads
-        # sharing each (smaller) matrix product.
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self._session = ort.InferenceSession(str(path), options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # a torn or foreign file: say where it is
-            raise OnnxUnavailable(f"{path} cannot be loaded ({exc}); delete it to export again") from exc
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        self._workers = threads or cores or 1
+        self._session, self._workers = cpu_session(path, threads)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         tokenizer_file = str(spec.transformer / "tokenizer.json")

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..documents import Version
 from .database import Database
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ class Member:
     title: str
     url: str | None
     indexed_at: str
+
+    def version(self) -> Version:
+        """As a citation or hit lists it among a release's other versions."""
+        return Version(self.doc_id, self.lang, self.title, self.url, self.date)
 
 
 @dataclass(frozen=True, slots=True)
