@@ -39,6 +39,11 @@ class Settings:
     """Word pieces of trailing sentences repeated at the start of the next chunk, so an
     answer that straddles a boundary is whole in one of them."""
 
+    title_tokens: int = 48
+    """Word pieces of the release's title carried into each chunk's embedded text (a longer
+    title is cut), so a passage is read in its release's context; 0: none (the keyword index
+    has the title in a column of its own either way)."""
+
     batch_size: int = 32
     """Texts per forward pass of the embedder."""
 

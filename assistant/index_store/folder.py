@@ -54,6 +54,9 @@ class Manifest:
     vectors: dict[str, Any] = field(default_factory=dict)
     """The FAISS layout (vectors.Layout): exact, or IVF with its parameters and the recall
     measured when it was built. Empty: exact (an index from before the choice)."""
+    title_tokens: int = 48
+    """Word pieces of the title in each chunk's embedded text (48: indexes from before the
+    setting)."""
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:

@@ -92,7 +92,7 @@ class Store:
 
     @classmethod
     def create_or_open(cls, folder: Path, *, model: str, dimension: int, chunk_tokens: int,
-                       overlap_tokens: int) -> Store:
+                       overlap_tokens: int, title_tokens: int = 48) -> Store:
         """Open for writing (taking the write lock), creating the folder on first use."""
         folder = Path(folder)
         recover(folder)
@@ -116,7 +116,7 @@ class Store:
             else:
                 stamp = now()
                 manifest = Manifest(FORMAT_VERSION, model, dimension, chunk_tokens,
-                                    overlap_tokens, stamp, stamp)
+                                    overlap_tokens, stamp, stamp, title_tokens=title_tokens)
                 store = cls(folder, manifest, writable=True)
                 # The manifest is written last: its presence means "an index is here", so a
                 # run killed before this point leaves a folder that is simply created again.
