@@ -343,7 +343,8 @@ class Assistant:
         embedder = self.embedder
         with Store.create_or_open(folder, model=embedder.name, dimension=embedder.dimension,
                                   chunk_tokens=self.settings.chunk_tokens,
-                                  overlap_tokens=self.settings.overlap_tokens) as store:
+                                  overlap_tokens=self.settings.overlap_tokens,
+                                  title_tokens=self.settings.title_tokens) as store:
             return run_index(store, embedder, files, self.settings, progress=progress)
 
     def remove(self, doc_id: str) -> Document:
@@ -356,7 +357,8 @@ class Assistant:
         with Store.create_or_open(self.settings.index_dir, model=embedder.name,
                                   dimension=embedder.dimension,
                                   chunk_tokens=self.settings.chunk_tokens,
-                                  overlap_tokens=self.settings.overlap_tokens) as store:
+                                  overlap_tokens=self.settings.overlap_tokens,
+                                  title_tokens=self.settings.title_tokens) as store:
             store.write([], remove=[doc_id])
             store.save_vectors()
             store.save_keywords()
