@@ -134,8 +134,22 @@ def main() -> None:
               help="Map an export's column to ours (id, title, date, url, text), e.g. text=body.")
 @click.option("--rebuild", is_flag=True, help="Re-embed every stored document first.")
 @click.option("--watch", is_flag=True, help="Keep running; index changes as they happen.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="auto", default=None,
+              metavar="[ADDRESS]",
+              help="Embed on a pool of Ray workers (pip install 'press-assistant[ray]'): "
+                   "$RAY_ADDRESS, a cluster started here with `ray start`, or a new local "
+                   "instance; or the cluster at ADDRESS (HOST:6379, ray://HOST:10001). "
+                   "Reading, chunking and writing stay in this process. Give it after the "
+                   "paths, or as --ray=ADDRESS.")
+@click.option("--ray-actors", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Model copies on the cluster [default: its CPUs // --ray-threads].")
+@click.option("--ray-threads", type=click.IntRange(min=1), default=2, show_default=True,
+              metavar="N", help="CPUs each Ray worker asks for and embeds on.")
+@click.option("--ray-gpus", type=click.FloatRange(min=0), default=0.0, metavar="G",
+              help="GPUs each Ray worker asks for (the torch backend runs there) [default: 0].")
 def index(paths: tuple[str, ...], index: str | None, model: str | None,
-          fields: tuple[str, ...], rebuild: bool, watch: bool) -> None:
+          fields: tuple[str, ...], rebuild: bool, watch: bool, ray_address: str | None,
+          ray_actors: int | None, ray_threads: int, ray_gpus: float) -> None:
     """Index files, folders and JSONL/CSV exports: new and changed documents are embedded,
     unchanged ones skipped, and documents whose files are gone removed."""
 
@@ -152,7 +166,13 @@ def index(paths: tuple[str, ...], index: str | None, model: str | None,
         bot = Assistant.open(settings=_settings(index, model, field_map=field_map), create=True)
         with _progress_bars(units={"embed": "doc", "read": "path", "keywords": "chunk",
                                         "link": "doc"}) as progress:
-            report = bot.index(paths, progress=progress, rebuild_all=rebuild)
+            ray = None
+            if ray_address is not None:
+                from .distributed import RayOptions
+
+                ray = RayOptions(address=ray_address, actors=ray_actors,
+                                 threads_per_actor=ray_threads, gpus_per_actor=ray_gpus)
+            report = bot.index(paths, progress=progress, rebuild_all=rebuild, ray=ray)
         _print_report(report)
         if watch:
             from .watching import watch as follow

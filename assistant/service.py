@@ -35,6 +35,7 @@ from .planning import QuestionPlan, plan_question
 from .retrieval import Retriever
 
 if TYPE_CHECKING:
+    from .distributed import RayOptions
     from .embedders.protocols import Embedder
     from .generation import Generator
     from .reranking import Reranker
@@ -331,16 +332,27 @@ class Assistant:
     # -- the index -------------------------------------------------------------------------
 
     def index(self, paths: Iterable[str | Path], *, progress: Progress | None = None,
-              rebuild_all: bool = False) -> IndexReport:
+              rebuild_all: bool = False, ray: str | RayOptions | None = None) -> IndexReport:
         """Add new, replace changed and remove deleted documents of ``paths`` (files, folders,
         JSONL/CSV exports). With ``rebuild_all`` every stored document is re-embedded first
-        (after a model change)."""
+        (after a model change). ``ray``: embed on a pool of Ray actors (a cluster's address,
+        "auto", or :class:`~.distributed.RayOptions`); reading, chunking and writing stay
+        here, so the index is the one a local run makes (:mod:`.distributed`)."""
+        if ray is None:
+            return self._index(paths, self.embedder, progress, rebuild_all)
+        from .distributed import RayOptions, ray_embedder
+
+        options = ray if isinstance(ray, RayOptions) else RayOptions(address=ray)
+        with ray_embedder(self.embedder, options, backend=self.settings.backend) as remote:
+            return self._index(paths, remote, progress, rebuild_all)
+
+    def _index(self, paths: Iterable[str | Path], embedder: Embedder, progress: Progress | None,
+               rebuild_all: bool) -> IndexReport:
         folder = self.settings.index_dir
         if rebuild_all and (folder / MANIFEST).exists():
             self.close()
-            rebuild(folder, self.embedder, self.settings, progress)
+            rebuild(folder, embedder, self.settings, progress)
         files = [Path(p) for p in paths]
-        embedder = self.embedder
         with Store.create_or_open(folder, model=embedder.name, dimension=embedder.dimension,
                                   chunk_tokens=self.settings.chunk_tokens,
                                   overlap_tokens=self.settings.overlap_tokens,
