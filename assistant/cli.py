@@ -143,13 +143,14 @@ def main() -> None:
                    "paths, or as --ray=ADDRESS.")
 @click.option("--ray-actors", type=click.IntRange(min=1), default=None, metavar="N",
               help="Model copies on the cluster [default: its CPUs // --ray-threads].")
-@click.option("--ray-threads", type=click.IntRange(min=1), default=2, show_default=True,
-              metavar="N", help="CPUs each Ray worker asks for and embeds on.")
+@click.option("--ray-threads", type=click.IntRange(min=1), default=None, metavar="N",
+              help="CPUs each Ray worker asks for and embeds on [default: this machine's "
+                   "cores, which gives the vectors a local run gives].")
 @click.option("--ray-gpus", type=click.FloatRange(min=0), default=0.0, metavar="G",
               help="GPUs each Ray worker asks for (the torch backend runs there) [default: 0].")
 def index(paths: tuple[str, ...], index: str | None, model: str | None,
           fields: tuple[str, ...], rebuild: bool, watch: bool, ray_address: str | None,
-          ray_actors: int | None, ray_threads: int, ray_gpus: float) -> None:
+          ray_actors: int | None, ray_threads: int | None, ray_gpus: float) -> None:
     """Index files, folders and JSONL/CSV exports: new and changed documents are embedded,
     unchanged ones skipped, and documents whose files are gone removed."""
 

@@ -7,14 +7,21 @@ incremental re-indexing and the report are those of a local run. :class:`RayEmbe
 satisfies the same protocols as the local embedder it wraps; the indexer sees an embedder
 that keeps several batches in flight (:class:`Pipelined`) and commits them in order.
 
+Each indexing batch goes whole to one actor, batches to the actors in turn. Not split: the
+int8 ONNX model quantizes its activations over the whole forward pass, so a chunk's vector
+depends (at a cosine of about 0.99) on the texts embedded beside it, and the actors form
+the same forward passes as a local run only from the same batch with the same number of
+runs at once. That number (``threads_per_actor``) is by default the local embedder's, the
+cores of this machine: the vectors are then the local run's.
+
 Each actor loads the same model on the same backend with
 :func:`~.embedders.factory.load_embedder` (the package, with its model, must be installed on
 every node); what goes over the network is each chunk's text and its sentences' character
 spans, and what comes back is one vector per chunk and, on ONNX, one pooled token sum per
-sentence. An actor that dies (its process killed, its node gone) is replaced and its share of
-the batch sent again, a few times at most (:class:`RayOptions`); embedding has no side
-effects, so a share done twice is no harm, and nothing is committed before every share of
-its batch is back. ``ray`` itself is imported only here, and only when a run asks for it.
+sentence. An actor that dies (its process killed, its node gone) is replaced and its batch
+sent again, a few times at most (:class:`RayOptions`); embedding has no side effects, so a
+batch done twice is no harm, and nothing is committed before it is back. ``ray`` itself is
+imported only here, and only when a run asks for it.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ class RayUnavailable(ConfigError):
 
 
 class RayWorkersFailed(AssistantError):
-    """A share of a batch failed on every actor it was sent to (or the workers could not
+    """A batch failed on every actor it was sent to (or the workers could not
     start): the run stops; every batch committed before it is kept."""
 
 
@@ -68,20 +75,24 @@ class RayOptions:
     actors: int | None = None
     """Model copies in the pool; default: the cluster's CPUs // ``threads_per_actor`` (or its
     GPUs // ``gpus_per_actor`` with GPUs asked for), at least one."""
-    threads_per_actor: int = 2
-    """CPUs each actor asks Ray for and runs ONNX on (two single-threaded runs of one model
-    at once: the best use of a core pair, and half the model copies of one per core)."""
+    threads_per_actor: int | None = None
+    """CPUs each actor asks Ray for, and its model's runs at once (ONNX: single-threaded
+    runs of one session). Default: the local embedder's (this machine's cores), which makes
+    the same forward passes, so the same vectors, as a local run; another number gives the
+    same model's vectors within int8 batch noise (cosine about 0.99, as when a document is
+    re-embedded beside others)."""
     gpus_per_actor: float = 0.0
     """GPUs each actor asks Ray for (the torch backend then runs on CUDA there); 0: CPUs."""
     retries: int = 3
-    """Times a share of a batch is sent again after the actor it ran on died."""
-    in_flight: int = 3
-    """Batches sent at once: the actors embed the next ones while the writer commits one."""
+    """Times a batch is sent again after the actor it ran on died."""
+    in_flight: int | None = None
+    """Batches sent at once (default: two an actor): the actors embed the next ones while
+    the writer commits one."""
 
     def __post_init__(self) -> None:
-        if self.threads_per_actor < 1 or (self.actors is not None and self.actors < 1):
-            raise ConfigError("--ray-actors and --ray-threads must be at least 1")
-        if self.retries < 0 or self.in_flight < 1 or self.gpus_per_actor < 0:
+        if any(n is not None and n < 1 for n in (self.threads_per_actor, self.actors, self.in_flight)):
+            raise ConfigError("--ray-actors, --ray-threads and batches in flight must be at least 1")
+        if self.retries < 0 or self.gpus_per_actor < 0:
             raise ConfigError("Ray retries must be >= 0, batches in flight >= 1, GPUs >= 0")
 
 
@@ -137,11 +148,12 @@ class _Worker:
         return e.name, e.dimension, type(e).__name__, os.getpid()
 
     def embed(self, texts: list[str], regions: list[list[tuple[int, int]]] | None
-              ) -> tuple[np.ndarray, Pooled]:
+              ) -> tuple[np.ndarray, Pooled, int]:
+        """The batch's vectors (and pooled sentence sums), and this process's id."""
         if regions is None:
-            return self.embedder.embed(texts), []
+            return self.embedder.embed(texts), [], os.getpid()
         assert isinstance(self.embedder, RegionEmbedder)  # checked against the driver's
-        return self.embedder.embed_with_regions(texts, regions)
+        return (*self.embedder.embed_with_regions(texts, regions), os.getpid())
 
 
 def _to_gpu(embedder: Embedder) -> None:
@@ -174,8 +186,8 @@ def _actor_errors() -> tuple[type[BaseException], ...]:
 
 
 @dataclass(slots=True)
-class _Share:
-    """A contiguous part of one batch, on one actor slot."""
+class _Job:
+    """One batch, on one actor slot."""
 
     slot: int
     actor: Any
@@ -199,9 +211,11 @@ class RayEmbedder:
         self.dimension = local.dimension
         self.max_tokens = local.max_tokens
         self.languages = local.languages
-        self.in_flight = self.options.in_flight
         self.retried = 0
-        """Shares sent again after their actor died (for the report and the tests)."""
+        """Batches sent again after their actor died (for the log and the tests)."""
+        # The local embedder's runs at once (ONNX), which shape its forward passes.
+        runs = getattr(local, "_workers", None)
+        self.threads = self.options.threads_per_actor or (runs if isinstance(runs, int) else 1)
         self._backend = _BACKEND_OF.get(type(local).__name__, backend)
         self._regions = isinstance(local, RegionEmbedder)
         self._lock = threading.Lock()
@@ -209,12 +223,26 @@ class RayEmbedder:
         self._started = connect(self.options.address)
         self._ray = import_ray()
         try:
+            self.threads = self._fitting(self.threads)
             self._class = self._ray.remote(_Worker)
             self._actors = [self._new_actor() for _ in range(self._pool_size())]
             self.pids = [self._check(actor) for actor in self._actors]
+            """Each actor slot's process id, as its last answer gave it."""
+            self.in_flight = self.options.in_flight or 2 * len(self._actors)
         except BaseException:
             self.close()
             raise
+
+    def _fitting(self, threads: int) -> int:
+        """``threads``, or the most CPUs a node of the cluster has if fewer: an actor that
+        asks for more than any node has would never start."""
+        largest = max((int(node["Resources"].get("CPU", 0)) for node in self._ray.nodes()
+                       if node.get("Alive")), default=0)
+        if 0 < largest < threads:
+            log.warning("Ray actors run %d threads, the most a node has, not %d as here: "
+                        "vectors differ from a local run's within int8 batch noise", largest, threads)
+            return largest
+        return threads
 
     def _pool_size(self) -> int:
         if self.options.actors is not None:
@@ -222,12 +250,12 @@ class RayEmbedder:
         resources = self._ray.cluster_resources()
         if self.options.gpus_per_actor:
             return max(1, int(resources.get("GPU", 0) // self.options.gpus_per_actor))
-        return max(1, int(resources.get("CPU", 1)) // self.options.threads_per_actor)
+        return max(1, int(resources.get("CPU", 1)) // self.threads)
 
     def _new_actor(self) -> Any:
-        o = self.options
-        return self._class.options(num_cpus=o.threads_per_actor, num_gpus=o.gpus_per_actor).remote(
-            self.name, self._backend, o.threads_per_actor, o.gpus_per_actor > 0)
+        gpus = self.options.gpus_per_actor
+        return self._class.options(num_cpus=self.threads, num_gpus=gpus).remote(
+            self.name, self._backend, self.threads, gpus > 0)
 
     def _check(self, actor: Any) -> int:
         """Wait for ``actor`` to load its model; refuse one that is not the driver's."""
@@ -272,58 +300,52 @@ class RayEmbedder:
     # -- the pool ------------------------------------------------------------------------
 
     def _run(self, texts: Sequence[str], regions: Regions | None) -> tuple[np.ndarray, Pooled]:
-        """Split the texts over the actors (contiguous shares of about equal characters),
-        send them all, then gather in order, sending again the shares of an actor that died."""
+        """Embed one batch whole on the next actor in turn, sending it again to a new actor
+        if that one dies."""
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dimension), np.float32), []
-        shares = []
-        for lo, hi in _split([len(t) for t in texts], len(self._actors)):
-            with self._lock:
-                slot = next(self._turn) % len(self._actors)
-                actor = self._actors[slot]
-            part = None if regions is None else [list(r) for r in regions[lo:hi]]
-            share = _Share(slot, actor, list(texts[lo:hi]), part, None)
-            share.ref = actor.embed.remote(share.texts, share.regions)
-            shares.append(share)
-        results = [self._gather(share) for share in shares]
-        vectors = np.concatenate([v for v, _ in results])
-        return vectors, [p for _, pooled in results for p in pooled]
+        with self._lock:
+            slot = next(self._turn) % len(self._actors)
+            actor = self._actors[slot]
+        job = _Job(slot, actor, list(texts),
+                       None if regions is None else [list(r) for r in regions], None)
+        job.ref = actor.embed.remote(job.texts, job.regions)
+        return self._gather(job)
 
-    def _gather(self, share: _Share) -> tuple[np.ndarray, Pooled]:
+    def _gather(self, job: _Job) -> tuple[np.ndarray, Pooled]:
         failures = 0
         while True:
             try:
-                result: tuple[np.ndarray, Pooled] = self._ray.get(share.ref)
-                return result
+                vectors, pooled, pid = self._ray.get(job.ref)
+                with self._lock:
+                    if self._actors[job.slot] is job.actor:
+                        self.pids[job.slot] = pid
+                return vectors, pooled
             except _actor_errors() as exc:
                 failures += 1
                 if failures > self.options.retries:
                     raise RayWorkersFailed(
-                        f"{len(share.texts)} chunks failed on {failures} Ray workers in a row "
+                        f"{len(job.texts)} chunks failed on {failures} Ray workers in a row "
                         f"(last: {type(exc).__name__}): every batch before them is committed; "
                         "run the same command again to go on from there") from exc
                 log.warning("a Ray worker died (%s): sending its %d chunks to a new one",
-                            type(exc).__name__, len(share.texts))
-                share.actor = self._replace(share.slot, share.actor)
-                share.ref = share.actor.embed.remote(share.texts, share.regions)
+                            type(exc).__name__, len(job.texts))
+                job.actor = self._replace(job.slot, job.actor)
+                job.ref = job.actor.embed.remote(job.texts, job.regions)
                 with self._lock:
                     self.retried += 1
 
     def _replace(self, slot: int, dead: Any) -> Any:
         """The actor of ``slot`` now: a new one if ``dead`` still holds it (once per death,
-        however many shares it took down)."""
+        however many batches it took down)."""
         with self._lock:
             if self._actors[slot] is dead:
                 with contextlib.suppress(Exception):  # a hung one, not a dead one: stop it
                     self._ray.kill(dead)
                 self._actors[slot] = self._new_actor()
             return self._actors[slot]
-
-    def worker_pids(self) -> list[int]:
-        """The process ids of the pool's actors (the tests kill one)."""
-        return [self._ray.get(actor.describe.remote())[3] for actor in list(self._actors)]
 
 
 class RayRegionEmbedder(RayEmbedder):
@@ -342,17 +364,3 @@ def ray_embedder(local: Embedder, options: RayOptions | None = None, *,
     kind = RayRegionEmbedder if isinstance(local, RegionEmbedder) else RayEmbedder
     return kind(local, options, backend=backend)
 
-
-def _split(sizes: Sequence[int], parts: int) -> list[tuple[int, int]]:
-    """``(start, end)`` of at most ``parts`` contiguous runs of ``sizes`` of about equal sum."""
-    total = sum(sizes)
-    parts = max(1, min(parts, len(sizes)))
-    cuts: list[tuple[int, int]] = []
-    start = running = 0
-    for i, size in enumerate(sizes):
-        running += size
-        if len(cuts) < parts - 1 and running >= total * (len(cuts) + 1) / parts and i + 1 < len(sizes):
-            cuts.append((start, i + 1))
-            start = i + 1
-    cuts.append((start, len(sizes)))
-    return cuts

@@ -340,8 +340,9 @@ class Assistant:
         here, so the index is the one a local run makes (:mod:`.distributed`)."""
         if ray is None:
             return self._index(paths, self.embedder, progress, rebuild_all)
-        from .distributed import RayOptions, ray_embedder
+        from .distributed import RayOptions, import_ray, ray_embedder
 
+        import_ray()  # without ray installed, say how to install it before loading the model
         options = ray if isinstance(ray, RayOptions) else RayOptions(address=ray)
         with ray_embedder(self.embedder, options, backend=self.settings.backend) as remote:
             return self._index(paths, remote, progress, rebuild_all)
