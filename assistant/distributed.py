@@ -60,8 +60,8 @@ class RayUnavailable(ConfigError):
 
 
 class RayWorkersFailed(AssistantError):
-    """A batch failed on every actor it was sent to (or the workers could not
-    start): the run stops; every batch committed before it is kept."""
+    """A batch failed on every actor it was sent to (or the workers could not start): the
+    run stops; every batch committed before it is kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ class RayOptions:
         if any(n is not None and n < 1 for n in (self.threads_per_actor, self.actors, self.in_flight)):
             raise ConfigError("--ray-actors, --ray-threads and batches in flight must be at least 1")
         if self.retries < 0 or self.gpus_per_actor < 0:
-            raise ConfigError("Ray retries must be >= 0, batches in flight >= 1, GPUs >= 0")
+            raise ConfigError("Ray retries and GPUs an actor must be at least 0")
 
 
 @runtime_checkable
@@ -133,7 +133,7 @@ def connect(address: str = "auto") -> bool:
 
 
 class _Worker:
-    """One copy of the model in one Ray actor (made into an actor class by :func:`_actor_class`)."""
+    """One copy of the model in one Ray actor (``ray.remote`` makes it an actor class)."""
 
     def __init__(self, name: str, backend: str, threads: int, gpu: bool) -> None:
         from .embedders.factory import load_embedder
