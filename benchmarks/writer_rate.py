@@ -23,10 +23,14 @@ chunks with `embed_chunks`, exactly as the indexer calls it: chunks/s, tokens/s 
 releases/s at the archive's chunks per release.
 
 Part 2 (scaling) synthesizes an archive from the Minnesota AG releases: copy k of a release
-has the id "<id>~k", its date moved k times the archive's span (so the versions linking
-windows hold as many releases a day as the real archive) and about 5 % of its words replaced
+has the id "<id>~k", its date field moved k times the archive's span, and about 5 % of its
+words replaced
 by words of the same length drawn from a Zipf vocabulary of 200,000 (FTS5 sees distinct
-documents with a growing vocabulary; the dedup sees distinct ids and hashes). Each copy is
+documents with a growing vocabulary; the dedup sees distinct ids and hashes). The reader
+dates a release by the dateline in its text, which the copies keep: every copy of a release
+falls on its original's day, so the days grow denser with the index (k copies a day where the
+archive had one), and versions linking, which compares each new release with every release of
+its ±2-day window, pays for that density: what a dense archive costs. Each copy is
 written as a JSONL export and indexed by `run_index` into one growing index: a growth run
 up to each of ``--sizes``, then a small run of ``--probe`` new releases, which is what a
 daily incremental `index` costs at that size. Sentence spans and chunks of a copy are those
