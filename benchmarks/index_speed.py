@@ -57,6 +57,9 @@ class Timed:
     chunks: int
     tokens: int
     documents: int
+    cut: int = 0
+    """Word pieces of the chunks past the model's window: text never embedded (ours makes
+    its chunks fit, so none)."""
 
 
 def anchors_python() -> Path:
@@ -157,11 +160,14 @@ def ours_figures(folder: Path) -> tuple[int, int, int]:
                           "JOIN documents d ON d.id = c.doc_id ORDER BY c.id").fetchall()
     finally:
         db.close()
+    # The cap on a title's word pieces the chunker used: the index's own record of it when it
+    # keeps one, else the settings' (where it is one), else the chunker's default.
+    cap = int(manifest.get("title_tokens", getattr(settings, "title_tokens", 48)))
     titles: dict[str, str] = {}
     texts = []
     for doc_id, title, text, start, end in rows:
         if doc_id not in titles:
-            titles[doc_id] = _fit_title(title, 48, embedder.count_tokens)
+            titles[doc_id] = _fit_title(title, cap, embedder.count_tokens)
         fitted = titles[doc_id]
         texts.append(f"{fitted}\n{text[start:end]}" if fitted else text[start:end])
     tokens = sum(sum(embedder.count_tokens(texts[i:i + 512])) for i in range(0, len(texts), 512))
@@ -177,7 +183,8 @@ def run_pipeline(name: str, paths: list[Path], out: Path, python: Path, model: s
     script = ANCHORS / ("plain_pipeline.py" if name == "plain" else "txtai_index.py")
     seconds, peak, stdout = run_timed([str(python), str(script), "--model", model, "--out", str(out), *files])
     told = json.loads(stdout.strip().splitlines()[-1])
-    return Timed(seconds, peak, int(told["chunks"]), int(told["tokens"]), int(told["documents"]))
+    return Timed(seconds, peak, int(told["chunks"]), int(told["tokens"]), int(told["documents"]),
+                 int(told["tokens_untruncated"]) - int(told["tokens"]))
 
 
 def xquad_quality(name: str, python: Path, model: str, work: Path) -> dict[str, float]:
@@ -229,6 +236,7 @@ def main() -> int:
                         help="also ask ours the press questions against the all-archives index")
     parser.add_argument("--no-quality", action="store_true", help="skip XQuAD-en (speed alone)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md")
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "BENCHMARKS.md", help=argparse.SUPPRESS)
     args = parser.parse_args()
     only = [p for p in PIPELINES if p in args.only.split(",")]
     if not only or set(args.only.split(",")) - set(PIPELINES):
@@ -277,12 +285,15 @@ def main() -> int:
             rate[name] = releases[s] / seconds
             first = runs[0]
             rows.append([s, name, f"{releases[s]:,}", f"{first.chunks:,}",
-                         f"{first.tokens / releases[s]:,.0f}", f"{seconds:.1f}", f"{rate[name]:.2f}",
+                         f"{first.tokens / releases[s]:,.0f}",
+                         f"{100 * first.cut / (first.tokens + first.cut):.1f} %",
+                         f"{seconds:.1f}", f"{rate[name]:.2f}",
                          f"{max(r.peak_mb for r in runs):,.0f}"])
         if "ours" in rate:
             ratios += [f"{s}: ours/{other} {rate['ours'] / rate[other]:.2f}"
                        for other in only if other != "ours"]
-    head = ["set", "pipeline", "releases", "chunks", "tokens embedded / release", "seconds (median)",
+    head = ["set", "pipeline", "releases", "chunks", "tokens embedded / release",
+            "word pieces past the window", "seconds (median)",
             "releases/s", "peak RSS (MB)"]
     table = [f"| {' | '.join(head)} |", "|" + "---|" * len(head), *(f"| {' | '.join(r)} |" for r in rows)]
     qtable = []
@@ -314,7 +325,9 @@ def main() -> int:
             "and model load included), after one untimed warm-up run on two releases; peak RSS is "
             "that process's own (`wait4`). Releases: the records with a text. Tokens embedded: the "
             "word pieces the model reads after truncation, special tokens excluded (ours: its stored "
-            "chunks' embedding texts counted with its embedder). Anchors "
+            "chunks' embedding texts counted with its embedder); word pieces past the window: "
+            "the share of the chunks' word pieces the model never reads (plain: 256 less 2; txtai: "
+            "the tokenizer's 512 less 2, its default). Anchors "
             f"(benchmarks/anchors/, their own environment): {versions}.\n",
             *table,
             "\nRatios in releases/s: " + "; ".join(ratios) + ".",
@@ -328,7 +341,7 @@ def main() -> int:
         if ptable:
             text += ["\nOurs on benchmarks/questions/press_qa.jsonl against the all-archives index "
                      "of this run (`press-assistant eval --qa`, hybrid):\n", *ptable]
-        with (ROOT / "docs" / "BENCHMARKS.md").open("a", encoding="utf-8") as out:
+        with args.docs.open("a", encoding="utf-8") as out:
             out.write("\n".join(text) + "\n")
     return 0
 

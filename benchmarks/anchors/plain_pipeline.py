@@ -79,9 +79,10 @@ def main() -> None:
     # What the model reads of each chunk: its word pieces up to the window, which holds
     # [CLS] and [SEP] too (special tokens are not counted).
     limit = model.max_seq_length - 2
-    tokens = sum(min(len(ids), limit)
-                 for ids in model.tokenizer(texts, add_special_tokens=False)["input_ids"])
+    lengths = [len(ids) for ids in model.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    tokens = sum(min(n, limit) for n in lengths)
     print(json.dumps({"documents": len(records), "chunks": len(texts), "tokens": tokens,
+                      "tokens_untruncated": sum(lengths),
                       "seconds_inside": seconds,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     if args.beir:

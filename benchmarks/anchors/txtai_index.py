@@ -74,9 +74,10 @@ def main() -> None:
     pooling = embeddings.model.model
     limit = pooling.maxlength - 2
     texts = [text for _, text, _ in rows]
-    tokens = sum(min(len(ids), limit)
-                 for ids in pooling.tokenizer(texts, add_special_tokens=False)["input_ids"])
+    lengths = [len(ids) for ids in pooling.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    tokens = sum(min(n, limit) for n in lengths)
     print(json.dumps({"documents": len(records), "chunks": len(rows), "tokens": tokens,
+                      "tokens_untruncated": sum(lengths),
                       "window": pooling.maxlength, "seconds_inside": seconds,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     if args.beir:
