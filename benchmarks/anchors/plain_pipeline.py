@@ -1,5 +1,5 @@
-"""The plain pipeline a developer writes in an afternoon, an anchor of benchmarks/index_speed.py
-(and benchmarks/indexing.py): a record's title and text (title on the first line) are cut at
+"""The plain pipeline a developer writes in an afternoon, an anchor of benchmarks/index_speed.py:
+a record's title and text (title on the first line) are cut at
 blank lines into paragraphs, its chunks; sentence-transformers ``encode`` with torch embeds
 them (batch 32, the library's default); FAISS holds the vectors (exact inner product) and
 bm25s the keywords. Runs in the anchors' own virtual environment (benchmarks/index_speed.py
