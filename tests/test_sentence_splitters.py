@@ -7,6 +7,7 @@ import pytest
 
 from assistant import chunking
 from assistant.chunking import split_sentences
+from assistant.errors import ConfigError
 
 SPECIAL_CASES = [
     "During the meeting Zh. Assanov spoke. Mr. Li paid $1.5 million.\n\nA heading\nNext line.",
@@ -58,5 +59,11 @@ def test_the_option_keeps_pysbd_for_other_languages(monkeypatch: pytest.MonkeyPa
 
 def test_an_unknown_splitter_says_which_exist(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRESS_ASSISTANT_SENTENCES", "nltk")
-    with pytest.raises(ValueError, match="pysbd, sentencex"):
+    with pytest.raises(ConfigError, match="pysbd, sentencex"):
         split_sentences("A sentence.")
+
+
+def test_sentencex_reads_english_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PRESS_ASSISTANT_SENTENCES", raising=False)
+    assert isinstance(chunking._segmenter("en"), chunking._Sentencex)
+    assert not isinstance(chunking._segmenter("ru"), chunking._Sentencex)
