@@ -377,6 +377,9 @@ def embed_chunks(
     answering embeds the sentences it scores)."""
     import numpy as np
 
+    unread = [n for n, (doc, _, _) in enumerate(batch) if not model_reads(embedder.languages, doc.lang)]
+    if unread:
+        return _embed_readable(embedder, batch, set(unread))
     texts = [c.embedding_text for _, chunks, _ in batch for c in chunks]
     if not isinstance(embedder, RegionEmbedder):
         return embedder.embed(texts), None
@@ -416,20 +419,59 @@ def embed_chunks(
     return vectors, out
 
 
+def model_reads(covered: frozenset[str] | None, lang: str | None) -> bool:
+    """Whether a model trained on ``covered`` (None: multilingual or unknown) reads a release
+    in ``lang``: one of its languages, or one written in a script it reads (Spanish for an
+    English model: its words still share pieces and names with English). Unknown: yes."""
+    if covered is None or not lang or lang in covered:
+        return True
+    from .lexical import SCRIPT_OF_LANGUAGE
+
+    return SCRIPT_OF_LANGUAGE.get(lang) in {SCRIPT_OF_LANGUAGE.get(code) for code in covered}
+
+
+def _embed_readable(
+    embedder: Embedder,
+    batch: Sequence[tuple[Document, Sequence[Chunk], Sequence[tuple[int, int]]]],
+    unread: set[int],
+) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+    """:func:`embed_chunks` for a batch holding releases the model cannot read (``unread``,
+    their places in it): only the others go through the model. An English model's vector of a
+    Sinhala or Tamil passage is noise (its words are unknown pieces) that dense search would
+    still rank for English questions, and such releases were a quarter of the word pieces of
+    the Sri Lanka archive (docs/BENCHMARKS.md, issue 20). Their chunks and sentences get zero
+    vectors: no question's dense search ranks them (retrieval drops scores of 0), keywords
+    find them as before (the index notes it, :func:`uncovered`), and answering scores their
+    sentences by words, as it does for a question in a script the model does not read."""
+    import numpy as np
+
+    readable = [item for n, item in enumerate(batch) if n not in unread]
+    vectors, sentences = embed_chunks(embedder, readable) if readable else (None, None)
+    rows: list[np.ndarray] = []
+    taken = 0
+    for n, (_, chunks, _) in enumerate(batch):
+        if n in unread:
+            rows.append(np.zeros((len(chunks), embedder.dimension), np.float32))
+        else:
+            assert vectors is not None
+            rows.append(vectors[taken:taken + len(chunks)])
+            taken += len(chunks)
+    if not isinstance(embedder, RegionEmbedder):
+        return np.concatenate(rows), None
+    pooled = dict(sentences or {})
+    for n in unread:
+        doc, _, spans = batch[n]
+        pooled[doc.id] = np.zeros((len(spans), embedder.dimension), np.float32)
+    return np.concatenate(rows), pooled
+
+
 def uncovered(embedder: Embedder, languages: dict[str | None, int]) -> tuple[str, ...]:
     """A note when releases of the run are in languages the model was not trained on: their
     passages are found by keywords alone, and a question in another language misses them."""
     from .languages import ENDONYMS
-    from .lexical import SCRIPT_OF_LANGUAGE
 
-    covered = embedder.languages
-    if covered is None:
-        return ()
-    scripts = {SCRIPT_OF_LANGUAGE.get(code) for code in covered}
-    # A language written in a script the model reads (Spanish for an English model) is not
-    # reported: its words still share pieces and names with the model's languages.
     missing = {lang: n for lang, n in languages.items()
-               if lang and lang not in covered and SCRIPT_OF_LANGUAGE.get(lang) not in scripts}
+               if lang and not model_reads(embedder.languages, lang)}
     if not missing:
         return ()
     count = sum(missing.values())

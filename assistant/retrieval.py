@@ -45,6 +45,10 @@ def dense_trusted(query: str, languages: frozenset[str] | None) -> bool:
     return script_trusted(languages, script_of(query))
 
 
+_NO_VECTOR = 0.01
+"""Dense scores at or under this are of passages stored without a vector (a language the model
+does not read); a real passage's cosine to a question is that low only when unrelated."""
+
 _EMPTY = -1
 """A place left empty in a ranking (:meth:`Retriever._keyword_rankings`): fusion skips it."""
 
@@ -97,7 +101,10 @@ class Retriever:
         rankings: list[tuple[list[int], float]] = []
         if mode == "dense" or (mode == "hybrid" and trusted):
             dense = self.store.dense_search(vector, limit=limit, filters=filters)
-            rankings.append(([i for i, _ in dense], self.settings.dense_weight))
+            # A passage the model cannot read has a zero vector (indexing.embed_chunks): it
+            # scores 0 against every question (IVF-SQ8's rounding: under 0.001) and is no
+            # dense candidate, however few there are.
+            rankings.append(([i for i, score in dense if score > _NO_VECTOR], self.settings.dense_weight))
         if mode != "dense":
             keyword = [i for i, _ in self.store.keyword_search(query, limit=limit, filters=filters)]
             if mode == "hybrid" and rankings:
