@@ -377,7 +377,8 @@ def embed_chunks(
     answering embeds the sentences it scores)."""
     import numpy as np
 
-    unread = [n for n, (doc, _, _) in enumerate(batch) if not model_reads(embedder.languages, doc.lang)]
+    unread = [n for n, (doc, _, _) in enumerate(batch)
+              if not model_reads(embedder.languages, doc.lang, doc.text)]
     if unread:
         return _embed_readable(embedder, batch, set(unread))
     texts = [c.embedding_text for _, chunks, _ in batch for c in chunks]
@@ -419,15 +420,18 @@ def embed_chunks(
     return vectors, out
 
 
-def model_reads(covered: frozenset[str] | None, lang: str | None) -> bool:
+def model_reads(covered: frozenset[str] | None, lang: str | None, text: str = "") -> bool:
     """Whether a model trained on ``covered`` (None: multilingual or unknown) reads a release
     in ``lang``: one of its languages, or one written in a script it reads (Spanish for an
-    English model: its words still share pieces and names with English). Unknown: yes."""
+    English model: its words still share pieces and names with English). A language whose
+    script is not known here is judged by the script of ``text`` (a paragraph that language
+    identification called Nigerian Pidgin is in Latin letters); unknown either way: yes."""
     if covered is None or not lang or lang in covered:
         return True
-    from .lexical import SCRIPT_OF_LANGUAGE
+    from .lexical import SCRIPT_OF_LANGUAGE, script_of
 
-    return SCRIPT_OF_LANGUAGE.get(lang) in {SCRIPT_OF_LANGUAGE.get(code) for code in covered}
+    script = SCRIPT_OF_LANGUAGE.get(lang) or script_of(text[:300])
+    return script is None or script in {SCRIPT_OF_LANGUAGE.get(code) for code in covered}
 
 
 def _embed_readable(

@@ -143,12 +143,14 @@ def ours_figures(folder: Path) -> tuple[int, int, int]:
     """(documents, chunks, tokens embedded) of an index ours built: each stored chunk's
     embedding text (the title as the chunker fits it, a newline, the passage) counted with
     the project's embedder's ``count_tokens`` (word pieces, special tokens excluded; chunks
-    fit the window, so nothing is truncated)."""
+    fit the window, so nothing is truncated). Releases in a language the model does not read
+    are stored without being embedded (``indexing.model_reads``): their chunks count for none."""
     import sqlite3
 
     from assistant import Settings
     from assistant.chunking import _fit_title
     from assistant.embedders.factory import load_embedder
+    from assistant.indexing import model_reads
 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     settings = Settings.from_env()
@@ -156,7 +158,7 @@ def ours_figures(folder: Path) -> tuple[int, int, int]:
     db = sqlite3.connect(f"file:{folder / 'store.sqlite3'}?mode=ro", uri=True)
     try:
         documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]
-        rows = db.execute("SELECT d.id, d.title, d.text, c.start, c.\"end\" FROM chunks c "
+        rows = db.execute("SELECT d.id, d.title, d.text, d.lang, c.start, c.\"end\" FROM chunks c "
                           "JOIN documents d ON d.id = c.doc_id ORDER BY c.id").fetchall()
     finally:
         db.close()
@@ -165,13 +167,15 @@ def ours_figures(folder: Path) -> tuple[int, int, int]:
     cap = int(manifest.get("title_tokens", getattr(settings, "title_tokens", 48)))
     titles: dict[str, str] = {}
     texts = []
-    for doc_id, title, text, start, end in rows:
+    chunks = len(rows)
+    rows = [r for r in rows if model_reads(embedder.languages, r[3], r[2])]
+    for doc_id, title, text, _, start, end in rows:
         if doc_id not in titles:
             titles[doc_id] = _fit_title(title, cap, embedder.count_tokens)
         fitted = titles[doc_id]
         texts.append(f"{fitted}\n{text[start:end]}" if fitted else text[start:end])
     tokens = sum(sum(embedder.count_tokens(texts[i:i + 512])) for i in range(0, len(texts), 512))
-    return int(documents), len(texts), tokens
+    return int(documents), chunks, tokens
 
 
 def run_pipeline(name: str, paths: list[Path], out: Path, python: Path, model: str) -> Timed:

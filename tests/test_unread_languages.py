@@ -39,6 +39,9 @@ def test_which_languages_a_model_reads() -> None:
     assert not model_reads(english, "si")
     assert not model_reads(english, "ru")
     assert model_reads(None, "si") and model_reads(english, None)
+    # A language whose script is not known here is judged by the text's letters.
+    assert model_reads(english, "pcm", "Politics: the leaders met in the capital.")
+    assert not model_reads(english, "xx", "අයවැය කමිටුව සඳුදා රැස් විය.")
 
 
 def test_unread_releases_are_not_embedded_and_found_by_keywords(
