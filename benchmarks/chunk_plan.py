@@ -12,6 +12,7 @@ table of all variants measured so far goes to docs/quality/chunk-plan.md.
     .venv/bin/python benchmarks/chunk_plan.py                      # every variant (~1 h)
     .venv/bin/python benchmarks/chunk_plan.py today sx-256-0-48    # some
     .venv/bin/python benchmarks/chunk_plan.py --write              # only the table
+    .venv/bin/python benchmarks/chunk_plan.py --repeats            # text that repeats
 
 A variant is ``<splitter>-<chunk tokens>-<overlap tokens>-<title tokens>``; "today" is
 ``pysbd-200-40-48``, the plan every index was built with before issue 20.
@@ -131,12 +132,48 @@ def table() -> str:
         "|---|---|---|---|---|---|---|---|---|---|", *rows])
 
 
+def repeats() -> str:
+    """How much of what the shipped plan embeds repeats across releases: the word pieces of
+    chunks whose embedded text (title and passage) was met before in the same archive, which
+    a vector cache keyed by that text would not embed again. Boilerplate shorter than a chunk
+    cannot be reused this way: a chunk's vector, and the sentence vectors pooled from the
+    same forward pass, depend on every word around it."""
+    from assistant import Document, Settings
+    from assistant.chunking import chunk_document
+    from assistant.embedders.factory import load_embedder
+    from assistant.readers import read_path
+
+    settings = Settings()
+    embedder = load_embedder("all-MiniLM-L6-v2")
+    rows = ["| archive | releases | chunks | word pieces | in chunks met before |", "|---|---|---|---|---|"]
+    for archive in ARCHIVES:
+        documents = [d for d in read_path(DATA / archive) if isinstance(d, Document)]
+        texts = [c.embedding_text for d in documents for c in chunk_document(
+            d, count_tokens=embedder.count_tokens, title_tokens=settings.title_tokens,
+            max_tokens=min(settings.chunk_tokens, embedder.max_tokens),
+            overlap_tokens=settings.overlap_tokens)]
+        counts = embedder.count_tokens(texts)
+        seen: set[str] = set()
+        repeated = 0
+        for text, count in zip(texts, counts, strict=True):
+            repeated += count if text in seen else 0
+            seen.add(text)
+        rows.append(f"| {archive} | {len(documents):,} | {len(texts):,} | {sum(counts):,} "
+                    f"| {repeated:,} ({repeated / sum(counts):.1%}) |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("variants", nargs="*", help=f"default: {' '.join(VARIANTS)}")
     parser.add_argument("--write", action="store_true", help="write docs/quality/chunk-plan.md")
+    parser.add_argument("--repeats", action="store_true",
+                        help="how much of the embedded text repeats across releases")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeats:
+        print(repeats())
+        return
     if args.worker:
         result = measure(args.worker)
         (OUT / f"{args.worker}.json").write_text(json.dumps(result, indent=1))
