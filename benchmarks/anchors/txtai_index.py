@@ -30,21 +30,11 @@ import resource
 import time
 from pathlib import Path
 
+# The exports read exactly as the plain pipeline reads them (its directory is on sys.path:
+# both run as scripts from benchmarks/anchors/).
+from plain_pipeline import read
+
 CANDIDATES = 50  # rows read per query, as the project's evaluation reads 50 passages
-
-
-def read(paths: list[str], id_field: str = "id") -> list[dict[str, str]]:
-    """The exports' records with a text, as the plain pipeline reads them."""
-    out = []
-    for path in paths:
-        with open(path, encoding="utf-8") as lines:
-            for line in lines:
-                if line.strip():
-                    record = json.loads(line)
-                    if (record.get("text") or "").strip():
-                        out.append({"id": str(record.get(id_field, "")), "title": record.get("title") or "",
-                                    "text": record["text"]})
-    return out
 
 
 def main() -> None:
