@@ -46,7 +46,10 @@ def test_run_timed_gives_the_childs_own_peak(bench: ModuleType) -> None:
          "print('done')"])
     assert out.strip() == "done"
     assert seconds > 0
-    assert 120 < peak_mb < 2000
+    # Only a floor: Linux counts, in a child's peak, the pages it shared with its parent
+    # between fork and exec, and the parent here is the whole test run (2.7 GB seen in CI);
+    # the benchmark's own parent is small.
+    assert peak_mb > 120
 
 
 def test_run_timed_says_what_failed(bench: ModuleType) -> None:
