@@ -49,14 +49,29 @@ def paragraphs(record: dict[str, str]) -> list[str]:
     return [p.strip() for p in text.split("\n\n") if p.strip()]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(doc: str | None) -> argparse.Namespace:
+    """The command line both anchors take (txtai_index.py parses it here too)."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--model", required=True, help="a local sentence-transformers folder")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--beir", type=Path, help="index this BEIR folder's corpus and answer its queries")
     parser.add_argument("--run", type=Path, help="with --beir: where to write the ranking")
     parser.add_argument("files", nargs="*")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def beir_queries(folder: Path) -> dict[str, str]:
+    """A BEIR folder's queries: id -> text."""
+    queries = {}
+    for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            queries[record["_id"]] = record["text"]
+    return queries
+
+
+def main() -> None:
+    args = arguments(__doc__)
     started = time.perf_counter()
     import bm25s
     import faiss
@@ -92,11 +107,7 @@ def main() -> None:
 def answer_beir(args: argparse.Namespace, model, index, retriever, chunks) -> None:  # type: ignore[no-untyped-def]
     import bm25s
 
-    queries = {}
-    for line in (args.beir / "queries.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            queries[record["_id"]] = record["text"]
+    queries = beir_queries(args.beir)
     ids = list(queries)
     k = min(CANDIDATES, len(chunks))
     vectors = model.encode([queries[q] for q in ids], batch_size=32, normalize_embeddings=True,

@@ -28,23 +28,16 @@ import argparse
 import json
 import resource
 import time
-from pathlib import Path
 
 # The exports read exactly as the plain pipeline reads them (its directory is on sys.path:
 # both run as scripts from benchmarks/anchors/).
-from plain_pipeline import read
+from plain_pipeline import arguments, beir_queries, read
 
 CANDIDATES = 50  # rows read per query, as the project's evaluation reads 50 passages
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="a local sentence-transformers folder")
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--beir", type=Path, help="index this BEIR folder's corpus and answer its queries")
-    parser.add_argument("--run", type=Path, help="with --beir: where to write the ranking")
-    parser.add_argument("files", nargs="*")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     started = time.perf_counter()
     from txtai import Embeddings
     from txtai.pipeline import Segmentation
@@ -75,11 +68,7 @@ def main() -> None:
 
 
 def answer_beir(args: argparse.Namespace, embeddings) -> None:  # type: ignore[no-untyped-def]
-    queries = {}
-    for line in (args.beir / "queries.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            queries[record["_id"]] = record["text"]
+    queries = beir_queries(args.beir)
     ids = list(queries)
     results = embeddings.batchsearch([queries[q] for q in ids], CANDIDATES)
     run: dict[str, dict[str, float]] = {}
