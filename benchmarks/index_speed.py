@@ -11,6 +11,7 @@ The anchors never enter the project's dependencies: they run in their own virtua
     .venv/bin/python benchmarks/index_speed.py --set both --press          # the full benchmark
     .venv/bin/python benchmarks/index_speed.py --limit 30 --no-write       # a quick check
     .venv/bin/python benchmarks/index_speed.py --only ours,txtai --set mnag --runs 3
+    .venv/bin/python benchmarks/index_speed.py --cpu avx2     # as an AVX2-only CPU would run
 
 Each pipeline is warmed once, untimed, on two releases first (Python's bytecode, ONNX export
 cache, the OS file cache), so a run is a user's second run, not a fresh machine's first.
@@ -240,6 +241,10 @@ def main() -> int:
                         help="also ask ours the press questions against the all-archives index")
     parser.add_argument("--no-quality", action="store_true", help="skip XQuAD-en (speed alone)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md")
+    parser.add_argument("--cpu", choices=("native", "avx2"), default="native",
+                        help="avx2: every child runs with AVX-512 and VNNI hidden from CPUID and "
+                             "/proc/cpuinfo (benchmarks/avx2_emulation.py), the kernels of an "
+                             "AVX2-only CPU on this machine's cores")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "BENCHMARKS.md", help=argparse.SUPPRESS)
     args = parser.parse_args()
     only = [p for p in PIPELINES if p in args.only.split(",")]
@@ -252,6 +257,22 @@ def main() -> int:
         sys.exit(f"{DATA} (the shared archives and XQuAD) is absent: nothing to measure")
     python = anchors_python() if {"plain", "txtai"} & set(only) else Path(sys.executable)
     model = anchor_model(python) if {"plain", "txtai"} & set(only) else ""
+    flags, cpu = cpu_flags(), ""
+    if args.cpu == "avx2":
+        from avx2_emulation import DESCRIPTION, EmulationUnavailable, avx2_env
+
+        try:
+            # Every child from here on (warm-ups, timed runs, quality runs, and their own
+            # children) inherits it; this process keeps the real CPU.
+            os.environ.update(avx2_env(os.environ))
+        except EmulationUnavailable as exc:
+            sys.exit(str(exc))
+        # The flags as the pipelines see them: a child's /proc/cpuinfo.
+        flags = subprocess.run([sys.executable, "-c", "from indexing import cpu_flags; print(cpu_flags())"],
+                               capture_output=True, text=True, check=True,
+                               cwd=Path(__file__).resolve().parent).stdout.strip()
+        cpu = f"CPU: {DESCRIPTION}; "
+        print(f"{cpu}CPU flags the pipelines see: {flags}", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="index-speed-") as tmp:
         work = Path(tmp)
@@ -322,7 +343,7 @@ def main() -> int:
         text = [
             f"\n## Indexing from process start: ours, the plain pipeline, txtai ({when})\n",
             f"`{command.strip()}` on {platform.machine()}, {os.cpu_count()} cores "
-            f"(CPU flags: {cpu_flags()}); "
+            f"({cpu}CPU flags: {flags}); "
             f"{names}{f', the first {args.limit} releases of each file' if args.limit else ''}; "
             f"median of {args.runs} run(s), the pipelines alternated in the same run. Each pipeline is "
             "a process of its own, timed from its launch to its exit with the index on disk (imports "
