@@ -124,20 +124,37 @@ def limited(paths: list[Path], limit: int, folder: Path) -> list[Path]:
     return out
 
 
+# Runs argv[2:] and writes its peak RSS (KB) to argv[1]. The measured process must not be
+# started by this benchmark's own process: Python starts children with vfork, and Linux then
+# counts the parent's high-water mark (hundreds of MB here: it counts tokens with our embedder)
+# into the child's ru_maxrss at exec. This launcher is a few MB, and it forks for real.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_timed(command: list[str]) -> tuple[float, float, str]:
     """(wall seconds from launch to exit, peak RSS in MB of that process, its stdout)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with (tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err,
+          tempfile.TemporaryDirectory() as folder):
+        peak = Path(folder) / "peak-kb"
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
-        # wait4: this child's own resource use (RUSAGE_CHILDREN would add up every child).
-        _, status, usage = os.wait4(process.pid, 0)
+        returncode = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(peak), *command],
+                                    stdout=out, stderr=err, cwd=ROOT).returncode
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        if process.returncode:
-            sys.exit(f"{' '.join(command[:3])} ... failed ({process.returncode}):\n{err.read()[-3000:]}")
-        return seconds, usage.ru_maxrss / 1024, out.read()
+        if returncode:
+            sys.exit(f"{' '.join(command[:3])} ... failed ({returncode}):\n{err.read()[-3000:]}")
+        # wait4 in the launcher: that child's own resource use, not its children's.
+        return seconds, int(peak.read_text()) / 1024, out.read()
 
 
 def ours_figures(folder: Path) -> tuple[int, int, int]:
