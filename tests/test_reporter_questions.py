@@ -97,7 +97,7 @@ def test_both_parts_of_a_two_part_question_are_answered(bot: Assistant, qid: str
 
 @pytest.mark.parametrize("qid", ["rq-lg-003", pytest.param("rq-lg-011", marks=pytest.mark.xfail(
     strict=True, reason="issue 20: with chunks of 256 and no overlap the judge declines this "
-    "one, refitted on those chunks too (confidence 0.16 against 0.36): the release says "
+    "one, refitted on those chunks too (confidence 0.16, threshold 0.37): the release says "
     "'tourist inflow' and 'increase' where the question says 'visitors' and 'grown', and "
     "never names the Kremlin, so its rarest word and half its names are missing"))])
 def test_long_questions_with_context_are_answered(bot: Assistant, qid: str) -> None:

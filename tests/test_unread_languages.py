@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from assistant.index_store import Store
 from assistant.indexing import model_reads
@@ -65,3 +66,10 @@ def test_unread_releases_are_not_embedded_and_found_by_keywords(
     # Keywords find the Sinhala release.
     reopened = make_assistant(index=bot.settings.index_dir, embedder=EnglishOnly())
     assert [h.doc_id for h in reopened.search("අයවැය කමිටුව", k=3)][:1] == [sinhala_id]
+    # Asked in Sinhala, the English model's cosine says nothing (the releases have no vectors):
+    # the judge weighs the share of the question's words a sentence holds in its place, as the
+    # sentence scores do, not a similarity of zero that declines every such question.
+    answer = reopened.ask("අයවැය කමිටුව රැස් වූයේ කවදාද?")
+    assert answer.evidence is not None and answer.evidence.dense == 0.0
+    assert answer.evidence.similarity == pytest.approx(answer.evidence.words)
+    assert answer.evidence.similarity > 0 and answer.evidence.top_similarity > 0
