@@ -7,6 +7,7 @@ both (CPUID faulting, Linux's ``cpuid_fault``), so a run takes the code paths su
 on this machine's cores. Not emulated: the clock, caches and cores of another CPU.
 
     .venv/bin/python benchmarks/avx2_emulation.py     # checks the emulation, prints a table
+    .venv/bin/python benchmarks/avx2_emulation.py -- COMMAND...   # runs COMMAND under it
 
 Used by ``benchmarks/index_speed.py --cpu avx2``: :func:`build_shim`, then :func:`avx2_env`
 for every timed child.
@@ -120,6 +121,13 @@ def main() -> int:
         shim = build_shim()
     except EmulationUnavailable as exc:
         sys.exit(str(exc))
+    if "--" in sys.argv:
+        # Any other benchmark under the emulation, e.g. the embedder against torch on the same
+        # chunks: ... avx2_emulation.py -- .venv/bin/python benchmarks/indexing.py --embedder-alone
+        command = sys.argv[sys.argv.index("--") + 1:]
+        if not command:
+            sys.exit("nothing to run after --")
+        return subprocess.run(command, env=avx2_env(os.environ, shim), cwd=ROOT).returncode
     native = dict(os.environ)
     masked = avx2_env(native, shim)
     ours = Path(sys.executable)

@@ -46,7 +46,10 @@ def cpu_flags() -> str:
     flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
                   if line.startswith("flags")), [])
     wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
-    return ", ".join(f for f in wanted if f in flags) or "none of " + ", ".join(wanted)
+    shown = ", ".join(f for f in wanted if f in flags) or "none of " + ", ".join(wanted)
+    # Under benchmarks/avx2_emulation.py the flags are the masked ones: say so in the report.
+    return shown + (" (AVX2 emulated: CPUID masked)" if "cpuid_mask" in os.environ.get(
+        "LD_PRELOAD", "") else "")
 
 
 def _peak_mb() -> float:
