@@ -135,6 +135,7 @@ def answer(
     vectors = _sentence_vectors(candidates, store, embedder)
     similarity = vectors @ query_vector
     wanted = content_stems(question)
+    words_of = [content_stems(c.text) for c in candidates]
     if not dense_trusted:
         # The model cannot read the question (or the releases: those have no vectors): its
         # cosine is noise, or 0 against an unembedded sentence. What stands in for it in the
@@ -142,13 +143,11 @@ def answer(
         # in the judge's evidence too.
         import numpy as np
 
-        similarity = np.array([_share(wanted, content_stems(c.text)) for c in candidates],
-                              dtype=np.float32)
+        similarity = np.array([_share(wanted, words) for words in words_of], dtype=np.float32)
     around = wanted | content_stems(context)
     parts = plan.parts
     missing = {c.doc.id: len(names - _document_stems(c.doc.id, c.doc.title, c.doc.text))
                for c in candidates}
-    words_of = [content_stems(c.text) for c in candidates]
     # The evidence that does not depend on which part is asked.
     shared = []
     for i, cand in enumerate(candidates):

@@ -23,6 +23,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from assistant.embedders.onnx_cache import cpu_features
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "benchmarks" / "avx2" / "cpuid_mask.c"
 SHIM = ROOT / ".eval" / "avx2" / "cpuid_mask.so"
@@ -38,22 +40,13 @@ class EmulationUnavailable(RuntimeError):
     """This machine cannot mask CPUID: the AVX2 figures have to come from an AVX2 machine."""
 
 
-def real_cpu_flags() -> frozenset[str]:
-    """This process's /proc/cpuinfo flags (the real ones, unless it runs under the shim)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    line = next((line for line in text.splitlines() if line.startswith("flags")), "")
-    return frozenset(line.partition(":")[2].split())
-
-
 def build_shim() -> Path:
     """The shim's shared library, compiled when missing or older than its source."""
     if platform.system() != "Linux" or platform.machine() not in {"x86_64", "AMD64"}:
         raise EmulationUnavailable(f"CPUID masking needs Linux on x86-64, not "
                                    f"{platform.system()} on {platform.machine()}")
-    if "cpuid_fault" not in real_cpu_flags():
+    # This process's /proc/cpuinfo flags: the real ones (it does not run under the shim).
+    if "cpuid_fault" not in cpu_features():
         raise EmulationUnavailable("this CPU or kernel has no CPUID faulting (no cpuid_fault in "
                                    "/proc/cpuinfo): run the AVX2 benchmark on an AVX2 machine")
     if SHIM.exists() and SHIM.stat().st_mtime >= SOURCE.stat().st_mtime:

@@ -13,6 +13,8 @@ from types import ModuleType
 
 import pytest
 
+from assistant.embedders.onnx_cache import cpu_features
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "avx2_emulation.py"
 
@@ -29,15 +31,8 @@ int main(void) {
 """
 
 
-def _flags() -> str:
-    try:
-        return Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-
-
 pytestmark = pytest.mark.skipif(
-    platform.system() != "Linux" or platform.machine() != "x86_64" or "cpuid_fault" not in _flags()
+    platform.system() != "Linux" or platform.machine() != "x86_64" or "cpuid_fault" not in cpu_features()
     or not (shutil.which("cc") or shutil.which("gcc")),
     reason="CPUID masking needs Linux on x86-64 with CPUID faulting (cpuid_fault in /proc/cpuinfo) "
            "and a C compiler (cc)")
